@@ -1,0 +1,26 @@
+"""Flux: gestion en flux des contingents de réservation de logements sociaux."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the WSGI application (settings, database, API, CLI)."""
+    from flux import api
+    from flux.db import db, engine_options, harden
+    from flux.settings import load_settings
+
+    settings = load_settings(config)
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings)
+    app.config["SQLALCHEMY_ENGINES"] = {"default": engine_options(settings["DATABASE_URL"])}
+    db.init_app(app)
+    with app.app_context():
+        harden(db.engine)
+    api.init_app(app)
+    return app

@@ -1,0 +1,56 @@
+"""The HTTP API under /api/v1 (flask-smorest): blueprints, docs, errors, authentication."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from flux import __version__
+
+from . import auth, problems
+from .conventions.routes import blp as conventions_blp
+from .dwellings.routes import blp as dwellings_blp
+from .health.routes import blp as health_blp
+from .organisations.routes import blp as organisations_blp
+from .territories.routes import blp as territories_blp
+
+PREFIX = "/api/v1"
+BLUEPRINTS = [health_blp, territories_blp, organisations_blp, dwellings_blp, conventions_blp]
+
+API_DESCRIPTION = """\
+API de Flux : gestion en flux des contingents de réservation de logements sociaux.
+
+Authentification : `Authorization: Bearer <jeton>` sur tous les points d'accès sauf
+`/health` et la documentation. Les erreurs sont des documents *problem details*
+(RFC 9457, `application/problem+json`). Les pourcentages sont des chaînes à deux
+décimales (`"25.00"`), les dates au format ISO 8601.
+"""
+
+
+def init_app(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Flux",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"{PREFIX}/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    assets = Blueprint("docs_assets", __name__)
+
+    @assets.route(f"{PREFIX}/docs/assets/<path:filename>", endpoint="asset")
+    def _asset(filename: str):  # served locally: the docs must work without internet
+        return send_from_directory(swagger_ui_path, filename)
+
+    app.register_blueprint(assets)
+    api = problems.FluxApi(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=f"{PREFIX}{blueprint.url_prefix or ''}")
+    problems.register(app)
+    auth.register(app)

@@ -1,0 +1,41 @@
+"""Bearer-token authentication for every /api/v1 endpoint except the public ones."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from flux.db import db
+from flux.services.access import Actor
+from flux.services.users import actor_for_token
+
+from .problems import problem
+
+# Endpoints anyone may call: health, the OpenAPI document and its browsable docs.
+PUBLIC_ENDPOINTS = {
+    "health.Health",
+    "api-docs.openapi_json",
+    "api-docs.openapi_swagger_ui",
+    "docs_assets.asset",
+}
+
+
+def current_actor() -> Actor:
+    return g.actor
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def _authenticate() -> Response | None:
+        if request.endpoint in PUBLIC_ENDPOINTS or not request.path.startswith("/api/"):
+            return None
+        if request.endpoint is None:  # unknown URL: let the 404/405 handler answer
+            return None
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        actor = None
+        if scheme.lower() == "bearer" and secret.strip():
+            actor = actor_for_token(db.session, secret.strip())
+        if actor is None:
+            return problem(401, headers={"WWW-Authenticate": 'Bearer realm="flux"'})
+        g.actor = actor
+        return None

@@ -1,0 +1,158 @@
+"""Conventions de réservation, their shares and amendments (writes need If-Match)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from flux.api.auth import current_actor
+from flux.api.common import page_of, paginated
+from flux.db import db
+from flux.models import Convention, ConventionVersion
+from flux.services import conventions
+from flux.services.conventions import SavedConvention
+
+from .schemas import (
+    AmendmentInputSchema,
+    ConventionFilterSchema,
+    ConventionInputSchema,
+    ConventionLabelSchema,
+    ConventionSchema,
+    SavedConventionSchema,
+    VersionSchema,
+)
+
+blp = Blueprint(
+    "conventions",
+    __name__,
+    url_prefix="/conventions",
+    description="Conventions de réservation, leurs parts et leurs avenants",
+)
+
+
+def _view(convention: Convention, warnings: list | None = None) -> dict[str, Any]:
+    return {
+        "id": convention.id,
+        "reference": convention.reference,
+        "label": convention.label,
+        "landlord": convention.landlord,
+        "reserver": convention.reserver,
+        "departement_code": convention.departement_code,
+        "revision": convention.revision,
+        "current": conventions.version_on(convention, date.today()),
+        "versions": convention.versions,
+        "warnings": [w.__dict__ for w in warnings or []],
+    }
+
+
+def _etag(convention: Convention) -> dict[str, int]:
+    return {"id": convention.id, "revision": convention.revision}
+
+
+def _saved(saved: SavedConvention) -> dict[str, Any]:
+    db.session.commit()
+    blp.set_etag(_etag(saved.convention))
+    return _view(saved.convention, saved.warnings)
+
+
+@blp.route("")
+class Conventions(MethodView):
+    @blp.arguments(ConventionFilterSchema, location="query")
+    @blp.response(200, ConventionSchema(many=True))
+    @paginated(blp)
+    def get(self, filters, pagination_parameters):
+        """Conventions visibles par l'appelant (filtres : bailleur, réservataire, département,
+        en vigueur à une date)."""
+        stmt = conventions.query_visible(current_actor())
+        for key, column in (
+            ("landlord", Convention.landlord_id),
+            ("reserver", Convention.reserver_id),
+            ("departement", Convention.departement_code),
+        ):
+            if key in filters:
+                stmt = stmt.where(column == filters[key])
+        if "in_force_on" in filters:
+            on = filters["in_force_on"]
+            stmt = stmt.where(
+                Convention.versions.any(
+                    sa.and_(
+                        ConventionVersion.valid_from <= on,
+                        sa.or_(
+                            ConventionVersion.valid_until.is_(None),
+                            ConventionVersion.valid_until >= on,
+                        ),
+                    )
+                )
+            )
+        return [_view(c) for c in page_of(stmt, pagination_parameters)]
+
+    @blp.arguments(ConventionInputSchema)
+    @blp.response(201, SavedConventionSchema)
+    @blp.alt_response(
+        403, description="Seuls le bailleur, la préfecture (État) ou un administrateur"
+    )
+    @blp.alt_response(409, description="Référence déjà utilisée")
+    def post(self, data):
+        """Créer une convention avec ses parts.
+
+        Refusée (422, avec la règle et les chiffres) si elle dépasse un plafond : État ≤ 30 %
+        dont agents ≤ 5 %, total ≤ 100 % dans chaque commune, une seule convention par bailleur,
+        réservataire et département. Une part de collectivité liée à une garantie d'emprunt
+        au-delà de 20 % est acceptée avec un avertissement (`warnings`).
+        """
+        return _saved(conventions.create(db.session, current_actor(), data))
+
+
+@blp.route("/<int:convention_id>")
+class ConventionItem(MethodView):
+    @blp.etag
+    @blp.response(200, ConventionSchema)
+    def get(self, convention_id):
+        """Une convention : la version en vigueur et toutes ses versions. Renvoie une ETag."""
+        convention = conventions.get(db.session, current_actor(), convention_id)
+        blp.set_etag(_etag(convention))
+        return _view(convention)
+
+    @blp.etag
+    @blp.arguments(ConventionLabelSchema)
+    @blp.response(200, ConventionSchema)
+    def patch(self, data, convention_id):
+        """Changer l'intitulé d'une convention (If-Match requis).
+
+        Les termes (parts, périmètre, politiques) changent par avenant.
+        """
+        convention = conventions.get(db.session, current_actor(), convention_id)
+        blp.check_etag(_etag(convention))
+        convention = conventions.update_label(
+            db.session, current_actor(), convention_id, data, convention.revision
+        )
+        db.session.commit()
+        blp.set_etag(_etag(convention))
+        return _view(convention)
+
+
+@blp.route("/<int:convention_id>/amendments")
+class Amendments(MethodView):
+    @blp.response(200, VersionSchema(many=True))
+    def get(self, convention_id):
+        """Les versions successives de la convention (la première puis chaque avenant)."""
+        return conventions.get(db.session, current_actor(), convention_id).versions
+
+    @blp.etag
+    @blp.arguments(AmendmentInputSchema)
+    @blp.response(201, SavedConventionSchema)
+    def post(self, data, convention_id):
+        """Ajouter un avenant : nouvelles parts (toutes) à partir d'une date (If-Match requis).
+
+        L'ancienne version reste lisible ; les plafonds sont vérifiés sur toute la durée.
+        """
+        convention = conventions.get(db.session, current_actor(), convention_id)
+        blp.check_etag(_etag(convention))
+        saved = conventions.amend(
+            db.session, current_actor(), convention_id, data, convention.revision
+        )
+        return _saved(saved)

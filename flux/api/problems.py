@@ -1,0 +1,129 @@
+"""Every error leaves as an RFC 9457 problem document (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, current_app, json
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from flux.domain.errors import DomainError
+from flux.services.errors import ServiceError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+# French titles for the HTTP errors Werkzeug raises itself.
+_TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Action non autorisée",
+    404: "Ressource introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit avec l'état existant",
+    412: "La ressource a été modifiée entre-temps",
+    413: "Requête trop volumineuse",
+    415: "Type de contenu non pris en charge",
+    422: "Données invalides",
+    428: "En-tête If-Match requis",
+    500: "Erreur interne",
+}
+_DETAILS = {
+    401: "Fournissez un jeton valide : « Authorization: Bearer <jeton> ».",
+    404: "Aucune ressource à cette adresse, ou vous n'y avez pas accès.",
+    412: "Relisez la ressource (GET) et renvoyez sa nouvelle ETag dans If-Match.",
+    413: "Le corps de la requête dépasse la taille maximale autorisée.",
+    422: "Certains champs sont invalides : voir « errors ».",
+    428: "Relisez la ressource (GET) et renvoyez son ETag dans l'en-tête If-Match.",
+    500: "Une erreur inattendue est survenue ; elle a été journalisée.",
+}
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every Flux error is returned."""
+
+    type = ma.fields.String(metadata={"description": "URI identifiant le type d'erreur"})
+    title = ma.fields.String(metadata={"description": "Résumé du type d'erreur"})
+    status = ma.fields.Integer(metadata={"description": "Code HTTP"})
+    detail = ma.fields.String(metadata={"description": "Explication propre à cette occurrence"})
+    errors = ma.fields.Dict(
+        metadata={"description": "Erreurs par emplacement (json, query, headers, files) et champ"}
+    )
+
+
+def problem(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    slug: str | None = None,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:flux:probleme:{slug}" if slug else "about:blank",
+        "title": title or _TITLES.get(status, "Erreur"),
+        "status": status,
+    }
+    if detail or status in _DETAILS:
+        body["detail"] = detail or _DETAILS[status]
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+class FluxApi(Api):
+    """flask-smorest's Api with problem documents instead of its own error payload."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        if error.code == 500:
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                log.error("Unhandled error", exc_info=original)
+        return problem(
+            error.code or 500,
+            detail=data.get("message") if error.code != 500 else None,
+            errors=errors,
+            headers=data.get("headers"),
+            slug="donnees-invalides" if error.code == 422 else None,
+        )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        return problem(
+            error.status,
+            title=error.title,
+            detail=error.detail,
+            slug=error.slug,
+            errors=error.errors,
+            **error.extra,
+        )
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        field = getattr(error, "field", None)
+        message = getattr(error, "message", str(error))
+        return problem(
+            422,
+            title="Règle de gestion non respectée",
+            detail=message,
+            slug=f"regle:{getattr(error, 'rule', 'domaine')}",
+            errors={"json": {field: [message]}} if field else None,
+            rule=getattr(error, "rule", None),
+            figures=getattr(error, "figures", {}),
+        )

@@ -1,0 +1,26 @@
+"""SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
+
+from flux.models.conventions import Convention, ConventionVersion, Share, ShareTerms, VersionCommune
+from flux.models.dwellings import Dwelling
+from flux.models.journal import JournalEntry
+from flux.models.organisations import Organisation
+from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_communes
+from flux.models.users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Commune",
+    "Convention",
+    "ConventionVersion",
+    "Departement",
+    "Dwelling",
+    "Epci",
+    "JournalEntry",
+    "Organisation",
+    "Qpv",
+    "Share",
+    "ShareTerms",
+    "User",
+    "VersionCommune",
+    "qpv_communes",
+]

@@ -1,0 +1,39 @@
+"""A landlord's stock: dwellings identified by their RPLS number."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from flux.db import Base
+from flux.domain.reference import Financing, OutOfFluxReason, Typology
+from flux.models.organisations import Organisation
+from flux.models.territories import Commune
+from flux.models.types import UtcDateTime, enum_column, utcnow
+
+
+class Dwelling(Base):
+    __tablename__ = "dwellings"
+    __table_args__ = (
+        sa.UniqueConstraint("landlord_id", "rpls_id"),
+        sa.CheckConstraint("construction_year BETWEEN 1800 AND 2100", name="construction_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landlord_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    rpls_id: Mapped[str] = mapped_column(sa.String(20))
+    commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("communes.insee"), index=True)
+    qpv_code: Mapped[str | None] = mapped_column(sa.ForeignKey("qpvs.code"))
+    typology: Mapped[Typology] = mapped_column(enum_column(Typology, "typology"))
+    financing: Mapped[Financing] = mapped_column(enum_column(Financing, "financing"))
+    construction_year: Mapped[int]
+    # None: the dwelling is in the flux; otherwise why it is not (domain.md §2).
+    out_of_flux: Mapped[OutOfFluxReason | None] = mapped_column(
+        enum_column(OutOfFluxReason, "out_of_flux_reason")
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    landlord: Mapped[Organisation] = relationship()
+    commune: Mapped[Commune] = relationship()

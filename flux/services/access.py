@@ -1,0 +1,103 @@
+"""Who may see and write what: the one policy module (design.md §4 invariant 8).
+
+Services ask it for query filters (what a caller may see) and for write checks;
+views never decide access themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from flux.domain.conventions import ReserverCategory
+from flux.domain.reference import Role
+from flux.models import Convention, Dwelling, Organisation
+from flux.services.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller."""
+
+    user_id: int | None
+    role: Role
+    organisation_id: int | None
+    departement: str | None = None  # prefecture staff: the département they serve
+    can_write: bool = True
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+SYSTEM = Actor(user_id=None, role=Role.ADMIN, organisation_id=None)
+"""The actor of command-line loads (demo, conventions load): full rights, no user."""
+
+
+def require_writer(actor: Actor) -> None:
+    if not actor.can_write:
+        raise Forbidden("Votre compte est en lecture seule.")
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Action réservée aux administrateurs.")
+
+
+# --- dwellings -------------------------------------------------------------------------
+
+
+def visible_dwellings(actor: Actor) -> sa.ColumnElement[bool]:
+    if actor.is_admin:
+        return sa.true()
+    if actor.role is Role.LANDLORD:
+        return Dwelling.landlord_id == actor.organisation_id
+    if actor.role is Role.PREFECTURE:
+        return Dwelling.commune.has(departement_code=actor.departement)
+    return sa.false()
+
+
+def check_dwelling_write(actor: Actor, landlord_id: int) -> None:
+    """Only the landlord itself (a writer) or an admin writes a landlord's stock."""
+    require_writer(actor)
+    if actor.is_admin:
+        return
+    if actor.role is not Role.LANDLORD or actor.organisation_id != landlord_id:
+        raise Forbidden("Seul le bailleur peut modifier son patrimoine.")
+
+
+# --- conventions -----------------------------------------------------------------------
+
+
+def visible_conventions(actor: Actor) -> sa.ColumnElement[bool]:
+    if actor.is_admin:
+        return sa.true()
+    if actor.role is Role.LANDLORD:
+        return Convention.landlord_id == actor.organisation_id
+    if actor.role is Role.RESERVER:
+        return Convention.reserver_id == actor.organisation_id
+    if actor.role is Role.PREFECTURE:
+        return Convention.departement_code == actor.departement
+    return sa.false()
+
+
+def check_convention_write(
+    actor: Actor, landlord_id: int, reserver: Organisation, departement: str
+) -> None:
+    """The landlord writes its conventions; prefecture staff the État's in their département."""
+    require_writer(actor)
+    if actor.is_admin:
+        return
+    if actor.role is Role.LANDLORD and actor.organisation_id == landlord_id:
+        return
+    if (
+        actor.role is Role.PREFECTURE
+        and reserver.category is ReserverCategory.ETAT
+        and departement == actor.departement
+    ):
+        return
+    raise Forbidden(
+        "Seuls le bailleur signataire, la préfecture (conventions de l'État) ou un "
+        "administrateur peuvent écrire cette convention."
+    )

@@ -1,0 +1,386 @@
+"""Conventions de réservation: creation, amendments, reading; the caps are checked in the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from flux.db import begin_immediate
+from flux.domain import conventions as rules
+from flux.domain.conventions import ConventionTerms, ReserverCategory, RuleWarning, SharePurpose
+from flux.domain.reference import OrganisationKind, PerimeterKind
+from flux.models import (
+    Commune,
+    Convention,
+    ConventionVersion,
+    Organisation,
+    Share,
+    ShareTerms,
+    VersionCommune,
+)
+from flux.services import organisations, territories
+from flux.services.access import Actor, check_convention_write, visible_conventions
+from flux.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+
+POLICY_FIELDS = (
+    "designation_deadline_days",
+    "candidates_per_designation",
+    "carence_counts",
+    "cal_refusal_delay_days",
+    "cal_refusal_counts",
+    "counting_event",
+    "carry_over",
+    "first_lettings_counted",
+    "etat_uniform_by_commune",
+    "etat_hors_qpv_minimum",
+    "spread_by_typology",
+    "spread_by_qpv",
+)
+
+
+@dataclass(frozen=True)
+class SavedConvention:
+    convention: Convention
+    warnings: list[RuleWarning]
+
+
+def query_visible(actor: Actor) -> sa.Select[tuple[Convention]]:
+    return (
+        sa.select(Convention)
+        .where(visible_conventions(actor))
+        .options(selectinload(Convention.versions).selectinload(ConventionVersion.share_terms))
+        .order_by(Convention.id)
+    )
+
+
+def get(session: Session, actor: Actor, convention_id: int) -> Convention:
+    convention = session.scalar(query_visible(actor).where(Convention.id == convention_id))
+    if convention is None:
+        raise NotFound(f"Convention {convention_id} introuvable.")
+    return convention
+
+
+def version_on(convention: Convention, on: date) -> ConventionVersion:
+    """The version in force on a date (the first one before the convention starts)."""
+    current = convention.versions[0]
+    for version in convention.versions:
+        if version.effective_from <= on:
+            current = version
+    return current
+
+
+# --- creation ----------------------------------------------------------------------------
+
+
+def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConvention:
+    """Create a convention (with its history of amendments, if given); the caller commits."""
+    landlord = _organisation(session, data["landlord"], "landlord", OrganisationKind.LANDLORD)
+    reserver = _organisation(session, data["reserver"], "reserver", OrganisationKind.RESERVER)
+    check_convention_write(actor, landlord.id, reserver, data["departement"])
+    _lock_landlord(session, landlord.id)
+    if session.scalar(sa.select(Convention.id).where(Convention.reference == data["reference"])):
+        raise Conflict(
+            f"La référence « {data['reference']} » est déjà utilisée.",
+            errors={"json": {"reference": ["Référence déjà utilisée."]}},
+        )
+    drafts = _drafts(data)
+    convention = Convention(
+        reference=data["reference"],
+        landlord_id=landlord.id,
+        reserver_id=reserver.id,
+        departement_code=data["departement"],
+        label=data.get("label"),
+    )
+    candidate = _terms(session, convention, reserver, drafts)
+    warnings = rules.check_convention(
+        candidate,
+        _others(session, landlord.id, None),
+        communes_departement=_departements_of(session, candidate),
+    )
+    session.add(convention)
+    session.flush()
+    for number, draft in enumerate(drafts, start=1):
+        _save_version(session, convention, number, draft, actor)
+    session.flush()
+    return SavedConvention(convention, warnings)
+
+
+def amend(
+    session: Session, actor: Actor, convention_id: int, data: Mapping[str, Any], revision: int
+) -> SavedConvention:
+    """Add an amendment (a new version from a date); `revision` is the one the caller read."""
+    convention = get(session, actor, convention_id)
+    check_convention_write(
+        actor, convention.landlord_id, convention.reserver, convention.departement_code
+    )
+    _lock_landlord(session, convention.landlord_id)
+    if convention.revision != revision:
+        raise PreconditionFailed("La convention a été modifiée depuis votre lecture.")
+    previous = _draft_of(convention.versions[-1])
+    draft = {
+        **previous,
+        **{k: v for k, v in data.items() if k != "policies"},
+        "policies": {**previous["policies"], **data.get("policies", {})},
+    }
+    drafts = [_draft_of(v) for v in convention.versions] + [draft]
+    candidate = _terms(session, convention, convention.reserver, drafts)
+    warnings = rules.check_convention(
+        candidate,
+        _others(session, convention.landlord_id, convention.id),
+        communes_departement=_departements_of(session, candidate),
+    )
+    _save_version(session, convention, len(drafts), draft, actor)
+    _bump(session, convention, revision)
+    return SavedConvention(convention, warnings)
+
+
+def update_label(
+    session: Session, actor: Actor, convention_id: int, data: Mapping[str, Any], revision: int
+) -> Convention:
+    """Change what identifies a convention to its readers (its label), not its terms."""
+    convention = get(session, actor, convention_id)
+    check_convention_write(
+        actor, convention.landlord_id, convention.reserver, convention.departement_code
+    )
+    convention.label = data.get("label", convention.label)
+    _bump(session, convention, revision)
+    return convention
+
+
+def _bump(session: Session, convention: Convention, revision: int) -> None:
+    # Compare-and-set: if another writer bumped the revision since we read it, we lose.
+    result = session.execute(
+        sa.update(Convention)
+        .where(Convention.id == convention.id, Convention.revision == revision)
+        .values(revision=revision + 1)
+    )
+    if result.rowcount != 1:
+        raise PreconditionFailed("La convention a été modifiée depuis votre lecture.")
+    session.flush()
+    session.refresh(convention)
+
+
+def _lock_landlord(session: Session, landlord_id: int) -> None:
+    """Serialise convention writes of one landlord: the caps span all its conventions."""
+    begin_immediate(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.select(Organisation.id).where(Organisation.id == landlord_id).with_for_update()
+        )
+
+
+def _organisation(
+    session: Session, ref: int | str, field: str, kind: OrganisationKind
+) -> Organisation:
+    org = organisations.get_by_ref(session, ref, field)
+    if org.kind is not kind:
+        label = "un bailleur" if kind is OrganisationKind.LANDLORD else "un réservataire"
+        raise InvalidInput(
+            f"« {org.code} » n'est pas {label}.", errors={"json": {field: [f"Doit être {label}."]}}
+        )
+    return org
+
+
+# --- drafts: the API's description of one version -----------------------------------------
+
+
+def _drafts(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    first = {
+        "effective_from": data["valid_from"],
+        "valid_from": data["valid_from"],
+        "valid_until": data.get("valid_until"),
+        "perimeter": data["perimeter"],
+        "policies": data.get("policies", {}),
+        "shares": data["shares"],
+        "note": data.get("note"),
+    }
+    drafts = [first]
+    for amendment in sorted(data.get("amendments", []), key=lambda a: a["effective_from"]):
+        previous = drafts[-1]
+        drafts.append(
+            {
+                **previous,
+                "note": None,
+                **{k: v for k, v in amendment.items() if k != "policies"},
+                "policies": {**previous["policies"], **amendment.get("policies", {})},
+                "valid_from": first["valid_from"],
+            }
+        )
+    return drafts
+
+
+def _draft_of(version: ConventionVersion) -> dict[str, Any]:
+    return {
+        "effective_from": version.effective_from,
+        "valid_from": version.valid_from,
+        "valid_until": version.valid_until,
+        "perimeter": {
+            "kind": version.perimeter_kind,
+            "code": version.perimeter_code,
+            "communes": [c.commune_insee for c in version.communes],
+        },
+        "policies": {name: getattr(version, name) for name in POLICY_FIELDS},
+        "shares": [
+            {
+                "code": t.share.code,
+                "label": t.label,
+                "percent": t.basis_points,
+                "purpose": t.share.purpose,
+                "guarantee_backed": t.guarantee_backed,
+                "ends_on": t.ends_on,
+            }
+            for t in version.share_terms
+        ],
+        "note": version.note,
+    }
+
+
+def _terms(
+    session: Session,
+    convention: Convention,
+    reserver: Organisation,
+    drafts: Sequence[Mapping[str, Any]],
+) -> list[ConventionTerms]:
+    territory = territories.reserver_territory(session, reserver.category, reserver.territory_code)
+    result = []
+    for index, draft in enumerate(drafts):
+        following = drafts[index + 1]["effective_from"] if index + 1 < len(drafts) else None
+        result.append(
+            ConventionTerms(
+                reference=convention.reference,
+                landlord_id=convention.landlord_id,
+                reserver_id=convention.reserver_id or reserver.id,
+                reserver_category=ReserverCategory(reserver.category),
+                reserver_territory=territory,
+                departement=convention.departement_code,
+                communes=_perimeter(session, draft["perimeter"], convention.departement_code),
+                valid_from=draft["valid_from"],
+                valid_until=draft["valid_until"],
+                effective_from=draft["effective_from"],
+                effective_until=following,
+                shares=tuple(
+                    rules.ShareTerms(
+                        code=s["code"],
+                        label=s["label"],
+                        basis_points=s["percent"],
+                        purpose=SharePurpose(s["purpose"]),
+                        guarantee_backed=s.get("guarantee_backed", False),
+                        ends_on=s.get("ends_on"),
+                    )
+                    for s in draft["shares"]
+                ),
+            )
+        )
+    return result
+
+
+def _perimeter(session: Session, perimeter: Mapping[str, Any], departement: str) -> frozenset[str]:
+    kind = PerimeterKind(perimeter["kind"])
+    code = perimeter.get("code") or (departement if kind is PerimeterKind.DEPARTEMENT else None)
+    if kind is PerimeterKind.EPCI and not code:
+        raise InvalidInput(
+            "Périmètre EPCI sans SIREN.",
+            errors={"json": {"perimeter": {"code": ["SIREN de l'EPCI requis."]}}},
+        )
+    communes = territories.perimeter_communes(session, kind, code, perimeter.get("communes", ()))
+    unknown = sorted(
+        set(communes)
+        - set(session.scalars(sa.select(Commune.insee).where(Commune.insee.in_(communes))))
+    )
+    if not communes or unknown:
+        detail = f"communes inconnues : {', '.join(unknown)}" if unknown else "aucune commune"
+        raise InvalidInput(
+            f"Périmètre invalide ({detail}).",
+            errors={"json": {"perimeter": [f"Périmètre invalide : {detail}."]}},
+        )
+    return communes
+
+
+def _departements_of(session: Session, versions: Sequence[ConventionTerms]) -> dict[str, str]:
+    codes = set().union(*(v.communes for v in versions))
+    rows = session.execute(
+        sa.select(Commune.insee, Commune.departement_code).where(Commune.insee.in_(codes))
+    )
+    return dict(rows.tuples())
+
+
+def _others(session: Session, landlord_id: int, exclude_id: int | None) -> list[ConventionTerms]:
+    stmt = (
+        sa.select(Convention)
+        .where(Convention.landlord_id == landlord_id)
+        .options(selectinload(Convention.versions))
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Convention.id != exclude_id)
+    return [
+        term
+        for other in session.scalars(stmt)
+        for term in _terms(session, other, other.reserver, [_draft_of(v) for v in other.versions])
+    ]
+
+
+def _save_version(
+    session: Session, convention: Convention, number: int, draft: Mapping[str, Any], actor: Actor
+) -> ConventionVersion:
+    perimeter = draft["perimeter"]
+    kind = PerimeterKind(perimeter["kind"])
+    code = perimeter.get("code") or (
+        convention.departement_code if kind is PerimeterKind.DEPARTEMENT else None
+    )
+    version = ConventionVersion(
+        convention_id=convention.id,
+        number=number,
+        effective_from=draft["effective_from"],
+        valid_from=draft["valid_from"],
+        valid_until=draft["valid_until"],
+        note=draft.get("note"),
+        perimeter_kind=kind,
+        perimeter_code=code if kind is not PerimeterKind.COMMUNES else None,
+        created_by_user_id=actor.user_id,
+        **draft["policies"],
+    )
+    session.add(version)
+    session.flush()
+    if kind is PerimeterKind.COMMUNES:
+        session.add_all(
+            VersionCommune(version_id=version.id, commune_insee=insee)
+            for insee in sorted(set(perimeter["communes"]))
+        )
+    for share_data in draft["shares"]:
+        share = _share(session, convention, share_data)
+        session.add(
+            ShareTerms(
+                version_id=version.id,
+                share_id=share.id,
+                label=share_data["label"],
+                basis_points=share_data["percent"],
+                guarantee_backed=share_data.get("guarantee_backed", False),
+                ends_on=share_data.get("ends_on"),
+            )
+        )
+    session.flush()
+    session.expire(convention, ["versions", "shares"])
+    return version
+
+
+def _share(session: Session, convention: Convention, data: Mapping[str, Any]) -> Share:
+    share = session.scalar(
+        sa.select(Share).where(Share.convention_id == convention.id, Share.code == data["code"])
+    )
+    if share is None:
+        share = Share(
+            convention_id=convention.id, code=data["code"], purpose=SharePurpose(data["purpose"])
+        )
+        session.add(share)
+        session.flush()
+    elif share.purpose != data["purpose"]:
+        raise InvalidInput(
+            f"La part « {data['code']} » ne peut pas changer d'objet.",
+            errors={"json": {"shares": ["Objet de part incohérent."]}},
+        )
+    return share

@@ -1,0 +1,241 @@
+"""A landlord's stock: dwellings, one by one or imported from a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+
+from flux.domain.reference import OrganisationKind, Role
+from flux.models import Commune, Dwelling, JournalEntry, Organisation, Qpv
+from flux.services import organisations
+from flux.services.access import Actor, check_dwelling_write, visible_dwellings
+from flux.services.errors import Conflict, InvalidInput, NotFound
+
+CSV_COLUMNS = (
+    "rpls_id",
+    "commune",
+    "qpv",
+    "typology",
+    "financing",
+    "construction_year",
+    "out_of_flux",
+)
+REQUIRED_COLUMNS = ("rpls_id", "commune", "typology", "financing", "construction_year")
+
+
+def get(session: Session, actor: Actor, dwelling_id: int) -> Dwelling:
+    dwelling = session.scalar(
+        sa.select(Dwelling).where(Dwelling.id == dwelling_id, visible_dwellings(actor))
+    )
+    if dwelling is None:
+        raise NotFound(f"Logement {dwelling_id} introuvable.")
+    return dwelling
+
+
+def landlord_for_write(session: Session, actor: Actor, ref: int | str | None) -> Organisation:
+    """The landlord whose stock is written: the caller's own unless an admin names one."""
+    if ref is None:
+        if actor.role is not Role.LANDLORD:
+            raise InvalidInput("Indiquez le bailleur.", errors={"json": {"landlord": ["Requis."]}})
+        ref = actor.organisation_id
+    landlord = organisations.get_by_ref(session, ref, "landlord")
+    if landlord.kind is not OrganisationKind.LANDLORD:
+        raise InvalidInput(
+            f"« {landlord.code} » n'est pas un bailleur.",
+            errors={"json": {"landlord": ["Ce n'est pas un bailleur."]}},
+        )
+    check_dwelling_write(actor, landlord.id)
+    return landlord
+
+
+def _check_place(session: Session, commune: str | None, qpv: str | None) -> dict[str, list[str]]:
+    """Field errors for an unknown commune or a QPV that is not in the commune."""
+    errors: dict[str, list[str]] = {}
+    if commune is not None and session.get(Commune, commune) is None:
+        errors["commune"] = [f"Commune « {commune} » inconnue."]
+    if qpv:
+        row = session.get(Qpv, qpv)
+        if row is None:
+            errors["qpv"] = [f"QPV « {qpv} » inconnu."]
+        elif commune is not None and commune not in {c.insee for c in row.communes}:
+            errors["qpv"] = [f"Le QPV « {qpv} » n'est pas dans la commune « {commune} »."]
+    return errors
+
+
+def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> Dwelling:
+    landlord = landlord_for_write(session, actor, data.get("landlord"))
+    errors = _check_place(session, data["commune"], data.get("qpv"))
+    if errors:
+        raise InvalidInput("Logement invalide.", errors={"json": errors})
+    if _existing(session, landlord.id, data["rpls_id"]) is not None:
+        raise Conflict(
+            f"Le logement RPLS « {data['rpls_id']} » existe déjà chez ce bailleur.",
+            errors={"json": {"rpls_id": ["Déjà enregistré."]}},
+        )
+    dwelling = Dwelling(landlord_id=landlord.id, **_columns(data))
+    session.add(dwelling)
+    session.flush()
+    return dwelling
+
+
+def update(session: Session, actor: Actor, dwelling_id: int, data: Mapping[str, Any]) -> Dwelling:
+    dwelling = get(session, actor, dwelling_id)
+    check_dwelling_write(actor, dwelling.landlord_id)
+    commune = data.get("commune", dwelling.commune_insee)
+    qpv = data.get("qpv", dwelling.qpv_code)
+    errors = _check_place(session, commune, qpv)
+    if errors:
+        raise InvalidInput("Logement invalide.", errors={"json": errors})
+    for key, value in _columns(data).items():
+        setattr(dwelling, key, value)
+    session.flush()
+    return dwelling
+
+
+def delete(session: Session, actor: Actor, dwelling_id: int) -> None:
+    """Remove a dwelling entered by mistake; one the journal mentions stays (it is history)."""
+    dwelling = get(session, actor, dwelling_id)
+    check_dwelling_write(actor, dwelling.landlord_id)
+    used = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.dwelling_id == dwelling.id))
+    if used is not None:
+        raise Conflict(
+            "Ce logement figure au journal : il ne peut pas être supprimé. "
+            "Indiquez plutôt qu'il sort du flux (out_of_flux)."
+        )
+    session.delete(dwelling)
+    session.flush()
+
+
+def _columns(data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {
+        "rpls_id": "rpls_id",
+        "commune": "commune_insee",
+        "qpv": "qpv_code",
+        "typology": "typology",
+        "financing": "financing",
+        "construction_year": "construction_year",
+        "out_of_flux": "out_of_flux",
+    }
+    return {
+        column: (data[key] or None) if key == "qpv" else data[key]
+        for key, column in names.items()
+        if key in data
+    }
+
+
+def _existing(session: Session, landlord_id: int, rpls_id: str) -> Dwelling | None:
+    return session.scalar(
+        sa.select(Dwelling).where(Dwelling.landlord_id == landlord_id, Dwelling.rpls_id == rpls_id)
+    )
+
+
+# --- CSV import ------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # line -> field -> msgs
+
+    def as_problem_errors(self) -> dict[str, Any]:
+        return {"files": {"file": {str(line): msgs for line, msgs in self.errors.items()}}}
+
+
+def _read_rows(content: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            "Le fichier doit être encodé en UTF-8.", errors={"files": {"file": [str(error)]}}
+        ) from error
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [name.strip() for name in reader.fieldnames or []]
+    unknown = sorted(set(header) - set(CSV_COLUMNS))
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if unknown or missing:
+        problems = ([f"colonnes inconnues : {', '.join(unknown)}"] if unknown else []) + (
+            [f"colonnes manquantes : {', '.join(missing)}"] if missing else []
+        )
+        raise InvalidInput(
+            f"En-tête CSV invalide ; colonnes attendues : {';'.join(CSV_COLUMNS)}.",
+            errors={"files": {"file": {"1": {"header": problems}}}},
+        )
+    reader.fieldnames = header
+    rows = [
+        (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k is not None})
+        for row in reader
+    ]
+    return header, rows
+
+
+def import_csv(
+    session: Session,
+    actor: Actor,
+    content: bytes,
+    landlord_ref: int | str | None,
+    load_row: Callable[[dict[str, str]], dict[str, Any]],
+) -> ImportReport:
+    """Create or update the landlord's dwellings from CSV; write nothing if any line is bad.
+
+    `load_row` validates one row with the API's schema and raises marshmallow's
+    ValidationError (its `messages` name the fields).
+    """
+    landlord = landlord_for_write(session, actor, landlord_ref)
+    _, rows = _read_rows(content)
+    if not rows:
+        raise InvalidInput("Le fichier ne contient aucune ligne de logement.")
+    report, loaded, seen = ImportReport(), [], {}
+    for line, raw in rows:
+        raw = {key: value for key, value in raw.items() if value != "" or key == "qpv"}
+        try:
+            data = load_row(raw)
+        except ValidationError as error:
+            report.errors[line] = error.messages  # type: ignore[assignment]
+            continue
+        line_errors = _check_place(session, data["commune"], data.get("qpv"))
+        if data["rpls_id"] in seen:
+            line_errors["rpls_id"] = [f"Déjà présent ligne {seen[data['rpls_id']]}."]
+        seen.setdefault(data["rpls_id"], line)
+        if line_errors:
+            report.errors[line] = line_errors
+        loaded.append(data)
+    if report.errors:
+        raise InvalidInput(
+            f"{len(report.errors)} ligne(s) invalide(s) : rien n'a été importé.",
+            errors=report.as_problem_errors(),
+        )
+    _write(session, landlord.id, loaded, report)
+    return report
+
+
+def _write(
+    session: Session, landlord_id: int, rows: list[dict[str, Any]], report: ImportReport
+) -> None:
+    existing = {
+        d.rpls_id: d
+        for d in session.scalars(sa.select(Dwelling).where(Dwelling.landlord_id == landlord_id))
+    }
+    for data in rows:
+        columns = _columns(data)
+        dwelling = existing.get(data["rpls_id"])
+        if dwelling is None:
+            session.add(Dwelling(landlord_id=landlord_id, **columns))
+            report.created += 1
+        elif any(getattr(dwelling, k) != v for k, v in columns.items()):
+            for key, value in columns.items():
+                setattr(dwelling, key, value)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    session.flush()

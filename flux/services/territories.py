@@ -1,0 +1,75 @@
+"""Territories: loading the reference file and answering perimeter questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from flux.domain.reference import EpciKind, PerimeterKind
+from flux.models import Commune, Departement, Epci, Qpv
+from flux.services.errors import InvalidInput
+
+
+def load_territory(session: Session, data: dict[str, Any]) -> dict[str, int]:
+    """Upsert a territory file (see conventions/README.md); the caller commits."""
+    dep = data.get("departement") or {}
+    if not dep.get("code") or not dep.get("name"):
+        raise InvalidInput("Le fichier de territoire doit décrire [departement] code et name.")
+    session.merge(Departement(code=dep["code"], name=dep["name"]))
+    for epci in data.get("epci", []):
+        session.merge(
+            Epci(
+                siren=epci["siren"],
+                name=epci["name"],
+                kind=EpciKind(epci["kind"]),
+                departement_code=dep["code"],
+            )
+        )
+    for commune in data.get("commune", []):
+        session.merge(
+            Commune(
+                insee=commune["insee"],
+                name=commune["name"],
+                departement_code=dep["code"],
+                epci_siren=commune.get("epci"),
+            )
+        )
+    session.flush()
+    for qpv in data.get("qpv", []):
+        row = session.merge(Qpv(code=qpv["code"], name=qpv["name"]))
+        row.communes = [session.get_one(Commune, insee) for insee in qpv.get("communes", [])]
+    session.flush()
+    return {
+        "epci": len(data.get("epci", [])),
+        "communes": len(data.get("commune", [])),
+        "qpv": len(data.get("qpv", [])),
+    }
+
+
+def perimeter_communes(
+    session: Session, kind: PerimeterKind, code: str | None, communes: Iterable[str] = ()
+) -> frozenset[str]:
+    """Resolve a perimeter to the INSEE codes of its communes."""
+    if kind is PerimeterKind.DEPARTEMENT:
+        stmt = sa.select(Commune.insee).where(Commune.departement_code == code)
+    elif kind is PerimeterKind.EPCI:
+        stmt = sa.select(Commune.insee).where(Commune.epci_siren == code)
+    else:
+        return frozenset(communes)
+    return frozenset(session.scalars(stmt))
+
+
+def reserver_territory(
+    session: Session, category: str, territory_code: str | None
+) -> frozenset[str] | None:
+    """INSEE codes of a territorial reserver's own territory (commune, EPCI, EPT), else None."""
+    if territory_code is None:
+        return None
+    if category == "commune":
+        return frozenset({territory_code})
+    if category in ("epci", "ept"):
+        return perimeter_communes(session, PerimeterKind.EPCI, territory_code)
+    return None

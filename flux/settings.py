@@ -1,0 +1,60 @@
+"""Settings: defaults in code, then config/<env>.toml, then FLUX_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+
+# Refused as SECRET_KEY in production: the value committed for development.
+DEVELOPMENT_SECRET = "dev-only-not-secret"
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'instance' / 'flux.sqlite'}",
+    "SECRET_KEY": DEVELOPMENT_SECRET,
+    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    "PAGE_SIZE_DEFAULT": 50,
+    "PAGE_SIZE_MAX": 500,
+}
+
+# Environment variables with these suffixes are parsed as integers.
+_INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "PAGE_SIZE_DEFAULT", "PAGE_SIZE_MAX"}
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used (message in French, shown to operators)."""
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the environment's TOML file, FLUX_* variables and explicit overrides."""
+    settings = dict(DEFAULTS)
+    env = (overrides or {}).get("ENV") or os.environ.get("FLUX_ENV") or settings["ENV"]
+    settings["ENV"] = env
+    toml_file = CONFIG_DIR / f"{env}.toml"
+    if toml_file.exists():
+        with toml_file.open("rb") as handle:
+            settings.update({key.upper(): value for key, value in tomllib.load(handle).items()})
+    for name, value in os.environ.items():
+        if name.startswith("FLUX_") and name != "FLUX_ENV":
+            key = name.removeprefix("FLUX_")
+            settings[key] = int(value) if key in _INTEGER_KEYS else value
+    settings.update(overrides or {})
+    _check(settings)
+    return settings
+
+
+def _check(settings: dict[str, Any]) -> None:
+    if settings["ENV"] == "production" and settings.get("SECRET_KEY") in (
+        None,
+        "",
+        DEVELOPMENT_SECRET,
+    ):
+        raise SettingsError(
+            "Configuration de production refusée : FLUX_SECRET_KEY est absente ou vaut la valeur "
+            "de développement. Définissez une clé secrète propre à ce serveur."
+        )
