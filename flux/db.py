@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
@@ -28,6 +30,9 @@ db = SQLAlchemy()
 def engine_options(url: str) -> dict[str, Any]:
     """Engine arguments for a database URL (SQLite needs a longer lock wait for writers)."""
     if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         return {"url": url, "connect_args": {"timeout": 30}}
     return {"url": url, "pool_pre_ping": True}
 
@@ -74,8 +79,26 @@ def begin_immediate(session: sa.orm.Session) -> None:
     """
     if session.get_bind().dialect.name != "sqlite":
         return
+    if session.info.get(_WRITE_LOCKED):
+        return  # this transaction already holds the write lock (it wrote, or began IMMEDIATE)
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_immediate() called with pending changes")
         session.commit()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    session.info[_WRITE_LOCKED] = True
+
+
+_WRITE_LOCKED = "flux_write_locked"
+
+
+@event.listens_for(sa.orm.Session, "after_flush")
+def _flushed(session: sa.orm.Session, _context: Any) -> None:
+    # On SQLite a transaction that has written holds the database's write lock until it ends.
+    session.info[_WRITE_LOCKED] = True
+
+
+@event.listens_for(sa.orm.Session, "after_transaction_end")
+def _ended(session: sa.orm.Session, transaction: sa.orm.SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WRITE_LOCKED, None)

@@ -7,7 +7,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from flux import __version__
 
-from . import auth, problems
+from . import auth, messages, problems  # noqa: F401  (messages: French errors)
 from .conventions.routes import blp as conventions_blp
 from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp

@@ -306,7 +306,7 @@ def _departements_of(session: Session, versions: Sequence[ConventionTerms]) -> d
     rows = session.execute(
         sa.select(Commune.insee, Commune.departement_code).where(Commune.insee.in_(codes))
     )
-    return dict(rows.tuples())
+    return {insee: departement for insee, departement in rows}
 
 
 def _others(session: Session, landlord_id: int, exclude_id: int | None) -> list[ConventionTerms]:

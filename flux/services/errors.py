@@ -55,3 +55,9 @@ class PreconditionFailed(ServiceError):
     status = 412
     slug = "version-perimee"
     title = "La ressource a été modifiée entre-temps"
+
+
+class PreconditionRequired(ServiceError):
+    status = 428
+    slug = "if-match-requis"
+    title = "En-tête If-Match requis"

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Response, after_this_request, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,6 +16,7 @@ from flux.db import db
 from flux.models import Convention, ConventionVersion
 from flux.services import conventions
 from flux.services.conventions import SavedConvention
+from flux.services.errors import PreconditionFailed, PreconditionRequired
 
 from .schemas import (
     AmendmentInputSchema,
@@ -49,13 +51,44 @@ def _view(convention: Convention, warnings: list | None = None) -> dict[str, Any
     }
 
 
-def _etag(convention: Convention) -> dict[str, int]:
-    return {"id": convention.id, "revision": convention.revision}
+def _etag(convention: Convention) -> str:
+    return f"convention-{convention.id}-r{convention.revision}"
+
+
+def _set_etag(convention: Convention) -> None:
+    @after_this_request
+    def _header(response: Response) -> Response:
+        response.set_etag(_etag(convention))
+        return response
+
+
+def _check_if_match(convention: Convention) -> int:
+    """The revision the caller read, from If-Match (428 if missing, 412 if stale)."""
+    if not request.headers.get("If-Match"):
+        raise PreconditionRequired(
+            "Relisez la convention (GET) et renvoyez son ETag dans l'en-tête If-Match."
+        )
+    if not request.if_match.contains(_etag(convention)):
+        raise PreconditionFailed("La convention a été modifiée depuis votre lecture.")
+    return convention.revision
+
+
+IF_MATCH = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "ETag reçue à la lecture de la convention (GET)",
+        }
+    ]
+}
 
 
 def _saved(saved: SavedConvention) -> dict[str, Any]:
     db.session.commit()
-    blp.set_etag(_etag(saved.convention))
+    _set_etag(saved.convention)
     return _view(saved.convention, saved.warnings)
 
 
@@ -109,29 +142,30 @@ class Conventions(MethodView):
 
 @blp.route("/<int:convention_id>")
 class ConventionItem(MethodView):
-    @blp.etag
     @blp.response(200, ConventionSchema)
     def get(self, convention_id):
         """Une convention : la version en vigueur et toutes ses versions. Renvoie une ETag."""
         convention = conventions.get(db.session, current_actor(), convention_id)
-        blp.set_etag(_etag(convention))
+        _set_etag(convention)
         return _view(convention)
 
-    @blp.etag
     @blp.arguments(ConventionLabelSchema)
     @blp.response(200, ConventionSchema)
+    @blp.alt_response(412, description="ETag périmée : la convention a changé")
+    @blp.alt_response(428, description="En-tête If-Match manquant")
+    @blp.doc(**IF_MATCH)
     def patch(self, data, convention_id):
         """Changer l'intitulé d'une convention (If-Match requis).
 
         Les termes (parts, périmètre, politiques) changent par avenant.
         """
         convention = conventions.get(db.session, current_actor(), convention_id)
-        blp.check_etag(_etag(convention))
+        revision = _check_if_match(convention)
         convention = conventions.update_label(
-            db.session, current_actor(), convention_id, data, convention.revision
+            db.session, current_actor(), convention_id, data, revision
         )
         db.session.commit()
-        blp.set_etag(_etag(convention))
+        _set_etag(convention)
         return _view(convention)
 
 
@@ -142,17 +176,17 @@ class Amendments(MethodView):
         """Les versions successives de la convention (la première puis chaque avenant)."""
         return conventions.get(db.session, current_actor(), convention_id).versions
 
-    @blp.etag
     @blp.arguments(AmendmentInputSchema)
     @blp.response(201, SavedConventionSchema)
+    @blp.alt_response(412, description="ETag périmée : la convention a changé")
+    @blp.alt_response(428, description="En-tête If-Match manquant")
+    @blp.doc(**IF_MATCH)
     def post(self, data, convention_id):
         """Ajouter un avenant : nouvelles parts (toutes) à partir d'une date (If-Match requis).
 
         L'ancienne version reste lisible ; les plafonds sont vérifiés sur toute la durée.
         """
         convention = conventions.get(db.session, current_actor(), convention_id)
-        blp.check_etag(_etag(convention))
-        saved = conventions.amend(
-            db.session, current_actor(), convention_id, data, convention.revision
-        )
+        revision = _check_if_match(convention)
+        saved = conventions.amend(db.session, current_actor(), convention_id, data, revision)
         return _saved(saved)

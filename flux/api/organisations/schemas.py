@@ -18,7 +18,14 @@ class OrganisationSchema(ma.Schema):
     kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
     category = ma.fields.Enum(ReserverCategory, by_value=True, allow_none=True, load_default=None)
     territory_code = ma.fields.String(
-        allow_none=True, load_default=None, validate=ma.validate.Length(min=2, max=9)
+        data_key="territory",
+        allow_none=True,
+        load_default=None,
+        validate=ma.validate.Length(min=2, max=9),
+        metadata={
+            "description": "Territoire représenté : code du département (État, "
+            "département), code INSEE (commune) ou SIREN (EPCI, EPT)"
+        },
     )
     departement_code = ma.fields.String(dump_only=True, allow_none=True)
 

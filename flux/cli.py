@@ -1,0 +1,210 @@
+"""The `flux` command (a Flask CLI group). FLUX_DATABASE_URL selects the database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from flux import create_app, demo, loaders, migrate
+from flux.db import db
+from flux.domain.reference import Role
+from flux.services import users
+from flux.services.errors import ServiceError
+
+
+def _app(*_args: object) -> object:
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)
+def main() -> None:
+    """Flux : gestion en flux des contingents de réservation de logements sociaux.
+
+    La base de données est choisie par FLUX_DATABASE_URL (défaut : instance/flux.sqlite).
+    """
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Erreur : {message}", err=True)
+    sys.exit(1)
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port d'écoute.")
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Servir l'API (serveur de développement ; en production : gunicorn)."""
+    click.echo(f"Flux écoute sur http://{host}:{port}/  —  API : http://{host}:{port}/api/v1/docs")
+    current_app.run(host=host, port=port, debug=False, load_dotenv=False, use_reloader=False)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schéma de la base de données (migrations Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Appliquer les migrations jusqu'à REVISION (défaut : la dernière)."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Base à jour ({revision}).", err=True)
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Revenir à REVISION (« base » : base vide)."""
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Base ramenée à {revision}.", err=True)
+
+
+@main.command("demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Ne charger la démo que si elle est absente ; sinon émettre de nouveaux jetons.",
+)
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Charger le territoire de démonstration et afficher un jeton par utilisateur de démo."""
+    session = db.session
+    if demo.is_loaded(session):
+        if not if_empty:
+            _fail(
+                "la démo est déjà chargée dans cette base (utilisez --if-empty pour de "
+                "nouveaux jetons)."
+            )
+        click.echo("Démo déjà chargée : nouveaux jetons émis.", err=True)
+        tokens = demo.fresh_tokens(session)
+    else:
+        try:
+            tokens = demo.load(session)
+        except (loaders.FileError, ServiceError) as error:
+            session.rollback()
+            _fail(str(error))
+    session.commit()
+    click.echo("Jetons de démonstration (Authorization: Bearer <jeton>) :")
+    for user in tokens:
+        click.echo(f"  {user.role:<10} {user.organisation or '-':<26} {user.token}")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Utilisateurs et jetons d'accès."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True, help="Adresse électronique (identifiant).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Rôle de l'utilisateur.",
+)
+@click.option("--org", "org_code", help="Code de l'organisation (inutile pour admin).")
+@click.option("--read-only", is_flag=True, help="Compte bailleur en lecture seule.")
+@with_appcontext
+def users_create(email: str, role: str, org_code: str | None, read_only: bool) -> None:
+    """Créer un utilisateur ; seul son jeton est écrit sur la sortie standard."""
+    try:
+        created = users.create_user(
+            db.session, email=email, role=Role(role), org_code=org_code, can_write=not read_only
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        _fail(error.detail)
+    db.session.commit()
+    click.echo(created.token)
+
+
+@main.group("conventions")
+def conventions_group() -> None:
+    """Conventions déclaratives (fichiers TOML, voir conventions/README.md)."""
+
+
+@conventions_group.command("load")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def conventions_load(directory: Path) -> None:
+    """Valider et charger toutes les conventions de DIRECTORY, en une seule transaction."""
+    try:
+        lines = loaders.load_conventions(db.session, directory)
+    except loaders.FileError as error:
+        db.session.rollback()
+        _fail(f"{error} — rien n'a été chargé.")
+    db.session.commit()
+    click.echo("\n".join(lines))
+
+
+@main.group("territories")
+def territories_group() -> None:
+    """Référentiel territorial (départements, EPCI, communes, QPV)."""
+
+
+@territories_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def territories_load(file: Path) -> None:
+    """Charger (ou mettre à jour) un fichier de territoire TOML."""
+    try:
+        counts = loaders.load_territory(db.session, file)
+    except loaders.FileError as error:
+        db.session.rollback()
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"{counts['communes']} communes, {counts['epci']} EPCI, {counts['qpv']} QPV.")
+
+
+@main.group("organisations")
+def organisations_group() -> None:
+    """Bailleurs et réservataires."""
+
+
+@organisations_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def organisations_load(file: Path) -> None:
+    """Créer les organisations d'un fichier TOML ([[organisation]])."""
+    try:
+        count = loaders.load_organisations(db.session, file)
+    except loaders.FileError as error:
+        db.session.rollback()
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"{count} organisations créées.")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Imports de fichiers CSV."""
+
+
+@import_group.command("dwellings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--landlord", required=True, help="Code du bailleur.")
+@with_appcontext
+def import_dwellings(file: Path, landlord: str) -> None:
+    """Importer le patrimoine d'un bailleur (CSV ; rien n'est écrit si une ligne est fausse)."""
+    try:
+        report = loaders.import_dwellings(db.session, file, landlord)
+    except loaders.FileError as error:
+        db.session.rollback()
+        _fail(str(error))
+    db.session.commit()
+    click.echo(
+        f"{report.created} créés, {report.updated} mis à jour, {report.unchanged} inchangés."
+    )

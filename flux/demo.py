@@ -1,0 +1,81 @@
+"""The demo territory: Haute-Garonne's real communes, fictitious landlords (conventions/demo/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from flux import loaders
+from flux.domain.reference import OrganisationKind, Role
+from flux.models import Organisation, User
+from flux.services import users
+from flux.settings import PROJECT_ROOT
+
+DEMO_DIR = PROJECT_ROOT / "conventions" / "demo"
+DEMO_DOMAIN = "demo.flux.example"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    role: str
+    organisation: str | None
+    token: str
+
+
+def is_loaded(session: Session) -> bool:
+    return (
+        session.scalar(sa.select(User.id).where(User.email == f"admin@{DEMO_DOMAIN}")) is not None
+    )
+
+
+def load(session: Session, directory: Path = DEMO_DIR) -> list[DemoUser]:
+    """Load the demo territory, organisations, stock and conventions; create one user per role."""
+    loaders.load_territory(session, directory / "territory.toml")
+    loaders.load_organisations(session, directory / "organisations.toml")
+    for path in sorted(directory.glob("dwellings-*.csv")):
+        landlord = path.stem.removeprefix("dwellings-")
+        loaders.import_dwellings(session, path, landlord)
+    loaders.load_conventions(session, directory / "conventions")
+    created = [
+        users.create_user(
+            session, email=f"admin@{DEMO_DOMAIN}", role=Role.ADMIN, token_label="demo"
+        )
+    ]
+    for org in session.scalars(sa.select(Organisation).order_by(Organisation.id)):
+        for role in _roles_of(org):
+            created.append(
+                users.create_user(
+                    session,
+                    email=f"{role}@{org.code}.{DEMO_DOMAIN}",
+                    role=role,
+                    org_code=org.code,
+                    token_label="demo",
+                )
+            )
+    session.flush()
+    return fresh_tokens(session)
+
+
+def _roles_of(org: Organisation) -> list[Role]:
+    if org.kind is OrganisationKind.LANDLORD:
+        return [Role.LANDLORD]
+    if org.category == "etat":
+        return [Role.PREFECTURE, Role.RESERVER]
+    return [Role.RESERVER]
+
+
+def fresh_tokens(session: Session) -> list[DemoUser]:
+    """New tokens for the demo users (tokens are stored hashed: old ones cannot be shown again)."""
+    result = []
+    demo_users = session.scalars(
+        sa.select(User).where(User.email.like(f"%@%{DEMO_DOMAIN}")).order_by(User.id)
+    )
+    for user in demo_users:
+        token = users.issue_token(session, user, label="demo")
+        org = user.organisation.code if user.organisation else None
+        result.append(DemoUser(user.email, str(user.role), org, token))
+    return result
