@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from flux import create_app, demo, loaders, migrate
 from flux.db import db
@@ -46,7 +47,8 @@ def _fail(message: str) -> None:
 def run_command(host: str, port: int) -> None:
     """Servir l'API (serveur de développement ; en production : gunicorn)."""
     click.echo(f"Flux écoute sur http://{host}:{port}/  —  API : http://{host}:{port}/api/v1/docs")
-    current_app.run(host=host, port=port, debug=False, load_dotenv=False, use_reloader=False)
+    # Flask's app.run() refuses to run under the flask CLI; call Werkzeug's server directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @main.group("db")
