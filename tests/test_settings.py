@@ -1,0 +1,32 @@
+"""Settings: layering, and no production start without a secret key of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from flux import create_app
+from flux.settings import DEVELOPMENT_SECRET, SettingsError, load_settings
+
+
+def test_environment_variables_override_the_toml_file(monkeypatch):
+    monkeypatch.setenv("FLUX_PAGE_SIZE_DEFAULT", "7")
+    monkeypatch.setenv("FLUX_DATABASE_URL", "sqlite:///elsewhere.sqlite")
+    settings = load_settings({"ENV": "test"})
+    assert settings["PAGE_SIZE_DEFAULT"] == 7
+    assert settings["DATABASE_URL"] == "sqlite:///elsewhere.sqlite"
+
+
+@pytest.mark.parametrize("secret", [None, "", DEVELOPMENT_SECRET])
+def test_production_refuses_to_start_without_its_own_secret(monkeypatch, secret):
+    monkeypatch.delenv("FLUX_SECRET_KEY", raising=False)
+    overrides = {"ENV": "production", "DATABASE_URL": "sqlite://"}
+    if secret is not None:
+        overrides["SECRET_KEY"] = secret
+    with pytest.raises(SettingsError, match="FLUX_SECRET_KEY"):
+        create_app(overrides)
+
+
+def test_production_starts_with_a_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FLUX_SECRET_KEY", "a-real-secret-of-this-server")
+    app = create_app({"ENV": "production", "DATABASE_URL": "sqlite://"})
+    assert app.config["SECRET_KEY"] == "a-real-secret-of-this-server"
