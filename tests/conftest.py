@@ -92,8 +92,11 @@ def token_for(session):
 
     def make(role: str, org_code: str | None = None, read_only: bool = False) -> str:
         created = users.create_user(
-            session, email=f"user{next(counter)}@test.flux.example", role=Role(role),
-            org_code=org_code, can_write=not read_only,
+            session,
+            email=f"user{next(counter)}@test.flux.example",
+            role=Role(role),
+            org_code=org_code,
+            can_write=not read_only,
         )
         session.commit()
         return created.token
