@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
@@ -18,7 +18,16 @@ from flux.services.errors import ServiceError
 
 
 def _app(*_args: object) -> object:
-    return create_app()
+    app = create_app()
+    context = click.get_current_context(silent=True)
+    if context is not None:  # close the command's database connections when it ends
+        context.call_on_close(lambda: _dispose(app))
+    return app
+
+
+def _dispose(app: Flask) -> None:
+    with app.app_context():
+        db.engine.dispose()
 
 
 @click.group(

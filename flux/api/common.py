@@ -61,6 +61,14 @@ class OrganisationRef(ma.fields.Field):
         return value
 
 
+class QueryOrganisationRef(OrganisationRef):
+    """An organisation in a query string, where every value is text: digits give its id."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | str:
+        ref = super()._deserialize(value, attr, data, **kwargs)
+        return int(ref) if isinstance(ref, str) and ref.isascii() and ref.isdigit() else ref
+
+
 ORG_REF_METADATA = {
     "metadata": {
         "oneOf": [{"type": "integer"}, {"type": "string"}],

@@ -150,7 +150,8 @@ class ImportReport:
         return {"files": {"file": {str(line): msgs for line, msgs in self.errors.items()}}}
 
 
-def _read_rows(content: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def _read_rows(content: bytes) -> list[tuple[int, dict[str, str], list[str]]]:
+    """(line number, values by column, values beyond the header's columns) for each row."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -172,11 +173,12 @@ def _read_rows(content: bytes) -> tuple[list[str], list[tuple[int, dict[str, str
             errors={"files": {"file": {"1": {"header": problems}}}},
         )
     reader.fieldnames = header
-    rows = [
-        (reader.line_num, {k: (v or "").strip() for k, v in row.items() if k is not None})
-        for row in reader
-    ]
-    return header, rows
+    rows = []
+    for row in reader:
+        # DictReader files values beyond the header's columns under None: a misaligned line.
+        extra = [value for value in row.pop(None, None) or [] if value.strip()]
+        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}, extra))
+    return rows
 
 
 def import_csv(
@@ -192,11 +194,16 @@ def import_csv(
     ValidationError (its `messages` name the fields).
     """
     landlord = landlord_for_write(session, actor, landlord_ref)
-    _, rows = _read_rows(content)
+    rows = _read_rows(content)
     if not rows:
         raise InvalidInput("Le fichier ne contient aucune ligne de logement.")
     report, loaded, seen = ImportReport(), [], {}
-    for line, raw in rows:
+    for line, raw, extra in rows:
+        if extra:  # "_schema": marshmallow's key for an error about the whole record
+            report.errors[line] = {
+                "_schema": [f"Valeurs au-delà des colonnes de l'en-tête : {';'.join(extra)}."]
+            }
+            continue
         raw = {key: value for key, value in raw.items() if value != "" or key == "qpv"}
         try:
             data = load_row(raw)

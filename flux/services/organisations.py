@@ -55,7 +55,7 @@ def _territory_departement(session: Session, data: NewOrganisation) -> str | Non
         }:
             raise InvalidInput(
                 f"Un réservataire « {category} » doit indiquer son territoire.",
-                errors={"json": {"territory_code": ["Champ requis pour cette catégorie."]}},
+                errors={"json": {"territory": ["Champ requis pour cette catégorie."]}},
             )
         return None
     lookup = {
@@ -72,7 +72,7 @@ def _territory_departement(session: Session, data: NewOrganisation) -> str | Non
     if row is None:
         raise InvalidInput(
             f"Territoire « {code} » inconnu pour un réservataire « {category} ».",
-            errors={"json": {"territory_code": ["Territoire inconnu."]}},
+            errors={"json": {"territory": ["Territoire inconnu."]}},
         )
     return departement_of(row)
 

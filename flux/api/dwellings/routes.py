@@ -108,9 +108,15 @@ class DwellingImport(MethodView):
         content = upload.read() if hasattr(upload, "read") else None
         if content is None:
             raise InvalidInput("Fichier CSV attendu dans le champ « file ».")
-        report = dwellings.import_csv(
-            db.session, current_actor(), content, query.get("landlord"), _row_schema.load
-        )
+        try:
+            report = dwellings.import_csv(
+                db.session, current_actor(), content, query.get("landlord"), _row_schema.load
+            )
+        except InvalidInput as error:
+            # The service names the landlord as a body field; here it is a query parameter.
+            if "json" in error.errors:
+                error.errors = {"query": error.errors.pop("json"), **error.errors}
+            raise
         if query["dry_run"]:
             db.session.rollback()
         else:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from flux.api.common import ORG_REF_METADATA, OrganisationRef
+from flux.api.common import ORG_REF_METADATA, OrganisationRef, QueryOrganisationRef
 from flux.domain.reference import Financing, OutOfFluxReason, Typology
 
 _YEARS = ma.validate.Range(min=1800, max=2100, error="Année entre 1800 et 2100.")
@@ -58,8 +58,12 @@ class DwellingFilterSchema(ma.Schema):
 
 
 class ImportQuerySchema(ma.Schema):
-    landlord = OrganisationRef(
-        metadata={"description": "Bailleur (administrateurs) ; par défaut le vôtre"}
+    landlord = QueryOrganisationRef(
+        metadata={
+            "type": "string",
+            "description": "Bailleur, par son identifiant ou son code (administrateurs) ; "
+            "par défaut le vôtre",
+        }
     )
     dry_run = ma.fields.Boolean(
         load_default=False, metadata={"description": "Valider sans rien écrire"}

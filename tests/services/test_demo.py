@@ -1,0 +1,257 @@
+"""The demo data set (conventions/demo/): what `flux demo` loads, checked in the database."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter, defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flux import create_app, demo, loaders
+from flux.db import db
+from flux.domain.reference import OrganisationKind, Role
+from flux.models import (
+    Commune,
+    Convention,
+    ConventionVersion,
+    Dwelling,
+    Organisation,
+    Share,
+    ShareTerms,
+    User,
+)
+from flux.services import conventions, users
+
+from ..conftest import ON_POSTGRES, _truncate_postgres
+
+LANDLORDS = {"oph-demo-garonne": 3000, "esh-demo-pastel": 2000, "coop-demo-lauragais": 1000}
+
+
+@pytest.fixture(scope="module")
+def loaded(_template, tmp_path_factory):
+    """One database with the demo loaded, shared by this module's read-only tests."""
+    if ON_POSTGRES:
+        _truncate_postgres(_template)
+        url = _template
+    else:
+        path = tmp_path_factory.mktemp("demo") / "flux.sqlite"
+        shutil.copyfile(_template, path)
+        url = f"sqlite:///{path}"
+    app = create_app({"ENV": "test", "DATABASE_URL": url, "TESTING": True})
+    with app.app_context():
+        tokens = demo.load(db.session)
+        db.session.commit()
+    yield app, tokens
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo_session(loaded):
+    app, _ = loaded
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+def _org(session, code: str) -> Organisation:
+    return session.scalar(sa.select(Organisation).where(Organisation.code == code))
+
+
+def test_demo_has_three_landlords_and_seven_reservers(demo_session):
+    kinds = Counter(demo_session.scalars(sa.select(Organisation.kind)))
+    landlords = set(
+        demo_session.scalars(
+            sa.select(Organisation.code).where(Organisation.kind == OrganisationKind.LANDLORD)
+        )
+    )
+
+    assert kinds == {OrganisationKind.LANDLORD: 3, OrganisationKind.RESERVER: 7}
+    assert landlords == set(LANDLORDS)
+
+
+def test_demo_loads_six_thousand_dwellings_split_between_the_landlords(demo_session):
+    per_landlord = dict(
+        demo_session.execute(
+            sa.select(Organisation.code, sa.func.count(Dwelling.id))
+            .join(Dwelling, Dwelling.landlord_id == Organisation.id)
+            .group_by(Organisation.code)
+        ).all()
+    )
+
+    assert per_landlord == LANDLORDS
+    assert sum(per_landlord.values()) == 6000
+
+
+def test_demo_dwellings_lie_in_haute_garonne_some_in_qpv_and_some_out_of_the_flux(demo_session):
+    departements = set(
+        demo_session.scalars(sa.select(Commune.departement_code).join(Dwelling).distinct())
+    )
+    in_qpv = demo_session.scalar(sa.select(sa.func.count()).where(Dwelling.qpv_code.is_not(None)))
+    out_of_flux = demo_session.scalar(
+        sa.select(sa.func.count()).where(Dwelling.out_of_flux.is_not(None))
+    )
+
+    assert departements == {"31"}
+    assert 0 < in_qpv < 6000
+    assert 0 < out_of_flux < 600
+
+
+def test_demo_loads_sixteen_conventions_in_the_departement(demo_session):
+    references = set(demo_session.scalars(sa.select(Convention.reference)))
+    departements = set(demo_session.scalars(sa.select(Convention.departement_code)))
+
+    assert len(references) == 16
+    assert departements == {"31"}
+
+
+def test_each_landlord_has_an_etat_convention_with_two_shares_totalling_30_percent(
+    demo_session,
+):
+    etat = _org(demo_session, "etat-31")
+    rows = demo_session.execute(
+        sa.select(Organisation.code, Share.purpose, ShareTerms.basis_points)
+        .join(Convention, Convention.landlord_id == Organisation.id)
+        .join(ConventionVersion, ConventionVersion.convention_id == Convention.id)
+        .join(ShareTerms, ShareTerms.version_id == ConventionVersion.id)
+        .join(Share, Share.id == ShareTerms.share_id)
+        .where(Convention.reserver_id == etat.id)
+    ).all()
+
+    shares = defaultdict(dict)
+    for landlord, purpose, basis_points in rows:
+        shares[landlord][str(purpose)] = basis_points
+    assert shares == {
+        landlord: {"prioritaires": 2500, "agents_etat": 500} for landlord in LANDLORDS
+    }
+
+
+def test_demo_amendment_keeps_the_first_version_of_the_action_logement_convention(
+    demo_session,
+):
+    convention = demo_session.scalar(
+        sa.select(Convention).where(Convention.reference == "31-OPHG-AL")
+    )
+
+    before = conventions.version_on(convention, date(2026, 6, 30))
+    after = conventions.version_on(convention, date(2026, 7, 1))
+
+    assert [v.number for v in convention.versions] == [1, 2]
+    assert [t.basis_points for t in before.share_terms] == [2500]
+    assert [t.basis_points for t in after.share_terms] == [2800]
+    assert convention.revision == 1
+
+
+def test_demo_shares_stay_within_100_percent_in_every_commune(demo_session):
+    """In each commune, for each landlord, the shares in force on 2026-07-01 total ≤ 100 %."""
+    on = date(2026, 7, 1)
+    communes = list(demo_session.scalars(sa.select(Commune.insee)))
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for convention in demo_session.scalars(sa.select(Convention)):
+        version = conventions.version_on(convention, on)
+        covered = (
+            {c.commune_insee for c in version.communes}
+            if version.communes
+            else _communes_of(demo_session, version, communes)
+        )
+        for insee in covered:
+            totals[convention.landlord_id, insee] += sum(
+                t.basis_points for t in version.share_terms
+            )
+
+    assert max(totals.values()) <= 10_000
+    toulouse = _org(demo_session, "oph-demo-garonne").id, "31555"
+    # État 30 + Action Logement 28 + département 2 + métropole 5 + ville de Toulouse 15
+    assert totals[toulouse] == 8000
+
+
+def _communes_of(session, version: ConventionVersion, communes: list[str]) -> set[str]:
+    if str(version.perimeter_kind) == "departement":
+        return set(communes)
+    return set(
+        session.scalars(
+            sa.select(Commune.insee).where(Commune.epci_siren == version.perimeter_code)
+        )
+    )
+
+
+def test_demo_creates_one_user_per_role_and_organisation(demo_session):
+    roles = Counter(
+        (str(role), code)
+        for role, code in demo_session.execute(
+            sa.select(User.role, Organisation.code).outerjoin(
+                Organisation, User.organisation_id == Organisation.id
+            )
+        )
+    )
+
+    assert roles[("admin", None)] == 1
+    assert roles[("prefecture", "etat-31")] == 1
+    assert roles[("reserver", "etat-31")] == 1
+    assert all(roles[("landlord", code)] == 1 for code in LANDLORDS)
+    assert sum(roles.values()) == 12
+
+
+def test_demo_tokens_authenticate_as_their_user(loaded, demo_session):
+    _, tokens = loaded
+
+    for user in tokens:
+        actor = users.actor_for_token(demo_session, user.token)
+        assert actor is not None, user.email
+        assert str(actor.role) == user.role
+    prefecture = next(u for u in tokens if u.role == "prefecture")
+    assert users.actor_for_token(demo_session, prefecture.token).departement == "31"
+
+
+def test_demo_reports_itself_loaded_and_fresh_tokens_work(loaded, demo_session):
+    assert demo.is_loaded(demo_session)
+
+    fresh = demo.fresh_tokens(demo_session)
+
+    assert len(fresh) == 12
+    assert all(users.actor_for_token(demo_session, u.token) for u in fresh)
+    admin = next(u for u in fresh if u.role == "admin")
+    assert users.actor_for_token(demo_session, admin.token).role is Role.ADMIN
+
+
+# --- a broken demo directory --------------------------------------------------------------
+
+
+def _small_demo(tmp_path: Path) -> Path:
+    """The demo territory and organisations, with a small stock and the conventions."""
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    for name in ("territory.toml", "organisations.toml"):
+        shutil.copy(demo.DEMO_DIR / name, directory / name)
+    shutil.copytree(demo.DEMO_DIR / "conventions", directory / "conventions")
+    lines = (demo.DEMO_DIR / "dwellings-coop-demo-lauragais.csv").read_text().splitlines()
+    (directory / "dwellings-coop-demo-lauragais.csv").write_text("\n".join(lines[:11]) + "\n")
+    return directory
+
+
+def test_demo_of_an_empty_database_is_not_loaded(session):
+    assert not demo.is_loaded(session)
+
+
+def test_demo_loader_reads_any_directory_of_the_same_layout(session, tmp_path):
+    created = demo.load(session, _small_demo(tmp_path))
+    session.commit()
+
+    assert len(created) == 12
+    assert session.scalar(sa.select(sa.func.count()).select_from(Dwelling)) == 10
+    assert session.scalar(sa.select(sa.func.count()).select_from(Convention)) == 16
+
+
+def test_demo_loader_stops_at_a_bad_stock_file_naming_file_and_line(session, tmp_path):
+    directory = _small_demo(tmp_path)
+    path = directory / "dwellings-coop-demo-lauragais.csv"
+    path.write_text(path.read_text().replace(";T", ";X", 1))
+
+    with pytest.raises(loaders.FileError) as error:
+        demo.load(session, directory)
+
+    assert str(error.value).startswith("dwellings-coop-demo-lauragais.csv : ")
+    assert "ligne 2 : typology" in str(error.value)
