@@ -18,12 +18,10 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'instance' / 'flux.sqlite'}",
     "SECRET_KEY": DEVELOPMENT_SECRET,
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
-    "PAGE_SIZE_DEFAULT": 50,
-    "PAGE_SIZE_MAX": 500,
 }
 
 # Environment variables with these suffixes are parsed as integers.
-_INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "PAGE_SIZE_DEFAULT", "PAGE_SIZE_MAX"}
+_INTEGER_KEYS = {"MAX_CONTENT_LENGTH"}
 
 
 class SettingsError(RuntimeError):

@@ -8,11 +8,15 @@ from flux import create_app
 from flux.settings import DEVELOPMENT_SECRET, SettingsError, load_settings
 
 
+def test_the_toml_file_overrides_the_defaults():
+    assert load_settings({"ENV": "test"})["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
+
+
 def test_environment_variables_override_the_toml_file(monkeypatch):
-    monkeypatch.setenv("FLUX_PAGE_SIZE_DEFAULT", "7")
+    monkeypatch.setenv("FLUX_MAX_CONTENT_LENGTH", "1234")
     monkeypatch.setenv("FLUX_DATABASE_URL", "sqlite:///elsewhere.sqlite")
     settings = load_settings({"ENV": "test"})
-    assert settings["PAGE_SIZE_DEFAULT"] == 7
+    assert settings["MAX_CONTENT_LENGTH"] == 1234
     assert settings["DATABASE_URL"] == "sqlite:///elsewhere.sqlite"
 
 

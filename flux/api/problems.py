@@ -81,6 +81,29 @@ def problem(
     return response
 
 
+# English messages raised by webargs and flask-smorest themselves.
+_FRENCH = {
+    "Invalid JSON body.": "Corps JSON invalide.",
+    "Must be greater than or equal to 1.": "Doit être supérieur ou égal à 1.",
+    "Unknown field.": "Champ inconnu.",
+}
+
+
+def _translated(errors: Any) -> Any:
+    if isinstance(errors, dict):
+        return {key: _translated(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_translated(item) for item in errors]
+    if isinstance(errors, str):
+        if errors in _FRENCH:
+            return _FRENCH[errors]
+        if errors.startswith("Must be greater than or equal to"):
+            return errors.replace("Must be greater than or equal to", "Doit être au moins")
+        if errors.startswith("Must be less than or equal to"):
+            return errors.replace("Must be less than or equal to", "Doit être au plus")
+    return errors
+
+
 class FluxApi(Api):
     """flask-smorest's Api with problem documents instead of its own error payload."""
 
@@ -96,7 +119,7 @@ class FluxApi(Api):
         return problem(
             error.code or 500,
             detail=data.get("message") if error.code != 500 else None,
-            errors=errors,
+            errors=_translated(errors),
             headers=data.get("headers"),
             slug="donnees-invalides" if error.code == 422 else None,
         )

@@ -58,6 +58,15 @@ def query_visible(actor: Actor) -> sa.Select[tuple[Convention]]:
     )
 
 
+def get_writable(session: Session, actor: Actor, convention_id: int) -> Convention:
+    """A convention the caller may write (404 if it may not see it, 403 if only read it)."""
+    convention = get(session, actor, convention_id)
+    check_convention_write(
+        actor, convention.landlord_id, convention.reserver, convention.departement_code
+    )
+    return convention
+
+
 def get(session: Session, actor: Actor, convention_id: int) -> Convention:
     convention = session.scalar(query_visible(actor).where(Convention.id == convention_id))
     if convention is None:
@@ -114,10 +123,7 @@ def amend(
     session: Session, actor: Actor, convention_id: int, data: Mapping[str, Any], revision: int
 ) -> SavedConvention:
     """Add an amendment (a new version from a date); `revision` is the one the caller read."""
-    convention = get(session, actor, convention_id)
-    check_convention_write(
-        actor, convention.landlord_id, convention.reserver, convention.departement_code
-    )
+    convention = get_writable(session, actor, convention_id)
     _lock_landlord(session, convention.landlord_id)
     if convention.revision != revision:
         raise PreconditionFailed("La convention a été modifiée depuis votre lecture.")
@@ -127,6 +133,7 @@ def amend(
         **{k: v for k, v in data.items() if k != "policies"},
         "policies": {**previous["policies"], **data.get("policies", {})},
     }
+    _check_purposes(convention, draft)
     drafts = [_draft_of(v) for v in convention.versions] + [draft]
     candidate = _terms(session, convention, convention.reserver, drafts)
     warnings = rules.check_convention(
@@ -143,10 +150,7 @@ def update_label(
     session: Session, actor: Actor, convention_id: int, data: Mapping[str, Any], revision: int
 ) -> Convention:
     """Change what identifies a convention to its readers (its label), not its terms."""
-    convention = get(session, actor, convention_id)
-    check_convention_write(
-        actor, convention.landlord_id, convention.reserver, convention.departement_code
-    )
+    convention = get_writable(session, actor, convention_id)
     convention.label = data.get("label", convention.label)
     _bump(session, convention, revision)
     return convention
@@ -366,6 +370,17 @@ def _save_version(
     session.flush()
     session.expire(convention, ["versions", "shares"])
     return version
+
+
+def _check_purposes(convention: Convention, draft: Mapping[str, Any]) -> None:
+    """A share keeps its purpose for life: an amendment changes percentages, not what for."""
+    purposes = {share.code: share.purpose for share in convention.shares}
+    for share in draft["shares"]:
+        if share["code"] in purposes and purposes[share["code"]] != share["purpose"]:
+            raise InvalidInput(
+                f"La part « {share['code']} » ne peut pas changer d'objet.",
+                errors={"json": {"shares": ["Objet de part incohérent."]}},
+            )
 
 
 def _share(session: Session, convention: Convention, data: Mapping[str, Any]) -> Share:

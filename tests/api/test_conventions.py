@@ -551,6 +551,15 @@ def test_reserver_reads_but_cannot_amend_its_convention(client, auth, created, c
     assert committed(ConventionVersion) == 1
 
 
+def test_reserver_without_if_match_is_told_it_may_not_write_not_to_send_an_etag(
+    client, auth, created, committed
+):
+    response = _amend(client, auth("reserver", "action-logement"), created, etag=None)
+
+    assert_problem(response, 403)
+    assert committed(ConventionVersion) == 1
+
+
 def test_unknown_field_in_an_amendment_is_refused_with_422(client, oph, created):
     payload = {**AMENDMENT, "reserver": "etat-31"}
 

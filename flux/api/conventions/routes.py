@@ -159,7 +159,7 @@ class ConventionItem(MethodView):
 
         Les termes (parts, périmètre, politiques) changent par avenant.
         """
-        convention = conventions.get(db.session, current_actor(), convention_id)
+        convention = conventions.get_writable(db.session, current_actor(), convention_id)
         revision = _check_if_match(convention)
         convention = conventions.update_label(
             db.session, current_actor(), convention_id, data, revision
@@ -186,7 +186,7 @@ class Amendments(MethodView):
 
         L'ancienne version reste lisible ; les plafonds sont vérifiés sur toute la durée.
         """
-        convention = conventions.get(db.session, current_actor(), convention_id)
+        convention = conventions.get_writable(db.session, current_actor(), convention_id)
         revision = _check_if_match(convention)
         saved = conventions.amend(db.session, current_actor(), convention_id, data, revision)
         return _saved(saved)

@@ -1,0 +1,270 @@
+"""Orientation of counted vacancies between the shares of one scope (landlord × département).
+
+Units. A percentage is an integer in basis points (2500 == 25.00 %). A target is kept in
+basis-point units: one dwelling is ``FULL`` (10 000) units, so ``T_i`` is the exact sum of the
+basis points share *i* held on each counted vacancy it was eligible for. No float is used.
+
+Participants. A vacancy's participants are its eligible shares plus the landlord's non-reserved
+part (``LANDLORD``), whose weight is ``FULL − Σ eligible basis points`` of *that* vacancy. The
+landlord part is always eligible, even at 0 bp: a vacancy in a fully reserved commune can still go
+to the landlord when it is furthest behind on the vacancies of other communes, which is what keeps
+``max deficit ≥ FULL / k`` and therefore the bounds.
+
+Order. Participants are listed and tie-broken by share id ascending, the landlord part last: on a
+tie a reserver is served before the landlord's own part. Vacancies sort their shares on creation,
+so the order in which shares are declared never matters.
+
+Invariant. Every counted vacancy adds exactly ``FULL`` to the targets and 1 to one realised
+count, so over allocation-only terms ``Σ_i (FULL·x_i − T_i) == 0`` after every operation
+(``invariant_residual``). A carry-in (opening balance from the previous year) is kept apart from
+``T_i``: it shifts the deficits the rules rank by and the balances, never the invariant.
+
+One state per scope and year: at year close each share's ``−gap`` (``carry_over``) opens the next
+year's state when the convention's carry-over policy is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from flux.domain.allocation_model import (
+    FULL,
+    LANDLORD,
+    RULE_NAME,
+    RULE_VERSION,
+    TIJDEMAN_RULE_NAME,
+    AllocationError,
+    AllocationState,
+    Decision,
+    DeductedVacancy,
+    EligibleShare,
+    ExplanationLine,
+    NotEligible,
+    Rule,
+    RuleNotApplicable,
+    ShareRef,
+    SubDeficit,
+    Vacancy,
+    invariant_residual,
+    order_key,
+)
+from flux.domain.allocation_rules import decide
+
+__all__ = [
+    "FULL",
+    "LANDLORD",
+    "RULE_NAME",
+    "RULE_VERSION",
+    "TIJDEMAN_RULE_NAME",
+    "AllocationError",
+    "AllocationState",
+    "Balance",
+    "DeductedVacancy",
+    "Decision",
+    "EligibleShare",
+    "ExplanationLine",
+    "NotEligible",
+    "Rule",
+    "RuleNotApplicable",
+    "ShareRef",
+    "SubDeficit",
+    "Vacancy",
+    "apply",
+    "balances",
+    "carry_over",
+    "invariant_residual",
+    "order_key",
+    "orient",
+    "propose",
+    "propose_reorientation",
+    "recredit",
+    "reorient",
+    "sub_balances",
+    "withdraw",
+]
+
+
+def propose(state: AllocationState, vacancy: Vacancy) -> Decision:
+    """The share the scope's rule gives this vacancy to, with every participant's figures.
+
+    Largest deficit first (``Rule.LARGEST_DEFICIT``): add the vacancy's basis points to every
+    participant's target, then choose the largest ``D_i = T_i + carry-in − FULL·x_i``; a share
+    with sub-targets ranks by the mean of ``D_i`` and its ``D_i,key`` on the vacancy's keys
+    (``D_i,key`` being the same deficit over that key's vacancies only); ties go to the fixed
+    order (share id, landlord last). Tijdeman (``Rule.TIJDEMAN``), for scopes where every share
+    is eligible everywhere and none has a sub-target: with ``k`` participants of positive weight,
+    the released participants are those with ``(2k−2)·D_i ≥ FULL``; among them choose the
+    earliest deadline, the smallest ``t ≥ 0`` with ``(2k−2)·(D_i + t·w_i) > (2k−3)·FULL``; ties
+    and the (theoretically empty) no-release case as above. At fixed rates this is Tijdeman's
+    (1980) algorithm and keeps ``(2k−2)·|FULL·x_i − T_i| ≤ (2k−3)·FULL``.
+    """
+    _require_counted(vacancy)
+    return decide(state, vacancy, added=True, taken_from=None)
+
+
+def apply(state: AllocationState, vacancy: Vacancy, chosen: ShareRef) -> None:
+    """Record the orientation of a counted vacancy to ``chosen`` (proposed or overridden)."""
+    _require_counted(vacancy)
+    vacancy.keys_of(chosen)  # raises NotEligible before anything moves
+    _add_weights(state, vacancy, +1)
+    _credit(state, vacancy, chosen, +1)
+
+
+def withdraw(state: AllocationState, vacancy: Vacancy, chosen: ShareRef) -> None:
+    """Take back a vacancy leaving the base: every weight it added and its current orientation."""
+    _require_counted(vacancy)
+    _require_realised(state, vacancy, chosen)
+    _add_weights(state, vacancy, -1)
+    _credit(state, vacancy, chosen, -1)
+
+
+def propose_reorientation(
+    state: AllocationState, vacancy: Vacancy, taken_from: ShareRef
+) -> Decision:
+    """The proposal for a vacancy whose share ``taken_from`` is re-credited after a take-back.
+
+    The weights of the vacancy stay counted (they were added when it was logged); ``taken_from``
+    is shown with its realised count already lowered by one and is excluded: it has just failed
+    to fill this dwelling, and would otherwise be proposed the same dwelling again.
+    """
+    _require_counted(vacancy)
+    _require_realised(state, vacancy, taken_from)
+    return decide(state, vacancy, added=False, taken_from=taken_from)
+
+
+def reorient(
+    state: AllocationState, vacancy: Vacancy, taken_from: ShareRef, chosen: ShareRef
+) -> None:
+    """Move an oriented vacancy from ``taken_from`` (re-credited) to ``chosen``.
+
+    ``chosen`` is the re-orientation proposal's choice, or ``LANDLORD`` when the landlord lets
+    the dwelling it took back itself; targets do not move, so the sum invariant still holds.
+    """
+    _require_counted(vacancy)
+    if chosen == taken_from:
+        raise AllocationError(f"vacancy {vacancy.vacancy_id!r}: re-oriented to the same share")
+    _require_realised(state, vacancy, taken_from)
+    vacancy.keys_of(chosen)
+    _credit(state, vacancy, taken_from, -1)
+    _credit(state, vacancy, chosen, +1)
+
+
+def recredit(state: AllocationState, vacancy: Vacancy, taken_from: ShareRef) -> Decision:
+    """Re-credit ``taken_from`` after a take-back and re-orient its vacancy by a new proposal."""
+    decision = propose_reorientation(state, vacancy, taken_from)
+    reorient(state, vacancy, taken_from, decision.chosen)
+    return decision
+
+
+def orient(
+    state: AllocationState, vacancy: Vacancy, chosen: ShareRef | None = None
+) -> Decision | None:
+    """Propose and record in one step; ``chosen`` overrides; a deducted vacancy gives None."""
+    if vacancy.deduction is not None:
+        return None
+    decision = propose(state, vacancy)
+    apply(state, vacancy, decision.chosen if chosen is None else chosen)
+    return decision
+
+
+def _require_counted(vacancy: Vacancy) -> None:
+    if vacancy.deduction is not None:
+        raise DeductedVacancy(vacancy.vacancy_id, vacancy.deduction)
+
+
+def _require_realised(state: AllocationState, vacancy: Vacancy, share: ShareRef) -> None:
+    vacancy.keys_of(share)
+    if state.realised.get(share, 0) <= 0:
+        raise AllocationError(f"share {share!r} holds no orientation to take back")
+
+
+def _add_weights(state: AllocationState, vacancy: Vacancy, sign: int) -> None:
+    targets, eligible = state.targets, state.eligible
+    sub_targets, sub_eligible = state.sub_targets, state.sub_eligible
+    for share, weight, keys in vacancy.participants:
+        targets[share] = targets.get(share, 0) + sign * weight
+        eligible[share] = eligible.get(share, 0) + sign
+        for key in keys:
+            pair = (share, key)
+            sub_targets[pair] = sub_targets.get(pair, 0) + sign * weight
+            sub_eligible[pair] = sub_eligible.get(pair, 0) + sign
+
+
+def _credit(state: AllocationState, vacancy: Vacancy, share: ShareRef, sign: int) -> None:
+    state.realised[share] = state.realised.get(share, 0) + sign
+    for key in vacancy.keys_of(share):
+        pair = (share, key)
+        state.sub_realised[pair] = state.sub_realised.get(pair, 0) + sign
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A share's (or one of its sub-targets') balance; units are basis-point units.
+
+    ``target_units`` includes the carry-in (sub-targets have none); ``gap = realised − target``.
+    """
+
+    share_id: ShareRef
+    key: str | None
+    eligible: int
+    target_units: int
+    carry_in_units: int
+    realised: int
+
+    @property
+    def target(self) -> Fraction:
+        """The target in dwellings, exact."""
+        return Fraction(self.target_units, FULL)
+
+    @property
+    def carry_in(self) -> Fraction:
+        """The opening balance in dwellings, exact."""
+        return Fraction(self.carry_in_units, FULL)
+
+    @property
+    def gap_units(self) -> int:
+        """``FULL·realised − target_units``: positive when the share is ahead of its due."""
+        return FULL * self.realised - self.target_units
+
+    @property
+    def gap(self) -> Fraction:
+        """``realised − target`` in dwellings, exact."""
+        return Fraction(self.gap_units, FULL)
+
+
+def balances(state: AllocationState) -> dict[ShareRef, Balance]:
+    """Per share (the landlord part included), in the fixed order: eligible, target, realised."""
+    result = {}
+    for share in state.shares():
+        carry = state.carry_in.get(share, 0)
+        result[share] = Balance(
+            share,
+            None,
+            state.eligible.get(share, 0),
+            state.targets.get(share, 0) + carry,
+            carry,
+            state.realised.get(share, 0),
+        )
+    return result
+
+
+def sub_balances(state: AllocationState) -> dict[tuple[ShareRef, str], Balance]:
+    """Per (share, sub-target key), sorted: the same figures over that key's vacancies only."""
+    pairs = sorted(state.sub_targets, key=lambda pair: (order_key(pair[0]), pair[1]))
+    return {
+        (share, key): Balance(
+            share,
+            key,
+            state.sub_eligible.get((share, key), 0),
+            state.sub_targets[(share, key)],
+            0,
+            state.sub_realised.get((share, key), 0),
+        )
+        for share, key in pairs
+    }
+
+
+def carry_over(state: AllocationState) -> dict[ShareRef, int]:
+    """Each share's ``−gap`` in units: next year's carry-in when carry-over is on (default)."""
+    return {share: -balance.gap_units for share, balance in balances(state).items()}

@@ -1,0 +1,230 @@
+"""The allocation engine's vocabulary: units, participants, vacancies, state and decisions.
+
+See ``flux.domain.allocation`` for the rules and the invariants; this module only holds data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Final, Literal, TypeAlias
+
+FULL: Final = 10_000
+LANDLORD: Final = "landlord"
+ShareRef: TypeAlias = int | Literal["landlord"]
+
+RULE_VERSION: Final = "1"
+
+
+class Rule(enum.Enum):
+    """The per-scope choice of allocation rule; the value is stored with every decision."""
+
+    LARGEST_DEFICIT = "largest_deficit"
+    TIJDEMAN = "tijdeman_deadline"
+
+
+RULE_NAME: Final = Rule.LARGEST_DEFICIT.value
+TIJDEMAN_RULE_NAME: Final = Rule.TIJDEMAN.value
+
+
+class AllocationError(ValueError):
+    """A request the allocation engine refuses; the message carries the figures."""
+
+
+class NotEligible(AllocationError):
+    """The share is not among the participants of the vacancy."""
+
+    def __init__(self, vacancy_id: Hashable, share: ShareRef) -> None:
+        super().__init__(f"share {share!r} is not eligible for vacancy {vacancy_id!r}")
+        self.vacancy_id = vacancy_id
+        self.share = share
+
+
+class DeductedVacancy(AllocationError):
+    """A deducted vacancy is outside the flux base and never oriented."""
+
+    def __init__(self, vacancy_id: Hashable, deduction: str) -> None:
+        super().__init__(f"vacancy {vacancy_id!r} is deducted ({deduction}) and goes to nobody")
+        self.vacancy_id = vacancy_id
+        self.deduction = deduction
+
+
+class RuleNotApplicable(AllocationError):
+    """The scope's rule cannot rank this vacancy (Tijdeman's rule knows no sub-target)."""
+
+
+def order_key(share: ShareRef) -> tuple[int, int]:
+    """The fixed tie-break order: share id ascending, the landlord part after every share."""
+    return (1, 0) if share == LANDLORD else (0, share)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class EligibleShare:
+    """A share eligible for one vacancy, with the basis points in force on the vacancy's date.
+
+    ``sub_keys`` name the sub-targets the share must also be balanced over, each being this
+    vacancy's value for that dimension (``"commune:35238"``, ``"typology:T3"``, ``"qpv:in"``).
+    """
+
+    share_id: int
+    basis_points: int
+    sub_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.share_id, bool) or not isinstance(self.share_id, int):
+            raise AllocationError(f"share id must be an int, got {self.share_id!r}")
+        if isinstance(self.basis_points, bool) or not isinstance(self.basis_points, int):
+            raise AllocationError(f"basis points must be an int, got {self.basis_points!r}")
+        if not 0 <= self.basis_points <= FULL:
+            raise AllocationError(f"share {self.share_id}: {self.basis_points} bp not in 0..{FULL}")
+        keys = tuple(sorted(set(self.sub_keys)))
+        if len(keys) != len(self.sub_keys):
+            raise AllocationError(f"share {self.share_id}: duplicate sub-target keys")
+        object.__setattr__(self, "sub_keys", keys)
+
+
+# (share, weight in bp, sub-target keys), in the fixed order.
+Participant: TypeAlias = tuple[ShareRef, int, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Vacancy:
+    """A vacancy as the engine sees it: its id, its eligible shares, and any deduction reason."""
+
+    vacancy_id: Hashable
+    shares: tuple[EligibleShare, ...] = ()
+    deduction: str | None = None
+    participants: tuple[Participant, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shares = tuple(sorted(self.shares, key=lambda s: s.share_id))
+        ids = [s.share_id for s in shares]
+        if len(set(ids)) != len(ids):
+            raise AllocationError(f"vacancy {self.vacancy_id!r}: a share is listed twice")
+        reserved = sum(s.basis_points for s in shares)
+        if reserved > FULL:
+            raise AllocationError(f"vacancy {self.vacancy_id!r}: shares total {reserved} bp")
+        listed: list[Participant] = [(s.share_id, s.basis_points, s.sub_keys) for s in shares]
+        listed.append((LANDLORD, FULL - reserved, ()))
+        object.__setattr__(self, "shares", shares)
+        object.__setattr__(self, "participants", tuple(listed))
+
+    @property
+    def landlord_basis_points(self) -> int:
+        """The landlord's non-reserved part on this vacancy (100 % minus the eligible shares)."""
+        return self.participants[-1][1]
+
+    def keys_of(self, share: ShareRef) -> tuple[str, ...]:
+        """The sub-target keys of ``share`` on this vacancy; raises NotEligible if absent."""
+        for ref, _, keys in self.participants:
+            if ref == share:
+                return keys
+        raise NotEligible(self.vacancy_id, share)
+
+
+@dataclass
+class AllocationState:
+    """The counters of one scope and year; mutated in place by ``apply`` and its siblings.
+
+    ``targets`` are allocation-only (Σ of basis points); ``carry_in`` is the opening balance per
+    share in the same units (a gap of −8 dwellings last year gives +80 000).
+    """
+
+    rule: Rule = Rule.LARGEST_DEFICIT
+    carry_in: dict[ShareRef, int] = field(default_factory=dict)
+    targets: dict[ShareRef, int] = field(default_factory=dict)
+    realised: dict[ShareRef, int] = field(default_factory=dict)
+    eligible: dict[ShareRef, int] = field(default_factory=dict)
+    sub_targets: dict[tuple[ShareRef, str], int] = field(default_factory=dict)
+    sub_realised: dict[tuple[ShareRef, str], int] = field(default_factory=dict)
+    sub_eligible: dict[tuple[ShareRef, str], int] = field(default_factory=dict)
+
+    def deficit(self, share: ShareRef) -> int:
+        """``T_i + carry-in − FULL·x_i``: how far the share is behind its due, in units."""
+        owed = self.targets.get(share, 0) + self.carry_in.get(share, 0)
+        return owed - FULL * self.realised.get(share, 0)
+
+    def sub_deficit(self, share: ShareRef, key: str) -> int:
+        """The same deficit over the vacancies of one sub-target key only (no carry-in)."""
+        pair = (share, key)
+        return self.sub_targets.get(pair, 0) - FULL * self.sub_realised.get(pair, 0)
+
+    def shares(self) -> list[ShareRef]:
+        """Every share the state has seen or carries in, in the fixed order."""
+        return sorted(self.targets.keys() | self.carry_in.keys(), key=order_key)
+
+    def copy(self) -> AllocationState:
+        """An independent copy (to try a decision without touching the scope's state)."""
+        return AllocationState(
+            self.rule,
+            dict(self.carry_in),
+            dict(self.targets),
+            dict(self.realised),
+            dict(self.eligible),
+            dict(self.sub_targets),
+            dict(self.sub_realised),
+            dict(self.sub_eligible),
+        )
+
+
+def invariant_residual(state: AllocationState) -> int:
+    """``Σ_i (FULL·x_i − T_i)`` over allocation-only terms: 0 after every complete operation."""
+    total_realised = sum(state.realised.values())
+    return FULL * total_realised - sum(state.targets.values())
+
+
+@dataclass(frozen=True, slots=True)
+class SubDeficit:
+    """One sub-target of a share at the moment of a decision, in units."""
+
+    key: str
+    target: int
+    realised: int
+    deficit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExplanationLine:
+    """One participant's figures at the moment of a decision, in units (FULL == one dwelling).
+
+    ``target`` includes this vacancy's basis points and the carry-in; ``priority`` is the figure
+    the rule ranks by: the deficit, or for a share with sub-targets the mean of its deficit and
+    sub-deficits (a ``Fraction``, exact); ``deadline`` (Tijdeman's rule only) is the
+    number of further vacancies after which the share, unserved, would leave its bound (0: this
+    one); ``candidate`` is false for a share that may not receive this vacancy.
+    """
+
+    share_id: ShareRef
+    basis_points: int
+    carry_in: int
+    target: int
+    realised: int
+    deficit: int
+    sub_deficits: tuple[SubDeficit, ...]
+    priority: int | Fraction
+    candidate: bool
+    deadline: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A proposal with its explanation: every participant's figures and the share chosen.
+
+    ``taken_from`` is set when the decision re-orients a vacancy whose share was re-credited.
+    """
+
+    vacancy_id: Hashable
+    chosen: ShareRef
+    rule_name: str
+    rule_version: str
+    lines: tuple[ExplanationLine, ...]
+    taken_from: ShareRef | None = None
+
+    def line(self, share: ShareRef) -> ExplanationLine:
+        """The figures of one participant; raises KeyError if it was not eligible."""
+        for line in self.lines:
+            if line.share_id == share:
+                return line
+        raise KeyError(share)
