@@ -84,7 +84,6 @@ def problem(
 # English messages raised by webargs and flask-smorest themselves.
 _FRENCH = {
     "Invalid JSON body.": "Corps JSON invalide.",
-    "Must be greater than or equal to 1.": "Doit être supérieur ou égal à 1.",
     "Unknown field.": "Champ inconnu.",
 }
 
