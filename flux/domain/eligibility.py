@@ -1,0 +1,97 @@
+"""Which shares a vacancy is eligible for (domain.md §4, design.md §4 invariant 2).
+
+A share is eligible for a vacancy when its convention (same landlord: the caller passes only
+the landlord's conventions) is in force on the vacancy's date, its perimeter contains the
+dwelling's commune, the share itself has not ended, and, for a first letting, the convention
+counts first lettings. The landlord's non-reserved part is always eligible (the engine adds it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from flux.domain.allocation import EligibleShare
+from flux.domain.conventions import ReserverCategory
+
+
+@dataclass(frozen=True)
+class ShareInForce:
+    """One share's terms in one version of its convention."""
+
+    share_id: int
+    basis_points: int
+    ends_on: date | None = None  # inclusive last day
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One version of a convention, as eligibility needs it."""
+
+    convention_id: int
+    reserver_category: ReserverCategory
+    communes: frozenset[str]
+    valid_from: date
+    valid_until: date | None  # inclusive
+    effective_from: date
+    effective_until: date | None  # exclusive: the next version's first day
+    shares: tuple[ShareInForce, ...]
+    first_lettings_counted: bool = True
+    etat_uniform_by_commune: bool = True
+    spread_by_typology: bool = False
+    spread_by_qpv: bool = False
+
+
+@dataclass(frozen=True)
+class VacancyFacts:
+    """What eligibility and sub-targets look at on a vacancy."""
+
+    available_on: date
+    commune: str
+    typology: str
+    in_qpv: bool
+    first_letting: bool = False
+
+
+def in_force(version: VersionView, on: date) -> bool:
+    """The version governs its convention on that day, and the convention is valid then."""
+    if on < version.valid_from or (version.valid_until is not None and on > version.valid_until):
+        return False
+    return version.effective_from <= on and (
+        version.effective_until is None or on < version.effective_until
+    )
+
+
+def sub_keys(version: VersionView, facts: VacancyFacts) -> tuple[str, ...]:
+    """The sub-targets a share of this version is balanced over on this vacancy.
+
+    The État's share applies uniformly in each commune unless its convention says otherwise
+    (R.441-5-2 II); any convention may ask for a spread by typology or in/out of QPV.
+    """
+    keys = []
+    if version.reserver_category is ReserverCategory.ETAT and version.etat_uniform_by_commune:
+        keys.append(f"commune:{facts.commune}")
+    if version.spread_by_typology:
+        keys.append(f"typology:{facts.typology}")
+    if version.spread_by_qpv:
+        keys.append(f"qpv:{'in' if facts.in_qpv else 'out'}")
+    return tuple(keys)
+
+
+def eligible_shares(
+    versions: Iterable[VersionView], facts: VacancyFacts
+) -> tuple[EligibleShare, ...]:
+    """The shares eligible for a vacancy, each with its basis points on the vacancy's date."""
+    result = []
+    day = facts.available_on
+    for version in versions:
+        if not in_force(version, day) or facts.commune not in version.communes:
+            continue
+        if facts.first_letting and not version.first_lettings_counted:
+            continue
+        keys = sub_keys(version, facts)
+        for share in version.shares:
+            if share.ends_on is None or day <= share.ends_on:
+                result.append(EligibleShare(share.share_id, share.basis_points, keys))
+    return tuple(sorted(result, key=lambda share: share.share_id))

@@ -1,0 +1,218 @@
+"""What may happen to a vacancy after its orientation (domain.md §5), as a pure state machine.
+
+A vacancy's stage is never stored: it is replayed from its journal events with `advance`.
+Impossible transitions raise `TransitionRefused` with a French message naming the stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from enum import StrEnum
+
+from flux.domain.errors import DomainError
+
+
+class Stage(StrEnum):
+    DEDUCTED = "deducted"  # out of the base: let for its internal purpose
+    ORIENTED = "oriented"  # waiting for candidates (the reserver's, or the landlord's own)
+    DESIGNATED = "designated"  # the reserver proposed candidates
+    CAL_REFUSED = "cal_refused"  # the CALEOL refused every candidate
+    TAKEN_BACK = "taken_back"  # the landlord lets the dwelling itself this turn
+    ATTRIBUTED = "attributed"  # the CALEOL attributed it to a ranked candidate
+    LEASED = "leased"  # lease signed: closed
+    WITHDRAWN = "withdrawn"  # left the base (the tenant stays): closed
+
+
+class Event(StrEnum):
+    OVERRIDE = "override"
+    DESIGNATION = "designation"
+    CAL_ATTRIBUTION = "cal_attribution"
+    CAL_REFUSAL = "cal_refusal"
+    CARENCE = "carence"  # missed designation deadline: the landlord takes the dwelling back
+    TAKE_BACK = "take_back"  # after a CAL refusal, once the second delay has passed
+    LEASE = "lease"
+    WITHDRAWAL = "withdrawal"
+
+
+STAGE_LABELS = {
+    Stage.DEDUCTED: "soustrait du flux",
+    Stage.ORIENTED: "orienté, en attente de candidats",
+    Stage.DESIGNATED: "candidats désignés",
+    Stage.CAL_REFUSED: "candidats refusés par la CALEOL",
+    Stage.TAKEN_BACK: "repris par le bailleur pour ce tour",
+    Stage.ATTRIBUTED: "attribué par la CALEOL",
+    Stage.LEASED: "bail signé",
+    Stage.WITHDRAWN: "retiré",
+}
+
+EVENT_LABELS = {
+    Event.OVERRIDE: "une réorientation par le bailleur",
+    Event.DESIGNATION: "une désignation de candidats",
+    Event.CAL_ATTRIBUTION: "une attribution en CALEOL",
+    Event.CAL_REFUSAL: "un refus de la CALEOL",
+    Event.CARENCE: "un constat de carence",
+    Event.TAKE_BACK: "une reprise après refus de la CALEOL",
+    Event.LEASE: "une signature de bail",
+    Event.WITHDRAWAL: "un retrait",
+}
+
+# Events a correction may reverse; the others change the orientation and have their own
+# compensating events (override, withdrawal).
+CORRECTABLE = frozenset({Event.DESIGNATION, Event.CAL_ATTRIBUTION, Event.CAL_REFUSAL, Event.LEASE})
+
+_CLOSED = frozenset({Stage.LEASED, Stage.WITHDRAWN})
+_ALWAYS = {Event.WITHDRAWAL: Stage.WITHDRAWN}
+_FOR_RESERVER = {
+    Stage.ORIENTED: {
+        Event.OVERRIDE: Stage.ORIENTED,
+        Event.DESIGNATION: Stage.DESIGNATED,
+        Event.CARENCE: Stage.TAKEN_BACK,
+    },
+    Stage.DESIGNATED: {
+        Event.DESIGNATION: Stage.DESIGNATED,
+        Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED,
+        Event.CAL_REFUSAL: Stage.CAL_REFUSED,
+    },
+    Stage.CAL_REFUSED: {Event.DESIGNATION: Stage.DESIGNATED, Event.TAKE_BACK: Stage.TAKEN_BACK},
+}
+_FOR_LANDLORD = {
+    Stage.ORIENTED: {
+        Event.OVERRIDE: Stage.ORIENTED,
+        Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED,
+        Event.CAL_REFUSAL: Stage.ORIENTED,
+    },
+}
+_COMMON = {
+    Stage.TAKEN_BACK: {
+        Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED,
+        Event.CAL_REFUSAL: Stage.TAKEN_BACK,
+    },
+    # A refused offer passes to the next ranked candidate: a new attribution.
+    Stage.ATTRIBUTED: {Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED, Event.LEASE: Stage.LEASED},
+    Stage.DEDUCTED: {Event.LEASE: Stage.LEASED},
+}
+
+
+class TransitionRefused(DomainError):
+    """An event that cannot happen to the vacancy in its present stage or on that date."""
+
+    def __init__(self, message: str, figures: dict[str, str | int] | None = None) -> None:
+        super().__init__(message, figures)
+        self.rule = "lifecycle"
+        self.field = "type"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A vacancy's stage and the dates its next events are checked against."""
+
+    stage: Stage
+    held_by_landlord: bool  # oriented to the landlord's own part (or deducted)
+    available_on: date
+    last_event_on: date
+    designation_deadline: date | None  # for a reserver's share: last day to designate
+    refusal_delay_days: int
+    refused_on: date | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.stage in _CLOSED
+
+    @property
+    def redesignation_deadline(self) -> date | None:
+        """After a CAL refusal, the last day the reserver may propose again."""
+        if self.refused_on is None:
+            return None
+        return self.refused_on + timedelta(days=self.refusal_delay_days)
+
+
+def start(
+    available_on: date,
+    *,
+    deducted: bool,
+    held_by_landlord: bool,
+    deadline_days: int,
+    refusal_delay_days: int,
+) -> Lifecycle:
+    """The lifecycle of a vacancy just logged (and oriented, unless deducted)."""
+    reserved = not (deducted or held_by_landlord)
+    return Lifecycle(
+        stage=Stage.DEDUCTED if deducted else Stage.ORIENTED,
+        held_by_landlord=not reserved,
+        available_on=available_on,
+        last_event_on=available_on,
+        designation_deadline=available_on + timedelta(days=deadline_days) if reserved else None,
+        refusal_delay_days=refusal_delay_days,
+    )
+
+
+def reoriented(lifecycle: Lifecycle, *, to_landlord: bool, deadline_days: int) -> Lifecycle:
+    """After an override: a new holder, and for a reserver a new designation deadline."""
+    deadline = None if to_landlord else lifecycle.last_event_on + timedelta(days=deadline_days)
+    return replace(lifecycle, held_by_landlord=to_landlord, designation_deadline=deadline)
+
+
+def allowed(lifecycle: Lifecycle) -> dict[Event, Stage]:
+    """The events the vacancy accepts now, with the stage each leads to."""
+    if lifecycle.closed:
+        return {}
+    table = _FOR_LANDLORD if lifecycle.held_by_landlord else _FOR_RESERVER
+    return {**table.get(lifecycle.stage, {}), **_COMMON.get(lifecycle.stage, {}), **_ALWAYS}
+
+
+def advance(lifecycle: Lifecycle, event: Event, on: date) -> Lifecycle:
+    """The lifecycle after `event` on `on`; raises TransitionRefused if it cannot happen."""
+    options = allowed(lifecycle)
+    if event not in options:
+        raise TransitionRefused(
+            f"Impossible d'enregistrer {EVENT_LABELS[event]} : le logement est à l'étape "
+            f"« {STAGE_LABELS[lifecycle.stage]} ». Événements possibles : "
+            f"{', '.join(sorted(options)) or 'aucun'}.",
+            {"stage": str(lifecycle.stage), "event": str(event)},
+        )
+    if on < lifecycle.last_event_on:
+        raise TransitionRefused(
+            f"Date du {on.isoformat()} antérieure au dernier événement du logement "
+            f"({lifecycle.last_event_on.isoformat()}).",
+            {"date": on.isoformat(), "last_event_on": lifecycle.last_event_on.isoformat()},
+        )
+    _check_deadlines(lifecycle, event, on)
+    stage = options[event]
+    return replace(
+        lifecycle,
+        stage=stage,
+        last_event_on=on,
+        refused_on=on if stage is Stage.CAL_REFUSED else None,
+        held_by_landlord=lifecycle.held_by_landlord or event in (Event.CARENCE, Event.TAKE_BACK),
+    )
+
+
+def _check_deadlines(lifecycle: Lifecycle, event: Event, on: date) -> None:
+    deadline = lifecycle.designation_deadline
+    if lifecycle.stage is Stage.ORIENTED and deadline is not None:
+        if event is Event.DESIGNATION and on > deadline:
+            _late("La désignation", deadline, on)
+        if event is Event.CARENCE and on <= deadline:
+            _early("La carence", deadline, on)
+    second = lifecycle.redesignation_deadline
+    if lifecycle.stage is Stage.CAL_REFUSED and second is not None:
+        if event is Event.DESIGNATION and on > second:
+            _late("La nouvelle désignation", second, on)
+        if event is Event.TAKE_BACK and on <= second:
+            _early("La reprise", second, on)
+
+
+def _late(what: str, deadline: date, on: date) -> None:
+    raise TransitionRefused(
+        f"{what} du {on.isoformat()} arrive après le délai, échu le {deadline.isoformat()}.",
+        {"deadline": deadline.isoformat(), "date": on.isoformat()},
+    )
+
+
+def _early(what: str, deadline: date, on: date) -> None:
+    raise TransitionRefused(
+        f"{what} ne peut être constatée qu'après le délai, qui court jusqu'au "
+        f"{deadline.isoformat()} inclus (date demandée : {on.isoformat()}).",
+        {"deadline": deadline.isoformat(), "date": on.isoformat()},
+    )
