@@ -8,14 +8,24 @@ from swagger_ui_bundle import swagger_ui_path
 from flux import __version__
 
 from . import auth, messages, problems  # noqa: F401  (messages: French errors)
+from .balances.routes import blp as balances_blp
 from .conventions.routes import blp as conventions_blp
 from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp
 from .organisations.routes import blp as organisations_blp
 from .territories.routes import blp as territories_blp
+from .vacancies.routes import blp as vacancies_blp
 
 PREFIX = "/api/v1"
-BLUEPRINTS = [health_blp, territories_blp, organisations_blp, dwellings_blp, conventions_blp]
+BLUEPRINTS = [
+    health_blp,
+    territories_blp,
+    organisations_blp,
+    dwellings_blp,
+    conventions_blp,
+    vacancies_blp,
+    balances_blp,
+]
 
 API_DESCRIPTION = """\
 API de Flux : gestion en flux des contingents de réservation de logements sociaux.

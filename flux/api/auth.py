@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
 from flask import Flask, Response, g, request
 
 from flux.db import db
@@ -37,5 +40,6 @@ def register(app: Flask) -> None:
             actor = actor_for_token(db.session, secret.strip())
         if actor is None:
             return problem(401, headers={"WWW-Authenticate": 'Bearer realm="flux"'})
-        g.actor = actor
+        request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.actor = dataclasses.replace(actor, request_id=request_id)
         return None

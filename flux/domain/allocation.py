@@ -1,14 +1,18 @@
 """Orientation of counted vacancies between the shares of one scope (landlord × département).
 
+The service rebuilds a scope's ``AllocationState`` by folding its journal in date order
+(``apply``, ``withdraw``, ``reorient``), then asks ``propose`` for the next decision. Everything
+here is pure: no I/O, no clock, no float.
+
 Units. A percentage is an integer in basis points (2500 == 25.00 %). A target is kept in
 basis-point units: one dwelling is ``FULL`` (10 000) units, so ``T_i`` is the exact sum of the
-basis points share *i* held on each counted vacancy it was eligible for. No float is used.
+basis points share *i* held on each counted vacancy it was eligible for.
 
 Participants. A vacancy's participants are its eligible shares plus the landlord's non-reserved
 part (``LANDLORD``), whose weight is ``FULL − Σ eligible basis points`` of *that* vacancy. The
 landlord part is always eligible, even at 0 bp: a vacancy in a fully reserved commune can still go
-to the landlord when it is furthest behind on the vacancies of other communes, which is what keeps
-``max deficit ≥ FULL / k`` and therefore the bounds.
+to the landlord when it is furthest behind on the vacancies of other communes; excluding it would
+let the sum of the candidates' deficits fall below ``FULL`` and break the bounds.
 
 Order. Participants are listed and tie-broken by share id ascending, the landlord part last: on a
 tie a reserver is served before the landlord's own part. Vacancies sort their shares on creation,
@@ -18,6 +22,14 @@ Invariant. Every counted vacancy adds exactly ``FULL`` to the targets and 1 to o
 count, so over allocation-only terms ``Σ_i (FULL·x_i − T_i) == 0`` after every operation
 (``invariant_residual``). A carry-in (opening balance from the previous year) is kept apart from
 ``T_i``: it shifts the deficits the rules rank by and the balances, never the invariant.
+
+Deducted vacancies never reach the engine: ``orient`` returns None for one, and ``propose``,
+``apply`` and the others refuse it (``DeductedVacancy``).
+
+Take-backs. A withdrawal removes the vacancy's weights and its orientation. A re-credited
+take-back lowers the share's realised count and re-orients the same vacancy without adding its
+weights again, by a new proposal from which the share that missed is excluded (``recredit``), or
+to the landlord part when the landlord lets the dwelling itself (``reorient(..., LANDLORD)``).
 
 One state per scope and year: at year close each share's ``−gap`` (``carry_over``) opens the next
 year's state when the convention's carry-over policy is on.
@@ -95,9 +107,11 @@ def propose(state: AllocationState, vacancy: Vacancy) -> Decision:
     order (share id, landlord last). Tijdeman (``Rule.TIJDEMAN``), for scopes where every share
     is eligible everywhere and none has a sub-target: with ``k`` participants of positive weight,
     the released participants are those with ``(2k−2)·D_i ≥ FULL``; among them choose the
-    earliest deadline, the smallest ``t ≥ 0`` with ``(2k−2)·(D_i + t·w_i) > (2k−3)·FULL``; ties
-    and the (theoretically empty) no-release case as above. At fixed rates this is Tijdeman's
-    (1980) algorithm and keeps ``(2k−2)·|FULL·x_i − T_i| ≤ (2k−3)·FULL``.
+    earliest deadline, the smallest ``t ≥ 0`` with ``(2k−2)·(D_i + t·w_i) > (2k−3)·FULL`` (this
+    vacancy's ``w_i`` standing for the next ones'); ties go to the fixed order; if nobody is
+    released (only after a take-back or with a carry-in), the largest deficit decides. At fixed
+    rates this is Tijdeman's (1980) earliest-deadline schedule and keeps
+    ``(2k−2)·|FULL·x_i − T_i| ≤ (2k−3)·FULL``; a rate change voids the promise.
     """
     _require_counted(vacancy)
     return decide(state, vacancy, added=True, taken_from=None)
@@ -143,7 +157,11 @@ def reorient(
     """
     _require_counted(vacancy)
     if chosen == taken_from:
-        raise AllocationError(f"vacancy {vacancy.vacancy_id!r}: re-oriented to the same share")
+        raise AllocationError(
+            f"Le logement libéré {vacancy.vacancy_id} ne peut être réorienté vers le droit "
+            f"{chosen} qui vient de le rendre.",
+            {"vacancy": str(vacancy.vacancy_id), "share": chosen},
+        )
     _require_realised(state, vacancy, taken_from)
     vacancy.keys_of(chosen)
     _credit(state, vacancy, taken_from, -1)
@@ -176,7 +194,9 @@ def _require_counted(vacancy: Vacancy) -> None:
 def _require_realised(state: AllocationState, vacancy: Vacancy, share: ShareRef) -> None:
     vacancy.keys_of(share)
     if state.realised.get(share, 0) <= 0:
-        raise AllocationError(f"share {share!r} holds no orientation to take back")
+        raise AllocationError(
+            f"Le droit {share} n'a aucune orientation à reprendre.", {"share": share}
+        )
 
 
 def _add_weights(state: AllocationState, vacancy: Vacancy, sign: int) -> None:

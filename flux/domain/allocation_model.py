@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final, Literal, TypeAlias
 
+from flux.domain.errors import DomainError
+
 FULL: Final = 10_000
 LANDLORD: Final = "landlord"
 ShareRef: TypeAlias = int | Literal["landlord"]
@@ -29,15 +31,22 @@ RULE_NAME: Final = Rule.LARGEST_DEFICIT.value
 TIJDEMAN_RULE_NAME: Final = Rule.TIJDEMAN.value
 
 
-class AllocationError(ValueError):
-    """A request the allocation engine refuses; the message carries the figures."""
+class AllocationError(DomainError):
+    """A request the allocation engine refuses; the message (French) carries the figures."""
+
+
+def _figure(value: Hashable) -> str | int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 class NotEligible(AllocationError):
     """The share is not among the participants of the vacancy."""
 
     def __init__(self, vacancy_id: Hashable, share: ShareRef) -> None:
-        super().__init__(f"share {share!r} is not eligible for vacancy {vacancy_id!r}")
+        super().__init__(
+            f"Le droit {share} n'est pas éligible au logement libéré {vacancy_id}.",
+            {"vacancy": _figure(vacancy_id), "share": share},
+        )
         self.vacancy_id = vacancy_id
         self.share = share
 
@@ -46,7 +55,11 @@ class DeductedVacancy(AllocationError):
     """A deducted vacancy is outside the flux base and never oriented."""
 
     def __init__(self, vacancy_id: Hashable, deduction: str) -> None:
-        super().__init__(f"vacancy {vacancy_id!r} is deducted ({deduction}) and goes to nobody")
+        super().__init__(
+            f"Le logement libéré {vacancy_id} est soustrait du flux ({deduction}) : "
+            "il n'est orienté vers aucun droit.",
+            {"vacancy": _figure(vacancy_id), "deduction": deduction},
+        )
         self.vacancy_id = vacancy_id
         self.deduction = deduction
 
@@ -57,7 +70,9 @@ class RuleNotApplicable(AllocationError):
 
 def order_key(share: ShareRef) -> tuple[int, int]:
     """The fixed tie-break order: share id ascending, the landlord part after every share."""
-    return (1, 0) if share == LANDLORD else (0, share)  # type: ignore[return-value]
+    if isinstance(share, int):
+        return (0, share)
+    return (1, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +89,20 @@ class EligibleShare:
 
     def __post_init__(self) -> None:
         if isinstance(self.share_id, bool) or not isinstance(self.share_id, int):
-            raise AllocationError(f"share id must be an int, got {self.share_id!r}")
+            raise AllocationError(f"Identifiant de droit invalide : {self.share_id!r}.")
         if isinstance(self.basis_points, bool) or not isinstance(self.basis_points, int):
-            raise AllocationError(f"basis points must be an int, got {self.basis_points!r}")
+            raise AllocationError(
+                f"Droit {self.share_id} : pourcentage en points de base entiers attendu, "
+                f"reçu {self.basis_points!r}."
+            )
         if not 0 <= self.basis_points <= FULL:
-            raise AllocationError(f"share {self.share_id}: {self.basis_points} bp not in 0..{FULL}")
+            raise AllocationError(
+                f"Droit {self.share_id} : {self.basis_points} points de base hors de 0 à {FULL}.",
+                {"share": self.share_id, "basis_points": self.basis_points},
+            )
         keys = tuple(sorted(set(self.sub_keys)))
         if len(keys) != len(self.sub_keys):
-            raise AllocationError(f"share {self.share_id}: duplicate sub-target keys")
+            raise AllocationError(f"Droit {self.share_id} : sous-objectif répété.")
         object.__setattr__(self, "sub_keys", keys)
 
 
@@ -102,10 +123,14 @@ class Vacancy:
         shares = tuple(sorted(self.shares, key=lambda s: s.share_id))
         ids = [s.share_id for s in shares]
         if len(set(ids)) != len(ids):
-            raise AllocationError(f"vacancy {self.vacancy_id!r}: a share is listed twice")
+            raise AllocationError(f"Logement libéré {self.vacancy_id} : un droit figure deux fois.")
         reserved = sum(s.basis_points for s in shares)
         if reserved > FULL:
-            raise AllocationError(f"vacancy {self.vacancy_id!r}: shares total {reserved} bp")
+            raise AllocationError(
+                f"Logement libéré {self.vacancy_id} : les droits éligibles totalisent "
+                f"{reserved} points de base, plus de 100 %.",
+                {"vacancy": _figure(self.vacancy_id), "basis_points": reserved},
+            )
         listed: list[Participant] = [(s.share_id, s.basis_points, s.sub_keys) for s in shares]
         listed.append((LANDLORD, FULL - reserved, ()))
         object.__setattr__(self, "shares", shares)

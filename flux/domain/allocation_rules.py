@@ -94,7 +94,7 @@ def _largest_priority(lines: tuple[ExplanationLine, ...], taken_from: ShareRef |
         if line.share_id != taken_from and (best is None or line.priority > best.priority):
             best = line
     if best is None:
-        raise AllocationError("no participant is left to receive the vacancy")
+        raise AllocationError("Aucun droit ne reste pour recevoir ce logement.")
     return best.share_id
 
 
@@ -110,8 +110,9 @@ def _with_deadlines(
     """Mark Tijdeman's released participants and compute each one's deadline."""
     if any(line.sub_deficits for line in lines):
         raise RuleNotApplicable(
-            f"vacancy {vacancy.vacancy_id!r}: Tijdeman's rule cannot balance sub-targets; "
-            "use the largest-deficit rule in this scope"
+            f"Logement libéré {vacancy.vacancy_id} : la règle de Tijdeman n'équilibre pas les "
+            "sous-objectifs (commune, typologie, QPV) ; choisir la règle du plus grand retard "
+            "pour ce périmètre."
         )
     span = _span(vacancy)
     return tuple(

@@ -73,3 +73,18 @@ class Role(StrEnum):
     LANDLORD = "landlord"
     RESERVER = "reserver"
     PREFECTURE = "prefecture"
+
+
+class Letting(StrEnum):
+    RELETTING = "reletting"  # relocation après départ
+    FIRST_LETTING = "first_letting"  # première mise en location d'un programme neuf
+
+
+class DeductionCategory(StrEnum):
+    """Vacancies the law removes from the flux base (domain.md §3)."""
+
+    INTERNAL_TRANSFER = "internal_transfer"  # mutation interne
+    URBAN_RENEWAL = "urban_renewal"  # relogement ANRU / NPNRU
+    DEGRADED_CONDO = "degraded_condo"  # relogement ORCOD
+    UNFIT_HOUSING = "unfit_housing"  # habitat indigne (L.521-3-1 à L.521-3-3)
+    SALE = "sale"  # vente de logements sociaux

@@ -1,5 +1,6 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
 
+from flux.models.allocation import AllocationScope
 from flux.models.conventions import Convention, ConventionVersion, Share, ShareTerms, VersionCommune
 from flux.models.dwellings import Dwelling
 from flux.models.journal import JournalEntry
@@ -8,6 +9,7 @@ from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_commune
 from flux.models.users import ApiToken, User
 
 __all__ = [
+    "AllocationScope",
     "ApiToken",
     "Commune",
     "Convention",

@@ -22,6 +22,7 @@ class JournalEntry(Base):
     __tablename__ = "journal_entries"
     __table_args__ = (
         sa.Index("ix_journal_scope_date", "landlord_id", "departement_code", "effective_date"),
+        sa.Index("ix_journal_scope_period", "landlord_id", "departement_code", "period"),
         sa.UniqueConstraint("landlord_id", "idempotency_key"),
     )
 
@@ -40,6 +41,9 @@ class JournalEntry(Base):
     convention_id: Mapped[int | None] = mapped_column(sa.ForeignKey("conventions.id"))
     share_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shares.id"))
     reverses_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("journal_entries.id"))
+    # The calendar year of the vacancy an entry concerns: the allocation year it counts in
+    # (a lease signed in January may close a vacancy of the previous year).
+    period: Mapped[int | None] = mapped_column(sa.SmallInteger)
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -25,6 +25,7 @@ class Actor:
     organisation_id: int | None
     departement: str | None = None  # prefecture staff: the département they serve
     can_write: bool = True
+    request_id: str | None = None  # recorded with every journal entry the request writes
 
     @property
     def is_admin(self) -> bool:

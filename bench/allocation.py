@@ -1,0 +1,107 @@
+"""Benchmark of the allocation engine: decisions per second over a generated year.
+
+Usage: .venv/bin/python bench/allocation.py [--vacancies 20000] [--seed 1] [--repeat 5]
+
+Scenarios, each on the same generated département (about 20 communes, 19 shares):
+- orient: propose + apply for every vacancy, largest deficit, État spread by commune;
+- orient, amendments: the same with mid-year amendments;
+- orient, Tijdeman: every share eligible everywhere, Tijdeman's rule;
+- replay: apply only, folding the recorded orientations (how the service rebuilds a scope);
+- one proposal: a single propose on the year-end state (the cost once the state is built).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.domain.generators
+
+from flux.domain.allocation import (  # noqa: E402
+    AllocationState,
+    Rule,
+    ShareRef,
+    Vacancy,
+    apply,
+    orient,
+    propose,
+)
+from tests.domain.generators import make_departement, make_vacancies  # noqa: E402
+
+
+def year(seed: int, count: int, *, amendments: bool = False, everywhere: bool = False) -> list:
+    """``count`` counted vacancies (no deduction: deducted ones never reach the engine)."""
+    departement = make_departement(seed, amendments=amendments, everywhere=everywhere)
+    logged = make_vacancies(departement, seed + 1, count, deducted_percent=0)
+    return [item.vacancy for item in logged]
+
+
+def orient_all(vacancies: list[Vacancy], rule: Rule) -> Callable[[], object]:
+    def run() -> AllocationState:
+        state = AllocationState(rule=rule)
+        for vacancy in vacancies:
+            orient(state, vacancy)
+        return state
+
+    return run
+
+
+def replay_all(journal: list[tuple[Vacancy, ShareRef]]) -> Callable[[], object]:
+    def run() -> AllocationState:
+        state = AllocationState()
+        for vacancy, chosen in journal:
+            apply(state, vacancy, chosen)
+        return state
+
+    return run
+
+
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def report(name: str, seconds: float, operations: int) -> None:
+    rate = operations / seconds
+    micro = seconds / operations * 1e6
+    print(f"{name:<28} {operations:>7} in {seconds:7.3f} s  {rate:>10,.0f}/s  {micro:7.1f} µs each")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vacancies", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args()
+    count, seed, repeat = options.vacancies, options.seed, options.repeat
+    print(f"Python {sys.version.split()[0]}, {count} vacancies, seed {seed}, best of {repeat}")
+
+    plain = year(seed, count)
+    report(
+        "orient (largest deficit)", best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT)), count
+    )
+    amended = year(seed, count, amendments=True)
+    report("orient, amendments", best_of(repeat, orient_all(amended, Rule.LARGEST_DEFICIT)), count)
+    everywhere = year(seed, count, everywhere=True)
+    report("orient, Tijdeman", best_of(repeat, orient_all(everywhere, Rule.TIJDEMAN)), count)
+
+    state, journal = AllocationState(), []
+    for vacancy in plain:
+        decision = orient(state, vacancy)
+        assert decision is not None
+        journal.append((vacancy, decision.chosen))
+    report("replay (apply only)", best_of(repeat, replay_all(journal)), count)
+    last = plain[-1]
+    single = best_of(repeat, lambda: [propose(state, last) for _ in range(1_000)])
+    report("one proposal, year-end", single, 1_000)
+
+
+if __name__ == "__main__":
+    main()

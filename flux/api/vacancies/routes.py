@@ -1,0 +1,157 @@
+"""Vacancies: log a freed dwelling, get its orientation with the explanation, follow it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from flux.api.auth import current_actor
+from flux.api.common import page_of, paginated
+from flux.db import db
+from flux.models import JournalEntry
+from flux.services import vacancies, vacancy_events
+from flux.services.errors import InvalidInput
+from flux.services.journal import Kind
+from flux.services.vacancies import NewVacancy
+
+from .schemas import (
+    EventSchema,
+    NewVacancySchema,
+    VacancyEventSchema,
+    VacancyFilterSchema,
+    VacancySchema,
+)
+
+blp = Blueprint(
+    "vacancies",
+    __name__,
+    url_prefix="/vacancies",
+    description="Logements libérés, leur orientation expliquée et leur suivi jusqu'au bail",
+)
+
+IDEMPOTENCY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 200},
+            "description": "Clé choisie par le client : rejouer la requête renvoie la première "
+            "réponse (200) sans rien orienter une seconde fois.",
+        }
+    ]
+}
+
+
+@blp.route("")
+class Vacancies(MethodView):
+    @blp.arguments(VacancyFilterSchema, location="query")
+    @blp.response(200, VacancySchema(many=True))
+    @paginated(blp)
+    def get(self, filters, pagination_parameters):
+        """Libérations visibles par l'appelant (filtres : bailleur, département, logement,
+        année, période de disponibilité)."""
+        stmt = (
+            sa.select(JournalEntry.id)
+            .where(
+                JournalEntry.kind == Kind.VACANCY_LOGGED,
+                vacancy_events.visible_vacancies(current_actor()),
+            )
+            .order_by(JournalEntry.id)
+        )
+        for key, column in (
+            ("landlord", JournalEntry.landlord_id),
+            ("departement", JournalEntry.departement_code),
+            ("dwelling", JournalEntry.dwelling_id),
+            ("year", JournalEntry.period),
+        ):
+            if key in filters:
+                stmt = stmt.where(column == filters[key])
+        if "available_from" in filters:
+            stmt = stmt.where(JournalEntry.effective_date >= filters["available_from"])
+        if "available_to" in filters:
+            stmt = stmt.where(JournalEntry.effective_date <= filters["available_to"])
+        return [
+            vacancies.describe(db.session, vacancy_id)
+            for vacancy_id in page_of(stmt, pagination_parameters)
+        ]
+
+    @blp.arguments(NewVacancySchema)
+    @blp.response(201, VacancySchema)
+    @blp.alt_response(
+        200,
+        schema=VacancySchema,
+        description="Requête déjà reçue (même clé, ou même logement et même date)",
+    )
+    @blp.alt_response(403, description="Seul le bailleur du logement l'enregistre")
+    @blp.alt_response(409, description="Une libération de ce logement est encore en cours")
+    @blp.doc(**IDEMPOTENCY)
+    def post(self, data):
+        """Enregistrer un logement libéré : Flux l'oriente vers la part la plus en retard.
+
+        La réponse donne l'orientation et son explication : pour chaque part éligible, son
+        pourcentage, son objectif, son réalisé et son retard à cet instant (en unités : 10 000
+        = un logement), la règle et sa version. Un logement déduit du flux (`deduction`)
+        n'est orienté vers personne. `orient_to` déroge à la proposition, avec un motif.
+        """
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 200:
+            raise InvalidInput(
+                "Clé d'idempotence de 1 à 200 caractères.",
+                errors={"headers": {"Idempotency-Key": ["Longueur invalide."]}},
+            )
+        logged = vacancies.log_vacancy(
+            db.session,
+            current_actor(),
+            NewVacancy(
+                available_on=data["available_on"],
+                dwelling_id=data.get("dwelling"),
+                rpls_id=data.get("rpls_id"),
+                landlord=data.get("landlord"),
+                letting=data["letting"],
+                deduction=data["deduction"],
+                orient_to=data["orient_to"],
+                reason=data["reason"],
+                idempotency_key=key,
+            ),
+        )
+        db.session.commit()
+        body = vacancies.describe(db.session, logged.vacancy_id)
+        return (body, 201) if logged.created else (body, 200)
+
+
+@blp.route("/<int:vacancy_id>")
+class VacancyItem(MethodView):
+    @blp.response(200, VacancySchema)
+    def get(self, vacancy_id):
+        """Une libération : orientation expliquée, étape, délais, événements possibles."""
+        vacancy_events.visible(db.session, current_actor(), vacancy_id)
+        return vacancies.describe(db.session, vacancy_id)
+
+
+@blp.route("/<int:vacancy_id>/events")
+class VacancyEvents(MethodView):
+    @blp.response(200, VacancyEventSchema(many=True))
+    def get(self, vacancy_id):
+        """Les écritures du journal de cette libération."""
+        vacancy_events.visible(db.session, current_actor(), vacancy_id)
+        return vacancies.describe(db.session, vacancy_id)["events"]
+
+    @blp.arguments(EventSchema)
+    @blp.response(201, VacancySchema)
+    @blp.alt_response(
+        403,
+        description="Événement réservé au bailleur (ou désignation par le réservataire titulaire)",
+    )
+    def post(self, data, vacancy_id):
+        """Enregistrer un événement : désignation, décision CALEOL, carence, reprise, bail,
+        retrait, réorientation (motif obligatoire) ou correction d'une écriture.
+
+        Une transition impossible (par exemple un bail avant l'attribution) est refusée (422)
+        avec l'étape du logement et les événements possibles.
+        """
+        vacancy_events.record(db.session, current_actor(), vacancy_id, data)
+        db.session.commit()
+        return vacancies.describe(db.session, vacancy_id)

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from flux.api.common import ORG_REF_METADATA, OrganisationRef
+from flux.api.conventions.schemas import SANE_DATES
+from flux.domain.lifecycle import Event, Stage
+from flux.domain.reference import DeductionCategory, Letting
+
+SHARE_REF_METADATA = {
+    "metadata": {
+        "oneOf": [{"type": "integer"}, {"type": "string", "enum": ["landlord"]}],
+        "description": "Identifiant de la part, ou « landlord » pour la part non réservée",
+    }
+}
+
+
+class ShareRefField(ma.fields.Field):
+    """A share id, or "landlord" for the landlord's non-reserved part."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value == "landlord":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ma.ValidationError("Identifiant de part ou « landlord » attendu.")
+        return value
+
+
+class NewVacancySchema(ma.Schema):
+    dwelling = ma.fields.Integer(metadata={"description": "Identifiant du logement"})
+    rpls_id = ma.fields.String(metadata={"description": "Ou son numéro RPLS"})
+    landlord = OrganisationRef(**ORG_REF_METADATA)
+    available_on = ma.fields.Date(
+        required=True, validate=SANE_DATES, metadata={"description": "Date de disponibilité"}
+    )
+    letting = ma.fields.Enum(Letting, by_value=True, load_default=Letting.RELETTING)
+    deduction = ma.fields.Enum(
+        DeductionCategory,
+        by_value=True,
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "description": "Motif de déduction du flux (le logement n'est orienté vers personne)"
+        },
+    )
+    orient_to = ShareRefField(
+        allow_none=True,
+        load_default=None,
+        metadata={
+            **SHARE_REF_METADATA["metadata"],
+            "description": "Orienter ailleurs que la proposition (motif obligatoire)",
+        },
+    )
+    reason = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
+
+    @ma.validates_schema
+    def _one_dwelling(self, data, **kwargs):
+        if ("dwelling" in data) == ("rpls_id" in data):
+            raise ma.ValidationError(
+                "Indiquez le logement (dwelling) ou son numéro RPLS.", "dwelling"
+            )
+        if data.get("deduction") and data.get("orient_to") is not None:
+            raise ma.ValidationError(
+                "Un logement déduit du flux n'est orienté vers personne.", "orient_to"
+            )
+
+
+class HouseholdSchema(ma.Schema):
+    """Household flags, without personal data."""
+
+    dalo = ma.fields.Boolean(required=True)
+    prioritaire = ma.fields.Boolean(required=True, metadata={"description": "L.441-1 CCH"})
+    first_quartile = ma.fields.Boolean(
+        required=True, metadata={"description": "Premier quartile de revenus"}
+    )
+
+
+EVENT_TYPES = [str(e) for e in Event] + ["correction"]
+_FIELDS_BY_TYPE = {
+    "designation": {"candidates"},
+    "cal_attribution": {"rank", "household"},
+    "override": {"share", "reason"},
+    "withdrawal": {"reason"},
+    "correction": {"corrects", "reason"},
+}
+_OPTIONAL_BY_TYPE = {"designation": {"dalo"}, "carence": set(), "take_back": set()}
+
+
+class EventSchema(ma.Schema):
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(EVENT_TYPES))
+    date = ma.fields.Date(required=True, validate=SANE_DATES)
+    candidates = ma.fields.Integer(validate=ma.validate.Range(1, 50))
+    dalo = ma.fields.Boolean(
+        metadata={"description": "Désignation DALO (moins de 3 candidats admis)"}
+    )
+    rank = ma.fields.Integer(validate=ma.validate.Range(1, 50))
+    household = ma.fields.Nested(HouseholdSchema)
+    share = ShareRefField(**SHARE_REF_METADATA)
+    reason = ma.fields.String(validate=ma.validate.Length(min=1, max=1000))
+    corrects = ma.fields.Integer(metadata={"description": "Écriture du journal à annuler"})
+
+    @ma.validates_schema
+    def _fields_of_type(self, data, **kwargs):
+        kind = data.get("type")
+        required = _FIELDS_BY_TYPE.get(kind, set())
+        allowed = required | _OPTIONAL_BY_TYPE.get(kind, set()) | {"type", "date"}
+        errors = {
+            name: ["Champ requis pour ce type d'événement."]
+            for name in sorted(required - data.keys())
+        }
+        errors |= {
+            name: [f"Champ sans objet pour un événement « {kind} »."]
+            for name in sorted(data.keys() - allowed)
+        }
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class ExplanationLineSchema(ma.Schema):
+    share = ma.fields.Raw(metadata={"description": "Part (id) ou « landlord »"})
+    share_id = ma.fields.Integer(allow_none=True)
+    landlord_part = ma.fields.Boolean()
+    label = ma.fields.String()
+    convention_id = ma.fields.Integer(allow_none=True)
+    convention_reference = ma.fields.String(allow_none=True)
+    reserver = ma.fields.Dict(allow_none=True)
+    basis_points = ma.fields.Integer(metadata={"description": "Pourcentage en points de base"})
+    carry_in = ma.fields.Integer(metadata={"description": "Report, en unités (10 000 = 1)"})
+    target = ma.fields.Integer(
+        metadata={"description": "Objectif, en unités (10 000 = 1 logement)"}
+    )
+    realised = ma.fields.Integer()
+    deficit = ma.fields.Integer(metadata={"description": "Retard, en unités"})
+    priority = ma.fields.String()
+    candidate = ma.fields.Boolean()
+    chosen = ma.fields.Boolean()
+    sub_deficits = ma.fields.List(ma.fields.Dict())
+
+
+class OrientationSchema(ma.Schema):
+    entry_id = ma.fields.Integer()
+    proposed = ma.fields.Raw()
+    chosen = ma.fields.Raw()
+    override = ma.fields.Boolean()
+    reason = ma.fields.String(allow_none=True)
+    rule = ma.fields.String()
+    rule_version = ma.fields.String()
+    explanation = ma.fields.List(ma.fields.Nested(ExplanationLineSchema))
+
+
+class VacancyEventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    type = ma.fields.String()
+    date = ma.fields.Date()
+    recorded_at = ma.fields.DateTime()
+    share_id = ma.fields.Integer(allow_none=True)
+    reverses = ma.fields.Integer(allow_none=True)
+    reversed = ma.fields.Boolean()
+    details = ma.fields.Dict()
+
+
+class VacancySchema(ma.Schema):
+    id = ma.fields.Integer()
+    dwelling_id = ma.fields.Integer()
+    dwelling = ma.fields.Dict()
+    landlord_id = ma.fields.Integer()
+    departement = ma.fields.String()
+    available_on = ma.fields.Date()
+    letting = ma.fields.String()
+    deduction = ma.fields.String(allow_none=True)
+    recorded_at = ma.fields.DateTime()
+    stage = ma.fields.String(metadata={"enum": [str(s) for s in Stage]})
+    stage_label = ma.fields.String()
+    holder = ma.fields.Dict(allow_none=True)
+    orientation = ma.fields.Nested(OrientationSchema, allow_none=True)
+    designation_deadline = ma.fields.Date(allow_none=True)
+    redesignation_deadline = ma.fields.Date(allow_none=True)
+    allowed_events = ma.fields.List(ma.fields.String())
+    events = ma.fields.List(ma.fields.Nested(VacancyEventSchema))
+
+
+class VacancyFilterSchema(ma.Schema):
+    landlord = ma.fields.Integer()
+    departement = ma.fields.String()
+    dwelling = ma.fields.Integer()
+    year = ma.fields.Integer(validate=ma.validate.Range(2000, 2100))
+    available_from = ma.fields.Date(validate=SANE_DATES)
+    available_to = ma.fields.Date(validate=SANE_DATES)

@@ -1,0 +1,197 @@
+"""The allocation state of a scope and year, folded from the journal.
+
+The journal is the only record: a scope's counters (targets, realised, sub-targets) are a fold
+of its entries. Folding is incremental: a process keeps each scope's last fold and, under the
+scope lock, folds only the entries appended since. A cheap check (count and max id of the
+scope's entries) detects anything else and refolds from scratch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from flux.db import begin_immediate
+from flux.domain import allocation
+from flux.domain.allocation import LANDLORD, AllocationState, EligibleShare, Rule, ShareRef
+from flux.models import AllocationScope, JournalEntry
+from flux.services.journal import Kind
+
+_ALLOCATION_KINDS = (
+    Kind.VACANCY_LOGGED,
+    Kind.ORIENTATION,
+    Kind.OVERRIDE,
+    Kind.CARENCE,
+    Kind.TAKE_BACK,
+    Kind.WITHDRAWAL,
+    Kind.CARRY_OVER,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    landlord_id: int
+    departement: str
+
+
+@dataclass
+class BookVacancy:
+    vacancy: allocation.Vacancy
+    available_on: date
+    holder: ShareRef | None = None  # None: deducted, withdrawn, or not yet oriented
+
+
+@dataclass
+class Book:
+    """A scope's allocation state for one year, and each of its vacancies' current holder."""
+
+    state: AllocationState
+    vacancies: dict[int, BookVacancy] = field(default_factory=dict)
+    count: int = 0
+    last_id: int = 0
+
+
+def share_ref(value: Any) -> ShareRef:
+    return LANDLORD if value in (None, LANDLORD) else int(value)
+
+
+def eligible_to_payload(shares: Iterable[EligibleShare]) -> list[list[Any]]:
+    return [[share.share_id, share.basis_points, list(share.sub_keys)] for share in shares]
+
+
+def vacancy_from_payload(vacancy_id: int, payload: dict[str, Any]) -> allocation.Vacancy:
+    shares = tuple(EligibleShare(s, bp, tuple(keys)) for s, bp, keys in payload["eligible"])
+    return allocation.Vacancy(vacancy_id, shares, payload.get("deduction"))
+
+
+def fold(book: Book, rows: Iterable[Any]) -> None:
+    """Apply journal rows (in id order) to a book."""
+    for row in rows:
+        book.count += 1
+        book.last_id = max(book.last_id, row.id)
+        _fold_one(book, row)
+
+
+def _fold_one(book: Book, row: Any) -> None:
+    kind, payload, state = row.kind, row.payload or {}, book.state
+    if kind == Kind.CARRY_OVER:
+        state.carry_in[share_ref(row.share_id)] = int(payload["units"])
+        return
+    if kind == Kind.VACANCY_LOGGED:
+        vacancy = vacancy_from_payload(row.id, payload)
+        book.vacancies[row.id] = BookVacancy(vacancy, row.effective_date)
+        return
+    entry = book.vacancies.get(row.vacancy_id)
+    if entry is None:
+        return
+    if kind == Kind.ORIENTATION:
+        entry.holder = share_ref(payload["chosen"])
+        allocation.apply(state, entry.vacancy, entry.holder)
+    elif kind == Kind.OVERRIDE:
+        target = share_ref(payload["to"])
+        allocation.reorient(state, entry.vacancy, entry.holder, target)
+        entry.holder = target
+    elif kind in (Kind.CARENCE, Kind.TAKE_BACK) and not payload.get("counted", True):
+        if entry.holder != LANDLORD:
+            allocation.reorient(state, entry.vacancy, entry.holder, LANDLORD)
+            entry.holder = LANDLORD
+    elif kind == Kind.WITHDRAWAL and entry.holder is not None:
+        allocation.withdraw(state, entry.vacancy, entry.holder)
+        entry.holder = None
+
+
+def _rows(
+    session: Session, scope: Scope, year: int, *, after: int = 0, as_of: date | None = None
+) -> list[Any]:
+    stmt = (
+        sa.select(
+            JournalEntry.id,
+            JournalEntry.kind,
+            JournalEntry.vacancy_id,
+            JournalEntry.share_id,
+            JournalEntry.payload,
+            JournalEntry.effective_date,
+        )
+        .where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.period == year,
+            JournalEntry.kind.in_([str(k) for k in _ALLOCATION_KINDS]),
+            JournalEntry.id > after,
+        )
+        .order_by(JournalEntry.id)
+    )
+    if as_of is not None:
+        stmt = stmt.where(JournalEntry.effective_date <= as_of)
+    return list(session.execute(stmt))
+
+
+def _fingerprint(session: Session, scope: Scope, year: int) -> tuple[int, int]:
+    count, last = session.execute(
+        sa.select(
+            sa.func.count(JournalEntry.id), sa.func.coalesce(sa.func.max(JournalEntry.id), 0)
+        ).where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.period == year,
+            JournalEntry.kind.in_([str(k) for k in _ALLOCATION_KINDS]),
+        )
+    ).one()
+    return int(count), int(last)
+
+
+_cache: dict[tuple[str, Scope, int], Book] = {}
+_cache_lock = threading.Lock()
+
+
+def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
+    """The scope's book for a year, up to date with the journal (call under the scope lock)."""
+    key = (str(session.get_bind().url), scope, year)
+    count, last = _fingerprint(session, scope, year)
+    with _cache_lock:
+        book = _cache.get(key)
+    if book is None or book.state.rule is not rule or last < book.last_id:
+        book = Book(AllocationState(rule=rule))
+    new_rows = _rows(session, scope, year, after=book.last_id)
+    if book.count + len(new_rows) != count:  # something the increments cannot explain
+        book, new_rows = Book(AllocationState(rule=rule)), _rows(session, scope, year)
+    fold(book, new_rows)
+    with _cache_lock:
+        _cache[key] = book
+    return book
+
+
+def as_of(session: Session, scope: Scope, year: int, day: date) -> Book:
+    """The scope's book with only the entries dated on or before `day` (never cached)."""
+    book = Book(AllocationState())
+    fold(book, _rows(session, scope, year, as_of=day))
+    return book
+
+
+def lock(session: Session, scope: Scope) -> Rule:
+    """Serialise the scope's decisions until the transaction ends; returns the scope's rule."""
+    begin_immediate(session)
+    values = {"landlord_id": scope.landlord_id, "departement_code": scope.departement}
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AllocationScope)
+    session.execute(insert.values(**values).on_conflict_do_nothing())
+    stmt = sa.select(AllocationScope.rule).where(
+        AllocationScope.landlord_id == scope.landlord_id,
+        AllocationScope.departement_code == scope.departement,
+    )
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    return Rule(session.scalar(stmt))
+
+
+def clear_cache() -> None:
+    """Forget every fold (a restored or truncated database must not be read through them)."""
+    with _cache_lock:
+        _cache.clear()

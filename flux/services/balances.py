@@ -1,0 +1,169 @@
+"""Balances (état des droits): per share, target, realised and gap as of any date,
+folded from the journal (domain.md §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from flux.domain import allocation
+from flux.domain.allocation import FULL, LANDLORD
+from flux.domain.reference import Role
+from flux.models import Convention, JournalEntry, Share
+from flux.services import allocation_book, scope_conventions
+from flux.services.access import Actor
+from flux.services.allocation_book import Scope
+
+
+@dataclass(frozen=True)
+class BalanceQuery:
+    as_of: date
+    year: int | None = None
+    landlord: int | None = None
+    departement: str | None = None
+    reserver: int | None = None
+    convention: int | None = None
+    share: int | None = None
+
+
+def dwellings(units: int) -> str:
+    """Basis-point units as dwellings with two decimals ("178.75")."""
+    value = (Decimal(units) / FULL).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{value:.2f}"
+
+
+def balances(session: Session, actor: Actor, query: BalanceQuery) -> list[dict[str, Any]]:
+    """Every visible share's balance (and each scope's landlord part) as of a date."""
+    year = query.year or query.as_of.year
+    as_of = min(query.as_of, date(year, 12, 31))
+    rows = []
+    for scope in _scopes(session, actor, query, year):
+        book = allocation_book.as_of(session, scope, year, as_of)
+        known = _scope_shares(session, scope, year)
+        by_share = allocation.balances(book.state)
+        subs = allocation.sub_balances(book.state)
+        labels = scope_conventions.share_labels(session, set(known), as_of)
+        for share in sorted(set(known) | {s for s in by_share if s != LANDLORD}) + [LANDLORD]:
+            if not _wanted(actor, query, share, labels):
+                continue
+            balance = by_share.get(share) or allocation.Balance(share, None, 0, 0, 0, 0)
+            rows.append(_row(scope, year, as_of, share, balance, labels, subs))
+    return rows
+
+
+def _row(
+    scope: Scope,
+    year: int,
+    as_of: date,
+    share: Any,
+    balance: allocation.Balance,
+    labels: dict[int, dict],
+    subs: dict,
+) -> dict[str, Any]:
+    info = (
+        {"share_id": None, "landlord_part": True, "label": "Part non réservée du bailleur"}
+        if share == LANDLORD
+        else {"landlord_part": False, **labels.get(share, {"share_id": share})}
+    )
+    return {
+        **info,
+        "landlord_id": scope.landlord_id,
+        "departement": scope.departement,
+        "year": year,
+        "as_of": as_of,
+        **_figures(balance),
+        "sub_targets": [
+            {"key": key, **_figures(sub)} for (owner, key), sub in subs.items() if owner == share
+        ],
+    }
+
+
+def _figures(balance: allocation.Balance) -> dict[str, Any]:
+    return {
+        "eligible": balance.eligible,
+        "target": dwellings(balance.target_units),
+        "target_units": balance.target_units,
+        "realised": balance.realised,
+        "gap": dwellings(balance.gap_units),
+        "carry_in": dwellings(balance.carry_in_units),
+    }
+
+
+def _wanted(actor: Actor, query: BalanceQuery, share: Any, labels: dict[int, dict]) -> bool:
+    if share == LANDLORD:
+        # The landlord part is the landlord's business (and the prefecture's, the admin's).
+        return (
+            actor.role is not Role.RESERVER
+            and query.reserver is None
+            and query.convention is None
+            and query.share is None
+        )
+    info = labels.get(share, {})
+    reserver_id = info.get("reserver", {}).get("id")
+    if actor.role is Role.RESERVER and reserver_id != actor.organisation_id:
+        return False
+    return (
+        (query.reserver is None or reserver_id == query.reserver)
+        and (query.convention is None or info.get("convention_id") == query.convention)
+        and (query.share is None or share == query.share)
+    )
+
+
+def _scope_shares(session: Session, scope: Scope, year: int) -> list[int]:
+    """Shares of the scope's conventions valid at some point of the year (zero rows too)."""
+    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    return sorted(
+        {
+            share.share_id
+            for view in conventions.views
+            for share in view.shares
+            if view.effective_from <= end
+            and (view.effective_until is None or view.effective_until > start)
+            and view.valid_from <= end
+            and (view.valid_until is None or view.valid_until >= start)
+        }
+    )
+
+
+def _scopes(session: Session, actor: Actor, query: BalanceQuery, year: int) -> list[Scope]:
+    """Scopes with conventions or entries in the year that the caller may look into."""
+    from_conventions = sa.select(Convention.landlord_id, Convention.departement_code)
+    from_journal = sa.select(JournalEntry.landlord_id, JournalEntry.departement_code).where(
+        JournalEntry.period == year, JournalEntry.landlord_id.is_not(None)
+    )
+    pairs = {tuple(row) for row in session.execute(sa.union(from_conventions, from_journal))}
+    if actor.role is Role.LANDLORD:
+        pairs = {p for p in pairs if p[0] == actor.organisation_id}
+    elif actor.role is Role.PREFECTURE:
+        pairs = {p for p in pairs if p[1] == actor.departement}
+    elif actor.role is Role.RESERVER:
+        mine = {
+            tuple(row)
+            for row in session.execute(
+                sa.select(Convention.landlord_id, Convention.departement_code).where(
+                    Convention.reserver_id == actor.organisation_id
+                )
+            )
+        }
+        pairs &= mine
+    if query.landlord is not None:
+        pairs = {p for p in pairs if p[0] == query.landlord}
+    if query.departement is not None:
+        pairs = {p for p in pairs if p[1] == query.departement}
+    if query.convention is not None or query.share is not None:
+        conv = query.convention or session.scalar(
+            sa.select(Share.convention_id).where(Share.id == query.share)
+        )
+        owner = session.execute(
+            sa.select(Convention.landlord_id, Convention.departement_code).where(
+                Convention.id == conv
+            )
+        ).first()
+        pairs = {p for p in pairs if owner is not None and p == tuple(owner)}
+    return [Scope(landlord, departement) for landlord, departement in sorted(pairs)]

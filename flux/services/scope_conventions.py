@@ -1,0 +1,125 @@
+"""A scope's conventions as the allocation rules see them (versions, perimeters, policies)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from flux.domain.conventions import ReserverCategory
+from flux.domain.eligibility import ShareInForce, VersionView, in_force
+from flux.domain.reference import PerimeterKind
+from flux.models import Convention, ConventionVersion, Share, ShareTerms
+from flux.services import territories
+
+
+@dataclass(frozen=True)
+class ScopeConventions:
+    views: list[VersionView]
+    versions: dict[int, list[ConventionVersion]]  # convention id -> its versions
+    convention_of_share: dict[int, int]
+
+    def version_for_share(self, share_id: int, on: date) -> ConventionVersion:
+        """The version governing a share's convention on a date (policies, deadlines)."""
+        versions = self.versions[self.convention_of_share[share_id]]
+        current = versions[0]
+        for version in versions:
+            if version.effective_from <= on:
+                current = version
+        return current
+
+
+def load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
+    conventions = session.scalars(
+        sa.select(Convention)
+        .where(Convention.landlord_id == landlord_id, Convention.departement_code == departement)
+        .options(
+            selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
+            selectinload(Convention.versions).selectinload(ConventionVersion.communes),
+            selectinload(Convention.reserver),
+        )
+        .order_by(Convention.id)
+    ).all()
+    views, versions, owner = [], {}, {}
+    for convention in conventions:
+        versions[convention.id] = list(convention.versions)
+        for index, version in enumerate(convention.versions):
+            following = (
+                convention.versions[index + 1] if index + 1 < len(convention.versions) else None
+            )
+            views.append(_view(session, convention, version, following))
+            for terms in version.share_terms:
+                owner[terms.share_id] = convention.id
+    return ScopeConventions(views, versions, owner)
+
+
+def _view(
+    session: Session,
+    convention: Convention,
+    version: ConventionVersion,
+    following: ConventionVersion | None,
+) -> VersionView:
+    communes = territories.perimeter_communes(
+        session,
+        PerimeterKind(version.perimeter_kind),
+        version.perimeter_code,
+        [c.commune_insee for c in version.communes],
+    )
+    return VersionView(
+        convention_id=convention.id,
+        reserver_category=ReserverCategory(convention.reserver.category),
+        communes=communes,
+        valid_from=version.valid_from,
+        valid_until=version.valid_until,
+        effective_from=version.effective_from,
+        effective_until=following.effective_from if following else None,
+        shares=tuple(
+            ShareInForce(t.share_id, t.basis_points, t.ends_on) for t in version.share_terms
+        ),
+        first_lettings_counted=version.first_lettings_counted,
+        etat_uniform_by_commune=version.etat_uniform_by_commune,
+        spread_by_typology=version.spread_by_typology,
+        spread_by_qpv=version.spread_by_qpv,
+    )
+
+
+def share_labels(session: Session, share_ids: set[int], on: date) -> dict[int, dict]:
+    """For explanations: each share's label, convention and reserver (terms in force on a date)."""
+    if not share_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Share, Convention)
+        .join(Convention, Share.convention_id == Convention.id)
+        .where(Share.id.in_(share_ids))
+        .options(
+            selectinload(Convention.reserver),
+            selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
+        )
+    ).all()
+    labels = {}
+    for share, convention in rows:
+        version = next(
+            (v for v in reversed(convention.versions) if v.effective_from <= on),
+            convention.versions[0],
+        )
+        terms: ShareTerms | None = next(
+            (t for t in version.share_terms if t.share_id == share.id), None
+        )
+        labels[share.id] = {
+            "share_id": share.id,
+            "label": terms.label if terms else share.code,
+            "convention_id": convention.id,
+            "convention_reference": convention.reference,
+            "reserver": {
+                "id": convention.reserver.id,
+                "code": convention.reserver.code,
+                "name": convention.reserver.name,
+                "category": str(convention.reserver.category),
+            },
+        }
+    return labels
+
+
+__all__ = ["ScopeConventions", "in_force", "load", "share_labels"]

@@ -1,0 +1,426 @@
+"""Logging a freed dwelling, orienting it in turn, and following it to the lease.
+
+Every fact is a journal entry; a vacancy's stage and holder are replayed from its entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from flux.domain import allocation, lifecycle
+from flux.domain.allocation import LANDLORD, Decision, ShareRef
+from flux.domain.eligibility import VacancyFacts, eligible_shares
+from flux.domain.lifecycle import Event, Lifecycle, Stage
+from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
+from flux.models import Dwelling, JournalEntry
+from flux.services import allocation_book, journal, scope_conventions
+from flux.services.access import Actor, require_writer, visible_dwellings
+from flux.services.allocation_book import Scope, eligible_to_payload, share_ref
+from flux.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from flux.services.journal import Kind
+
+# Journal kinds that are lifecycle events of a vacancy, and the event each one is.
+EVENT_KINDS = {Kind(event.value): event for event in Event}
+
+
+@dataclass(frozen=True)
+class NewVacancy:
+    available_on: date
+    dwelling_id: int | None = None
+    rpls_id: str | None = None
+    landlord: int | str | None = None  # with rpls_id, for an admin
+    letting: Letting = Letting.RELETTING
+    deduction: str | None = None
+    orient_to: ShareRef | None = None  # an override at logging time
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Logged:
+    vacancy_id: int
+    created: bool  # False when an earlier identical request is returned (idempotency)
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
+    """Log a vacancy and orient it to the share furthest behind its due (or deduct it)."""
+    require_writer(actor)
+    dwelling = _dwelling_for_write(session, actor, data)
+    if dwelling.out_of_flux is not None:
+        raise InvalidInput(
+            f"Le logement {dwelling.rpls_id} est hors du flux "
+            f"({OUT_OF_FLUX_LABELS[dwelling.out_of_flux]}) : il ne s'oriente pas.",
+            errors={"json": {"dwelling": ["Logement hors du flux."]}},
+            extra={"out_of_flux": str(dwelling.out_of_flux)},
+        )
+    scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
+    rule = allocation_book.lock(session, scope)
+    earlier = _earlier_request(session, dwelling, data)
+    if earlier is not None:
+        return Logged(earlier, created=False)
+    _refuse_if_open(session, dwelling)
+    year = data.available_on.year
+    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+    facts = VacancyFacts(
+        data.available_on,
+        dwelling.commune_insee,
+        dwelling.typology,
+        dwelling.qpv_code is not None,
+        data.letting is Letting.FIRST_LETTING,
+    )
+    eligible = eligible_shares(conventions.views, facts)
+    logged = journal.append(
+        session,
+        actor,
+        Kind.VACANCY_LOGGED,
+        data.available_on,
+        landlord_id=scope.landlord_id,
+        departement_code=scope.departement,
+        dwelling_id=dwelling.id,
+        period=year,
+        idempotency_key=data.idempotency_key,
+        payload={
+            "letting": str(data.letting),
+            "deduction": data.deduction,
+            "eligible": eligible_to_payload(eligible),
+            **_snapshot(dwelling),
+        },
+    )
+    if data.deduction is None:
+        book = allocation_book.load(session, scope, year, rule)
+        vacancy = allocation.Vacancy(logged.id, eligible)
+        decision = allocation.propose(book.state, vacancy)
+        _orient(session, actor, logged, vacancy, decision, conventions, data)
+    return Logged(logged.id, created=True)
+
+
+def _orient(
+    session: Session,
+    actor: Actor,
+    logged: JournalEntry,
+    vacancy: allocation.Vacancy,
+    decision: Decision,
+    conventions: scope_conventions.ScopeConventions,
+    data: NewVacancy,
+) -> None:
+    chosen = decision.chosen if data.orient_to is None else data.orient_to
+    override = chosen != decision.chosen
+    if override:
+        _check_override(vacancy, chosen, data.reason)
+    policies = policies_for(conventions, chosen, logged.effective_date)
+    journal.append(
+        session,
+        actor,
+        Kind.ORIENTATION,
+        logged.effective_date,
+        landlord_id=logged.landlord_id,
+        departement_code=logged.departement_code,
+        dwelling_id=logged.dwelling_id,
+        vacancy_id=logged.id,
+        period=logged.period,
+        share_id=None if chosen == LANDLORD else chosen,
+        convention_id=policies.pop("convention_id"),
+        payload={
+            "chosen": chosen,
+            "proposed": decision.chosen,
+            "override": override,
+            "reason": data.reason if override else None,
+            "rule": decision.rule_name,
+            "rule_version": decision.rule_version,
+            "explanation": [_line(line) for line in decision.lines],
+            **policies,
+        },
+    )
+
+
+def _check_override(vacancy: allocation.Vacancy, chosen: ShareRef, reason: str | None) -> None:
+    try:
+        vacancy.keys_of(chosen)
+    except allocation.NotEligible as error:
+        raise InvalidInput(
+            f"La part {chosen} n'est pas éligible pour ce logement : orientation impossible.",
+            errors={"json": {"orient_to": ["Part non éligible pour ce logement."]}},
+        ) from error
+    if not (reason or "").strip():
+        raise InvalidInput(
+            "Une orientation différente de la proposition exige un motif.",
+            errors={"json": {"reason": ["Motif obligatoire pour déroger à la proposition."]}},
+        )
+
+
+def policies_for(
+    conventions: scope_conventions.ScopeConventions, holder: ShareRef, on: date
+) -> dict[str, Any]:
+    """The holder's convention policies, recorded with the orientation (replay needs them)."""
+    if holder == LANDLORD:
+        return {
+            "convention_id": None,
+            "deadline_days": None,
+            "refusal_delay_days": 15,
+            "candidates_required": 1,
+            "carence_counts": True,
+            "cal_refusal_counts": True,
+        }
+    version = conventions.version_for_share(int(holder), on)
+    return {
+        "convention_id": version.convention_id,
+        "deadline_days": version.designation_deadline_days,
+        "refusal_delay_days": version.cal_refusal_delay_days,
+        "candidates_required": version.candidates_per_designation,
+        "carence_counts": version.carence_counts,
+        "cal_refusal_counts": version.cal_refusal_counts,
+    }
+
+
+def _line(line: allocation.ExplanationLine) -> dict[str, Any]:
+    return {
+        "share": line.share_id,
+        "basis_points": line.basis_points,
+        "carry_in": line.carry_in,
+        "target": line.target,
+        "realised": line.realised,
+        "deficit": line.deficit,
+        "priority": str(line.priority),
+        "candidate": line.candidate,
+        "sub_deficits": [
+            {"key": s.key, "target": s.target, "realised": s.realised, "deficit": s.deficit}
+            for s in line.sub_deficits
+        ],
+    }
+
+
+def _snapshot(dwelling: Dwelling) -> dict[str, Any]:
+    """The dwelling as it was when it became free (reports must not move if it is edited)."""
+    return {
+        "rpls_id": dwelling.rpls_id,
+        "commune": dwelling.commune_insee,
+        "qpv": dwelling.qpv_code,
+        "typology": str(dwelling.typology),
+        "financing": str(dwelling.financing),
+        "construction_year": dwelling.construction_year,
+    }
+
+
+def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwelling:
+    stmt = sa.select(Dwelling).where(visible_dwellings(actor))
+    if data.dwelling_id is not None:
+        stmt = stmt.where(Dwelling.id == data.dwelling_id)
+    else:
+        stmt = stmt.where(Dwelling.rpls_id == data.rpls_id)
+        if actor.role is Role.LANDLORD:
+            stmt = stmt.where(Dwelling.landlord_id == actor.organisation_id)
+        elif data.landlord is not None:
+            column = Dwelling.landlord_id if isinstance(data.landlord, int) else None
+            stmt = (
+                stmt.where(column == data.landlord)
+                if column is not None
+                else stmt.where(Dwelling.landlord.has(code=data.landlord))
+            )
+    found = session.scalars(stmt).all()
+    if len(found) != 1:
+        what = "plusieurs logements" if found else "aucun logement visible"
+        raise NotFound(f"Logement introuvable ({what} pour cette référence).")
+    dwelling = found[0]
+    if not actor.is_admin and not (
+        actor.role is Role.LANDLORD and actor.organisation_id == dwelling.landlord_id
+    ):
+        raise Forbidden("Seul le bailleur du logement peut enregistrer sa libération.")
+    return dwelling
+
+
+def _earlier_request(session: Session, dwelling: Dwelling, data: NewVacancy) -> int | None:
+    """The vacancy an identical earlier request logged (same key, or same dwelling and date)."""
+    base = sa.select(JournalEntry).where(
+        JournalEntry.kind == Kind.VACANCY_LOGGED, JournalEntry.landlord_id == dwelling.landlord_id
+    )
+    if data.idempotency_key:
+        earlier = session.scalar(base.where(JournalEntry.idempotency_key == data.idempotency_key))
+        if earlier is not None:
+            if earlier.dwelling_id != dwelling.id or earlier.effective_date != data.available_on:
+                raise Conflict(
+                    "Cette clé d'idempotence a déjà servi pour une autre libération.",
+                    errors={"headers": {"Idempotency-Key": ["Clé déjà utilisée."]}},
+                )
+            return earlier.id
+    return session.scalar(
+        base.where(
+            JournalEntry.dwelling_id == dwelling.id,
+            JournalEntry.effective_date == data.available_on,
+        ).with_only_columns(JournalEntry.id)
+    )
+
+
+def _refuse_if_open(session: Session, dwelling: Dwelling) -> None:
+    last = session.scalar(
+        sa.select(JournalEntry.id)
+        .where(JournalEntry.kind == Kind.VACANCY_LOGGED, JournalEntry.dwelling_id == dwelling.id)
+        .order_by(JournalEntry.id.desc())
+        .limit(1)
+    )
+    if last is not None:
+        state = replay(session, last)
+        if not state.lifecycle.closed:
+            raise Conflict(
+                f"Le logement {dwelling.rpls_id} a déjà une libération en cours (n° {last}, "
+                f"étape « {lifecycle.STAGE_LABELS[state.lifecycle.stage]} ») : "
+                "clôturez-la (bail, retrait) avant d'en enregistrer une autre.",
+                extra={"open_vacancy": last},
+            )
+
+
+# --- replay --------------------------------------------------------------------------------
+
+
+@dataclass
+class Replayed:
+    """A vacancy as its journal entries make it now."""
+
+    logged: JournalEntry
+    orientation: JournalEntry | None
+    entries: list[JournalEntry]
+    reversed_ids: set[int]
+    lifecycle: Lifecycle
+    holder: ShareRef | None
+    policies: dict[str, Any]
+
+
+def entries_of(session: Session, vacancy_id: int) -> list[JournalEntry]:
+    return list(
+        session.scalars(
+            sa.select(JournalEntry)
+            .where(sa.or_(JournalEntry.id == vacancy_id, JournalEntry.vacancy_id == vacancy_id))
+            .order_by(JournalEntry.id)
+        )
+    )
+
+
+def replay(
+    session: Session, vacancy_id: int, entries: list[JournalEntry] | None = None
+) -> Replayed:
+    entries = entries if entries is not None else entries_of(session, vacancy_id)
+    if not entries or entries[0].kind != Kind.VACANCY_LOGGED:
+        raise NotFound(f"Libération {vacancy_id} introuvable.")
+    logged = entries[0]
+    orientation = next((e for e in entries if e.kind == Kind.ORIENTATION), None)
+    policies = dict(orientation.payload) if orientation else {}
+    holder = share_ref(policies["chosen"]) if orientation else None
+    state = lifecycle.start(
+        logged.effective_date,
+        deducted=orientation is None,
+        held_by_landlord=holder == LANDLORD,
+        deadline_days=policies.get("deadline_days") or 0,
+        refusal_delay_days=policies.get("refusal_delay_days") or 15,
+    )
+    reversed_ids = {e.reverses_id for e in entries if e.kind == Kind.CORRECTION}
+    for entry in entries:
+        if entry.kind not in EVENT_KINDS or entry.id in reversed_ids:
+            continue
+        state = lifecycle.advance(state, EVENT_KINDS[entry.kind], entry.effective_date)
+        if entry.kind == Kind.OVERRIDE:
+            holder = share_ref(entry.payload["to"])
+            policies.update(entry.payload)
+            state = lifecycle.reoriented(
+                state,
+                to_landlord=holder == LANDLORD,
+                deadline_days=entry.payload.get("deadline_days") or 0,
+            )
+        elif entry.kind == Kind.WITHDRAWAL:
+            holder = None
+        elif entry.kind in (Kind.CARENCE, Kind.TAKE_BACK) and not entry.payload["counted"]:
+            holder = LANDLORD
+    return Replayed(logged, orientation, entries, reversed_ids, state, holder, policies)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def describe(session: Session, vacancy_id: int, state: Replayed | None = None) -> dict[str, Any]:
+    """Everything the API shows of a vacancy: facts, orientation with its explanation, stage,
+    deadlines, the events it accepts now, and its journal."""
+    state = state or replay(session, vacancy_id)
+    logged, orientation = state.logged, state.orientation
+    shares = {
+        int(line["share"])
+        for line in (orientation.payload["explanation"] if orientation else [])
+        if line["share"] != LANDLORD
+    }
+    if state.holder not in (None, LANDLORD):
+        shares.add(int(state.holder))
+    labels = scope_conventions.share_labels(session, shares, logged.effective_date)
+    cycle = state.lifecycle
+    return {
+        "id": logged.id,
+        "dwelling_id": logged.dwelling_id,
+        "dwelling": {
+            k: logged.payload.get(k)
+            for k in ("rpls_id", "commune", "qpv", "typology", "financing", "construction_year")
+        },
+        "landlord_id": logged.landlord_id,
+        "departement": logged.departement_code,
+        "available_on": logged.effective_date,
+        "letting": logged.payload.get("letting"),
+        "deduction": logged.payload.get("deduction"),
+        "recorded_at": logged.recorded_at,
+        "stage": str(cycle.stage),
+        "stage_label": lifecycle.STAGE_LABELS[cycle.stage],
+        "holder": _holder(state.holder, labels),
+        "orientation": _orientation(orientation, labels) if orientation else None,
+        "designation_deadline": cycle.designation_deadline
+        if cycle.stage is Stage.ORIENTED
+        else None,
+        "redesignation_deadline": cycle.redesignation_deadline,
+        "allowed_events": sorted(str(e) for e in lifecycle.allowed(cycle)),
+        "events": [_event(e, e.id in state.reversed_ids) for e in state.entries[1:]],
+    }
+
+
+def _holder(holder: ShareRef | None, labels: dict[int, dict]) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    if holder == LANDLORD:
+        return {"share_id": None, "landlord_part": True, "label": "Part non réservée du bailleur"}
+    return {"landlord_part": False, **labels.get(int(holder), {"share_id": int(holder)})}
+
+
+def _orientation(entry: JournalEntry, labels: dict[int, dict]) -> dict[str, Any]:
+    payload = entry.payload
+    lines = []
+    for line in payload["explanation"]:
+        share = line["share"]
+        info = (
+            {"landlord_part": True, "label": "Part non réservée du bailleur"}
+            if share == LANDLORD
+            else {"landlord_part": False, **labels.get(int(share), {})}
+        )
+        lines.append({**info, **line, "chosen": share == payload["chosen"]})
+    return {
+        "entry_id": entry.id,
+        "proposed": payload["proposed"],
+        "chosen": payload["chosen"],
+        "override": payload["override"],
+        "reason": payload.get("reason"),
+        "rule": payload["rule"],
+        "rule_version": payload["rule_version"],
+        "explanation": lines,
+    }
+
+
+def _event(entry: JournalEntry, reversed_: bool) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "type": entry.kind,
+        "date": entry.effective_date,
+        "recorded_at": entry.recorded_at,
+        "share_id": entry.share_id,
+        "reverses": entry.reverses_id,
+        "reversed": reversed_,
+        "details": entry.payload,
+    }
