@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from flux import loaders
+from flux import demo_activity, loaders
 from flux.domain.reference import OrganisationKind, Role
 from flux.models import Organisation, User
 from flux.services import users
@@ -16,6 +17,7 @@ from flux.settings import PROJECT_ROOT
 
 DEMO_DIR = PROJECT_ROOT / "conventions" / "demo"
 DEMO_DOMAIN = "demo.flux.example"
+ACTIVITY_START = date(2025, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,11 @@ def is_loaded(session: Session) -> bool:
     )
 
 
-def load(session: Session, directory: Path = DEMO_DIR) -> list[DemoUser]:
-    """Load the demo territory, organisations, stock and conventions; create one user per role."""
+def load(
+    session: Session, directory: Path = DEMO_DIR, *, activity_until: date | None = None
+) -> list[DemoUser]:
+    """Load the demo territory, organisations, stock and conventions; create one user per role;
+    then, unless `activity_until` is None, a year 2025 and 2026 up to that date of vacancies."""
     loaders.load_territory(session, directory / "territory.toml")
     loaders.load_organisations(session, directory / "organisations.toml")
     for path in sorted(directory.glob("dwellings-*.csv")):
@@ -57,6 +62,8 @@ def load(session: Session, directory: Path = DEMO_DIR) -> list[DemoUser]:
                 )
             )
     session.flush()
+    if activity_until is not None:
+        demo_activity.generate(session, ACTIVITY_START, activity_until)
     return fresh_tokens(session)
 
 

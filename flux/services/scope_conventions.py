@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,12 +17,25 @@ from flux.services import territories
 
 
 @dataclass(frozen=True)
+class Policies:
+    """A version's lifecycle policies (plain data: scopes' conventions are cached)."""
+
+    convention_id: int
+    effective_from: date
+    designation_deadline_days: int
+    candidates_per_designation: int
+    cal_refusal_delay_days: int
+    carence_counts: bool
+    cal_refusal_counts: bool
+
+
+@dataclass(frozen=True)
 class ScopeConventions:
     views: list[VersionView]
-    versions: dict[int, list[ConventionVersion]]  # convention id -> its versions
+    versions: dict[int, list[Policies]]  # convention id -> its versions' policies
     convention_of_share: dict[int, int]
 
-    def version_for_share(self, share_id: int, on: date) -> ConventionVersion:
+    def version_for_share(self, share_id: int, on: date) -> Policies:
         """The version governing a share's convention on a date (policies, deadlines)."""
         versions = self.versions[self.convention_of_share[share_id]]
         current = versions[0]
@@ -31,7 +45,41 @@ class ScopeConventions:
         return current
 
 
+_cache: dict[tuple[str, int, str], tuple[tuple[int, int], ScopeConventions]] = {}
+_cache_lock = threading.Lock()
+
+
 def load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
+    """The scope's conventions; rebuilt only when a version was added since the last call."""
+    key = (str(session.get_bind().url), landlord_id, departement)
+    fingerprint = tuple(
+        session.execute(
+            sa.select(
+                sa.func.count(ConventionVersion.id),
+                sa.func.coalesce(sa.func.max(ConventionVersion.id), 0),
+            )
+            .join(Convention, ConventionVersion.convention_id == Convention.id)
+            .where(
+                Convention.landlord_id == landlord_id, Convention.departement_code == departement
+            )
+        ).one()
+    )
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    result = _load(session, landlord_id, departement)
+    with _cache_lock:
+        _cache[key] = (fingerprint, result)
+    return result
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
     conventions = session.scalars(
         sa.select(Convention)
         .where(Convention.landlord_id == landlord_id, Convention.departement_code == departement)
@@ -44,7 +92,7 @@ def load(session: Session, landlord_id: int, departement: str) -> ScopeConventio
     ).all()
     views, versions, owner = [], {}, {}
     for convention in conventions:
-        versions[convention.id] = list(convention.versions)
+        versions[convention.id] = [_policies(v) for v in convention.versions]
         for index, version in enumerate(convention.versions):
             following = (
                 convention.versions[index + 1] if index + 1 < len(convention.versions) else None
@@ -53,6 +101,18 @@ def load(session: Session, landlord_id: int, departement: str) -> ScopeConventio
             for terms in version.share_terms:
                 owner[terms.share_id] = convention.id
     return ScopeConventions(views, versions, owner)
+
+
+def _policies(version: ConventionVersion) -> Policies:
+    return Policies(
+        convention_id=version.convention_id,
+        effective_from=version.effective_from,
+        designation_deadline_days=version.designation_deadline_days,
+        candidates_per_designation=version.candidates_per_designation,
+        cal_refusal_delay_days=version.cal_refusal_delay_days,
+        carence_counts=version.carence_counts,
+        cal_refusal_counts=version.cal_refusal_counts,
+    )
 
 
 def _view(
@@ -122,4 +182,4 @@ def share_labels(session: Session, share_ids: set[int], on: date) -> dict[int, d
     return labels
 
 
-__all__ = ["ScopeConventions", "in_force", "load", "share_labels"]
+__all__ = ["Policies", "ScopeConventions", "clear_cache", "in_force", "load", "share_labels"]

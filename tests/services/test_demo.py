@@ -12,21 +12,24 @@ import sqlalchemy as sa
 
 from flux import create_app, demo, loaders
 from flux.db import db
+from flux.domain import allocation
 from flux.domain.reference import OrganisationKind, Role
 from flux.models import (
     Commune,
     Convention,
     ConventionVersion,
     Dwelling,
+    JournalEntry,
     Organisation,
     Share,
     ShareTerms,
     User,
 )
-from flux.services import conventions, users
+from flux.services import allocation_book, conventions, scope_conventions, users, vacancies
 
 from ..conftest import ON_POSTGRES, _truncate_postgres
 
+ACTIVITY_UNTIL = date(2026, 11, 21)
 LANDLORDS = {"oph-demo-garonne": 3000, "esh-demo-pastel": 2000, "coop-demo-lauragais": 1000}
 
 
@@ -40,9 +43,11 @@ def loaded(_template, tmp_path_factory):
         path = tmp_path_factory.mktemp("demo") / "flux.sqlite"
         shutil.copyfile(_template, path)
         url = f"sqlite:///{path}"
+    allocation_book.clear_cache()
+    scope_conventions.clear_cache()
     app = create_app({"ENV": "test", "DATABASE_URL": url, "TESTING": True})
     with app.app_context():
-        tokens = demo.load(db.session)
+        tokens = demo.load(db.session, activity_until=ACTIVITY_UNTIL)
         db.session.commit()
     yield app, tokens
     with app.app_context():
@@ -255,3 +260,68 @@ def test_demo_loader_stops_at_a_bad_stock_file_naming_file_and_line(session, tmp
 
     assert str(error.value).startswith("dwellings-coop-demo-lauragais.csv : ")
     assert "ligne 2 : typology" in str(error.value)
+
+
+# --- the demo's activity (2025 and 2026 to date) ---------------------------------------------
+
+
+def _entries(session, kind: str) -> list[JournalEntry]:
+    return list(session.scalars(sa.select(JournalEntry).where(JournalEntry.kind == kind)))
+
+
+def test_demo_activity_covers_2025_and_2026_up_to_its_last_day(demo_session):
+    logged = _entries(demo_session, "vacancy_logged")
+
+    assert {entry.period for entry in logged} == {2025, 2026}
+    assert max(entry.effective_date for entry in logged) <= ACTIVITY_UNTIL
+    assert len([e for e in logged if e.period == 2025]) > 400  # ~9 % of ~5 800 in-flux dwellings
+    dated = demo_session.scalar(sa.select(sa.func.max(JournalEntry.effective_date)))
+    assert dated <= ACTIVITY_UNTIL
+
+
+def test_demo_activity_exercises_every_lifecycle_event(demo_session):
+    kinds = Counter(demo_session.scalars(sa.select(JournalEntry.kind)))
+
+    for kind in (
+        "orientation",
+        "designation",
+        "cal_attribution",
+        "cal_refusal",
+        "carence",
+        "take_back",
+        "lease",
+        "withdrawal",
+    ):
+        assert kinds[kind] > 0, kind
+    deducted = [e for e in _entries(demo_session, "vacancy_logged") if e.payload["deduction"]]
+    assert 0.08 < len(deducted) / kinds["vacancy_logged"] < 0.25
+
+
+def test_every_counted_demo_vacancy_has_exactly_one_orientation(demo_session):
+    orientations = Counter(e.vacancy_id for e in _entries(demo_session, "orientation"))
+    for entry in _entries(demo_session, "vacancy_logged"):
+        expected = 0 if entry.payload["deduction"] else 1
+        assert orientations[entry.id] == expected, entry.id
+        vacancies.replay(demo_session, entry.id)  # every stage replays from the journal
+
+
+def test_demo_scopes_keep_the_sum_invariant_and_stay_near_their_targets(demo_session):
+    scopes = demo_session.execute(
+        sa.select(JournalEntry.landlord_id, JournalEntry.departement_code, JournalEntry.period)
+        .where(JournalEntry.kind == "vacancy_logged")
+        .distinct()
+    ).all()
+    assert len(scopes) == 6  # 3 landlords × 2 years
+    for landlord_id, departement, year in scopes:
+        book = allocation_book.as_of(
+            demo_session,
+            allocation_book.Scope(landlord_id, departement),
+            year,
+            min(date(year, 12, 31), ACTIVITY_UNTIL),
+        )
+        counted = [v for v in book.vacancies.values() if v.holder is not None]
+        assert allocation.invariant_residual(book.state) == 0
+        assert sum(book.state.realised.values()) == len(counted)
+        for share, balance in allocation.balances(book.state).items():
+            # Withdrawals and re-credited take-backs move a share by one (design.md §7).
+            assert abs(balance.gap) <= 2.5, (landlord_id, year, share, balance)
