@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -10,8 +11,9 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from flux import create_app, demo, loaders, migrate
+from flux import create_app, demo, loaders, migrate, simulation
 from flux.db import db
+from flux.domain.allocation import Rule
 from flux.domain.reference import Role
 from flux.services import users
 from flux.services.errors import ServiceError
@@ -89,9 +91,23 @@ def db_downgrade(revision: str) -> None:
     is_flag=True,
     help="Ne charger la démo que si elle est absente ; sinon émettre de nouveaux jetons.",
 )
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Dernier jour de l'activité simulée (défaut : aujourd'hui).",
+)
+@click.option(
+    "--no-activity",
+    is_flag=True,
+    help="Charger le territoire, le patrimoine et les conventions sans libérations.",
+)
 @with_appcontext
-def demo_command(if_empty: bool) -> None:
-    """Charger le territoire de démonstration et afficher un jeton par utilisateur de démo."""
+def demo_command(if_empty: bool, until: datetime | None, no_activity: bool) -> None:
+    """Charger le territoire de démonstration et afficher un jeton par utilisateur de démo.
+
+    La démo comprend les libérations de 2025 et de 2026 jusqu'à ce jour, orientées et suivies
+    jusqu'au bail par les mêmes services que l'API.
+    """
     session = db.session
     if demo.is_loaded(session):
         if not if_empty:
@@ -103,7 +119,8 @@ def demo_command(if_empty: bool) -> None:
         tokens = demo.fresh_tokens(session)
     else:
         try:
-            tokens = demo.load(session)
+            last_day = None if no_activity else (until.date() if until else date.today())
+            tokens = demo.load(session, activity_until=last_day)
         except (loaders.FileError, ServiceError) as error:
             session.rollback()
             _fail(str(error))
@@ -219,3 +236,70 @@ def import_dwellings(file: Path, landlord: str) -> None:
     click.echo(
         f"{report.created} créés, {report.updated} mis à jour, {report.unchanged} inchangés."
     )
+
+
+@main.command("simulate", with_appcontext=False)  # never opens FLUX_DATABASE_URL
+@click.option(
+    "--conventions",
+    "directory",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Dossier comme conventions/demo/ (territory.toml, organisations.toml, "
+    "dwellings-*.csv, conventions/), ou son sous-dossier conventions/.",
+)
+@click.option(
+    "--vacancies", required=True, type=click.IntRange(min=1), help="Logements libérés à tirer."
+)
+@click.option("--seed", required=True, type=int, help="Graine du tirage (même graine, même CSV).")
+@click.option("--year", required=True, type=click.IntRange(1900, 2100), help="Année simulée.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Fichier CSV des décisions (une ligne par logement libéré).",
+)
+@click.option(
+    "--deduction-rate",
+    default=0.15,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Part des logements libérés soustraits du flux.",
+)
+@click.option(
+    "--rule",
+    type=click.Choice([rule.value for rule in Rule]),
+    default=Rule.LARGEST_DEFICIT.value,
+    show_default=True,
+    help="Règle d'orientation de chaque périmètre (bailleur × département).",
+)
+def simulate_command(
+    directory: Path,
+    vacancies: int,
+    seed: int,
+    year: int,
+    out: Path,
+    deduction_rate: float,
+    rule: str,
+) -> None:
+    """Simuler une année d'orientations sur des conventions en projet.
+
+    Les fichiers sont validés et chargés dans une base temporaire, supprimée ensuite (la base
+    de FLUX_DATABASE_URL n'est jamais ouverte) ; les décisions sont écrites dans le CSV et
+    l'écart de chaque droit à son objectif est résumé.
+    """
+    try:
+        result = simulation.run(
+            directory,
+            vacancies=vacancies,
+            seed=seed,
+            year=year,
+            out=out,
+            deduction_rate=deduction_rate,
+            rule=Rule(rule),
+        )
+    except simulation.SimulationError as error:
+        _fail(f"{error} — rien n'a été simulé.")
+    for message in result.messages:
+        click.echo(message, err=True)
+    click.echo(simulation.summary(result))
+    click.echo(f"\nDécisions écrites dans {out}.", err=True)

@@ -124,7 +124,7 @@ EXPECTED_DEMO_USERS = {
 
 
 def test_demo_loads_and_prints_one_working_token_per_demo_user(flux, client, rows):
-    result = flux("demo")
+    result = flux("demo", "--until", "2025-02-28")
 
     assert result.exit_code == 0, result.output
     tokens = _demo_tokens(result.stdout)
@@ -138,10 +138,22 @@ def test_demo_loads_and_prints_one_working_token_per_demo_user(flux, client, row
     assert {c["reference"] for c in toulouse.json} == {"31-OPHG-TLSE", "31-PAST-TLSE"}
     prefecture = _get(client, "/conventions?page_size=100", tokens["prefecture", "etat-31"])
     assert len(prefecture.json) == 16
+    vacancies = _get(client, "/vacancies?page_size=500", tokens["prefecture", "etat-31"])
+    assert len(vacancies.json) > 50  # two months of activity, through the services
+    assert {v["available_on"] for v in vacancies.json} <= {
+        f"2025-{month:02d}-{day:02d}" for month in (1, 2) for day in range(1, 32)
+    }
+
+
+def test_demo_without_activity_logs_no_vacancy(flux, client):
+    tokens = _demo_tokens(flux("demo", "--no-activity").stdout)
+
+    vacancies = _get(client, "/vacancies", tokens["admin", "-"])
+    assert vacancies.json == []
 
 
 def test_demo_run_twice_fails_unless_if_empty_which_prints_fresh_working_tokens(flux, client, rows):
-    first = _demo_tokens(flux("demo").stdout)
+    first = _demo_tokens(flux("demo", "--no-activity").stdout)
 
     again = flux("demo")
     fresh = flux("demo", "--if-empty")
