@@ -147,10 +147,18 @@ def start(
     )
 
 
-def reoriented(lifecycle: Lifecycle, *, to_landlord: bool, deadline_days: int) -> Lifecycle:
-    """After an override: a new holder, and for a reserver a new designation deadline."""
+def reoriented(
+    lifecycle: Lifecycle, *, to_landlord: bool, deadline_days: int, refusal_delay_days: int
+) -> Lifecycle:
+    """After an override: a new holder, with its own delays (the new holder's convention's);
+    for a reserver a new designation deadline from the override's date."""
     deadline = None if to_landlord else lifecycle.last_event_on + timedelta(days=deadline_days)
-    return replace(lifecycle, held_by_landlord=to_landlord, designation_deadline=deadline)
+    return replace(
+        lifecycle,
+        held_by_landlord=to_landlord,
+        designation_deadline=deadline,
+        refusal_delay_days=refusal_delay_days,
+    )
 
 
 def allowed(lifecycle: Lifecycle) -> dict[Event, Stage]:

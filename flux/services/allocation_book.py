@@ -4,6 +4,12 @@ The journal is the only record: a scope's counters (targets, realised, sub-targe
 of its entries. Folding is incremental: a process keeps each scope's last fold and, under the
 scope lock, folds only the entries appended since. A cheap check (count and max id of the
 scope's entries) detects anything else and refolds from scratch.
+
+A fold read by a transaction may include that transaction's own, uncommitted entries, so it is
+checked out of the process cache while the transaction runs and published back only when the
+transaction commits; a rollback drops it. Otherwise a rolled-back vacancy would stay in the
+cache, and on SQLite, which reuses the ids of rolled-back rows, the count-and-max-id check
+would not notice when the next vacancy took its id.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from flux.db import begin_immediate
 from flux.domain import allocation
@@ -149,23 +156,52 @@ def _fingerprint(session: Session, scope: Scope, year: int) -> tuple[int, int]:
 
 _cache: dict[tuple[str, Scope, int], Book] = {}
 _cache_lock = threading.Lock()
+_CHECKED_OUT = "flux_allocation_books"  # session.info: the books this transaction folded
 
 
 def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
-    """The scope's book for a year, up to date with the journal (call under the scope lock)."""
+    """The scope's book for a year, up to date with the journal (call under the scope lock).
+
+    The book is this transaction's until it ends: published to the cache on commit, dropped on
+    rollback (see the module's docstring).
+    """
     key = (str(session.get_bind().url), scope, year)
     count, last = _fingerprint(session, scope, year)
-    with _cache_lock:
-        book = _cache.get(key)
+    checked_out = session.info.setdefault(_CHECKED_OUT, {})
+    book = checked_out.get(key)
+    if book is None:
+        with _cache_lock:
+            book = _cache.pop(key, None)
     if book is None or book.state.rule is not rule or last < book.last_id:
         book = Book(AllocationState(rule=rule))
     new_rows = _rows(session, scope, year, after=book.last_id)
     if book.count + len(new_rows) != count:  # something the increments cannot explain
         book, new_rows = Book(AllocationState(rule=rule)), _rows(session, scope, year)
     fold(book, new_rows)
-    with _cache_lock:
-        _cache[key] = book
+    checked_out[key] = book
     return book
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction may still roll back
+    books = session.info.pop(_CHECKED_OUT, None)
+    if books:
+        with _cache_lock:
+            _cache.update(books)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, _previous: SessionTransaction) -> None:
+    # A savepoint's rollback too: the books may hold entries it undid.
+    session.info.pop(_CHECKED_OUT, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unpublished(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # ended without a commit (closed): nothing to publish
+        session.info.pop(_CHECKED_OUT, None)
 
 
 def as_of(session: Session, scope: Scope, year: int, day: date) -> Book:

@@ -54,6 +54,12 @@ def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
     """Log a vacancy and orient it to the share furthest behind its due (or deduct it)."""
     require_writer(actor)
     dwelling = _dwelling_for_write(session, actor, data)
+    scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
+    rule = allocation_book.lock(session, scope)
+    # A replay returns the first response, whatever became of the dwelling since.
+    earlier = _earlier_request(session, dwelling, data)
+    if earlier is not None:
+        return Logged(earlier, created=False)
     if dwelling.out_of_flux is not None:
         raise InvalidInput(
             f"Le logement {dwelling.rpls_id} est hors du flux "
@@ -61,11 +67,6 @@ def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
             errors={"json": {"dwelling": ["Logement hors du flux."]}},
             extra={"out_of_flux": str(dwelling.out_of_flux)},
         )
-    scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
-    rule = allocation_book.lock(session, scope)
-    earlier = _earlier_request(session, dwelling, data)
-    if earlier is not None:
-        return Logged(earlier, created=False)
     _refuse_if_open(session, dwelling)
     year = data.available_on.year
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
@@ -331,6 +332,7 @@ def replay(
                 state,
                 to_landlord=holder == LANDLORD,
                 deadline_days=entry.payload.get("deadline_days") or 0,
+                refusal_delay_days=entry.payload.get("refusal_delay_days") or 15,
             )
         elif entry.kind == Kind.WITHDRAWAL:
             holder = None
