@@ -107,4 +107,3 @@ def _replay_reproduces_every_decision(logged, orientations) -> None:
         for share, balance in allocation.balances(state).items():
             keyed = any(keys for s, _, keys in vacancy.participants if s == share)
             assert abs(balance.gap) <= (2.5 if keyed else 1.5), (share, balance)
-

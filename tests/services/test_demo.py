@@ -5,12 +5,11 @@ from __future__ import annotations
 import shutil
 from collections import Counter, defaultdict
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from flux import create_app, demo, loaders
+from flux import create_app, demo
 from flux.db import db
 from flux.domain import allocation
 from flux.domain.reference import OrganisationKind, Role
@@ -220,46 +219,6 @@ def test_demo_reports_itself_loaded_and_fresh_tokens_work(loaded, demo_session):
     assert all(users.actor_for_token(demo_session, u.token) for u in fresh)
     admin = next(u for u in fresh if u.role == "admin")
     assert users.actor_for_token(demo_session, admin.token).role is Role.ADMIN
-
-
-# --- a broken demo directory --------------------------------------------------------------
-
-
-def _small_demo(tmp_path: Path) -> Path:
-    """The demo territory and organisations, with a small stock and the conventions."""
-    directory = tmp_path / "demo"
-    directory.mkdir()
-    for name in ("territory.toml", "organisations.toml"):
-        shutil.copy(demo.DEMO_DIR / name, directory / name)
-    shutil.copytree(demo.DEMO_DIR / "conventions", directory / "conventions")
-    lines = (demo.DEMO_DIR / "dwellings-coop-demo-lauragais.csv").read_text().splitlines()
-    (directory / "dwellings-coop-demo-lauragais.csv").write_text("\n".join(lines[:11]) + "\n")
-    return directory
-
-
-def test_demo_of_an_empty_database_is_not_loaded(session):
-    assert not demo.is_loaded(session)
-
-
-def test_demo_loader_reads_any_directory_of_the_same_layout(session, tmp_path):
-    created = demo.load(session, _small_demo(tmp_path))
-    session.commit()
-
-    assert len(created) == 12
-    assert session.scalar(sa.select(sa.func.count()).select_from(Dwelling)) == 10
-    assert session.scalar(sa.select(sa.func.count()).select_from(Convention)) == 16
-
-
-def test_demo_loader_stops_at_a_bad_stock_file_naming_file_and_line(session, tmp_path):
-    directory = _small_demo(tmp_path)
-    path = directory / "dwellings-coop-demo-lauragais.csv"
-    path.write_text(path.read_text().replace(";T", ";X", 1))
-
-    with pytest.raises(loaders.FileError) as error:
-        demo.load(session, directory)
-
-    assert str(error.value).startswith("dwellings-coop-demo-lauragais.csv : ")
-    assert "ligne 2 : typology" in str(error.value)
 
 
 # --- the demo's activity (2025 and 2026 to date) ---------------------------------------------
