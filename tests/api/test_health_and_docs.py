@@ -27,6 +27,10 @@ REQUIRED_PATHS = {
     "/api/v1/conventions",
     "/api/v1/conventions/{convention_id}",
     "/api/v1/conventions/{convention_id}/amendments",
+    "/api/v1/vacancies",
+    "/api/v1/vacancies/{vacancy_id}",
+    "/api/v1/vacancies/{vacancy_id}/events",
+    "/api/v1/balances",
 }
 
 

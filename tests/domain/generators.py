@@ -94,6 +94,12 @@ class Departement:
         qpv: bool = False,
     ) -> Vacancy:
         """The engine's view of a vacancy: the shares in force on ``day`` covering ``commune``."""
+        return Vacancy(vacancy_id, self.eligible(day, commune, typology, qpv), deduction)
+
+    def eligible(
+        self, day: date, commune: str, typology: str, qpv: bool
+    ) -> tuple[EligibleShare, ...]:
+        """The shares in force on ``day`` whose perimeter contains ``commune``, with their keys."""
         keys = {"commune": f"commune:{commune}", "typology": f"typology:{typology}"}
         keys["qpv"] = "qpv:in" if qpv else "qpv:out"
         eligible = []
@@ -103,7 +109,7 @@ class Departement:
                 continue
             sub = (keys[spec.sub_target],) if spec.sub_target else ()
             eligible.append(EligibleShare(spec.share_id, rate, sub))
-        return Vacancy(vacancy_id, tuple(eligible), deduction)
+        return tuple(eligible)
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ def make_departement(
     if amendments:
         shares = _amend(rng, shares)
     rng.shuffle(shares)
-    return Departement(f"{rng.randint(1, 95):02d}", tuple(communes), tuple(shares))
+    return Departement(communes[0].insee[:2], tuple(communes), tuple(shares))
 
 
 def make_vacancies(
@@ -147,6 +153,8 @@ def make_vacancies(
     weights = [c.volume for c in communes]
     days = sorted(rng.randrange(365) for _ in range(count))
     logged = []
+    cache: dict[tuple[date, str, str, bool], tuple[EligibleShare, ...]] = {}
+    fine = any(spec.sub_target in ("typology", "qpv") for spec in departement.shares)
     for number, offset in enumerate(days, start=1):
         commune = rng.choices(communes, weights)[0]
         day = date(YEAR, 1, 1) + timedelta(days=offset)
@@ -154,9 +162,12 @@ def make_vacancies(
         qpv = rng.randrange(100) < commune.qpv_percent
         deducted = rng.randrange(100) < deducted_percent
         deduction = rng.choice(DEDUCTIONS) if deducted else None
-        vacancy = departement.vacancy(
-            number, day, commune.insee, deduction, typology=typology, qpv=qpv
-        )
+        # Typology and QPV only matter to a share balanced over them: leave them out of the key
+        # so that each (day, commune) builds its share list once.
+        facts = (day, commune.insee, typology if fine else "", qpv and fine)
+        if facts not in cache:
+            cache[facts] = departement.eligible(day, commune.insee, typology, qpv)
+        vacancy = Vacancy(number, cache[facts], deduction)
         logged.append(LoggedVacancy(day, commune.insee, typology, qpv, vacancy))
     return logged
 
@@ -228,14 +239,20 @@ class Worst:
     landlord: int = 0
     sub: int = 0  # shares with a sub-target, overall
     key: int = 0  # shares with a sub-target, per key
-    # The largest (2k−2)·|deviation| / ((2k−3)·FULL): Tijdeman's bound holds while it is ≤ 1.
-    tijdeman: Fraction = Fraction(0)
+    # The largest (2k−2)·|deviation| over ((2k−3)·FULL), kept as a pair of integers for speed.
+    ratio: tuple[int, int] = (0, 1)
+
+    @property
+    def tijdeman(self) -> Fraction:
+        """Tijdeman's bound holds while this is at most 1."""
+        return Fraction(*self.ratio)
 
     def observe(self, state: AllocationState, vacancy: Vacancy) -> None:
         """Only the participants of the last vacancy moved, so checking them is exhaustive."""
+        realised, targets = state.realised, state.targets
         span = 2 * max(2, sum(1 for _, weight, _ in vacancy.participants if weight > 0)) - 2
         for share, _, keys in vacancy.participants:
-            gap = abs(deviation(state, share))
+            gap = abs(FULL * realised.get(share, 0) - targets[share])
             if keys:
                 self.sub = max(self.sub, gap)
                 for key in keys:
@@ -244,13 +261,16 @@ class Worst:
                 self.landlord = max(self.landlord, gap)
             else:
                 self.plain = max(self.plain, gap)
-            if span * gap * self.tijdeman.denominator > self.tijdeman.numerator * (span - 1) * FULL:
-                self.tijdeman = Fraction(span * gap, (span - 1) * FULL)
+            numerator, denominator = self.ratio
+            if span * gap * denominator > numerator * (span - 1) * FULL:
+                self.ratio = (span * gap, (span - 1) * FULL)
 
     def merge(self, other: Worst) -> None:
         """Keep the worse of each figure."""
-        for name in ("plain", "landlord", "sub", "key", "tijdeman"):
+        for name in ("plain", "landlord", "sub", "key"):
             setattr(self, name, max(getattr(self, name), getattr(other, name)))
+        if other.tijdeman > self.tijdeman:
+            self.ratio = other.ratio
 
 
 def deviation(state: AllocationState, share: ShareRef) -> int:
