@@ -13,6 +13,7 @@ from .conventions.routes import blp as conventions_blp
 from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp
 from .organisations.routes import blp as organisations_blp
+from .scopes.routes import blp as scopes_blp
 from .territories.routes import blp as territories_blp
 from .vacancies.routes import blp as vacancies_blp
 
@@ -25,6 +26,7 @@ BLUEPRINTS = [
     conventions_blp,
     vacancies_blp,
     balances_blp,
+    scopes_blp,
 ]
 
 API_DESCRIPTION = """\

@@ -95,3 +95,31 @@ def eligible_shares(
             if share.ends_on is None or day <= share.ends_on:
                 result.append(EligibleShare(share.share_id, share.basis_points, keys))
     return tuple(sorted(result, key=lambda share: share.share_id))
+
+
+def tijdeman_refusal(
+    versions: Iterable[VersionView], departement_communes: frozenset[str]
+) -> str | None:
+    """Why Tijdeman's rule cannot serve a scope (None if it can).
+
+    The rule's bound holds when every share is eligible for every vacancy and none is balanced
+    over sub-targets (design.md §7): each convention must cover the whole département and none
+    may spread its share by commune, typology or QPV.
+    """
+    for version in versions:
+        if version.communes != departement_communes:
+            return (
+                f"La convention {version.convention_id} ne couvre pas tout le département : la "
+                "règle de Tijdeman suppose que chaque part est éligible partout."
+            )
+        spread = (
+            (version.reserver_category is ReserverCategory.ETAT and version.etat_uniform_by_commune)
+            or version.spread_by_typology
+            or version.spread_by_qpv
+        )
+        if spread:
+            return (
+                f"La convention {version.convention_id} répartit sa part par commune, typologie "
+                "ou QPV : la règle de Tijdeman n'équilibre pas de sous-objectifs."
+            )
+    return None

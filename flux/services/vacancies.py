@@ -98,7 +98,10 @@ def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
     if data.deduction is None:
         book = allocation_book.load(session, scope, year, rule)
         vacancy = allocation.Vacancy(logged.id, eligible)
-        decision = allocation.propose(book.state, vacancy)
+        try:
+            decision = allocation.propose(book.state, vacancy)
+        except allocation.RuleNotApplicable as error:
+            raise Conflict(str(error), extra={"rule": str(rule.value)}) from error
         _orient(session, actor, logged, vacancy, decision, conventions, data)
     return Logged(logged.id, created=True)
 
@@ -191,6 +194,7 @@ def _line(line: allocation.ExplanationLine) -> dict[str, Any]:
         "deficit": line.deficit,
         "priority": str(line.priority),
         "candidate": line.candidate,
+        "deadline": line.deadline,
         "sub_deficits": [
             {"key": s.key, "target": s.target, "realised": s.realised, "deficit": s.deficit}
             for s in line.sub_deficits

@@ -13,6 +13,7 @@ from flux.domain.eligibility import (
     eligible_shares,
     in_force,
     sub_keys,
+    tijdeman_refusal,
 )
 
 TOULOUSE, COLOMIERS, MURET = "31555", "31149", "31395"
@@ -198,3 +199,29 @@ def test_shares_of_versions_not_in_force_or_outside_the_perimeter_are_left_out_t
     result = eligible_shares([in_force_here, elsewhere, expired, ended], facts())
 
     assert ids(result) == [1]
+
+
+DEPARTEMENT = frozenset({TOULOUSE, COLOMIERS, MURET})
+
+
+def test_tijdeman_serves_a_scope_whose_shares_cover_the_departement_without_spread():
+    views = [
+        version(communes=DEPARTEMENT),
+        version(
+            2, category=ReserverCategory.ETAT, communes=DEPARTEMENT, etat_uniform_by_commune=False
+        ),
+    ]
+
+    assert tijdeman_refusal(views, DEPARTEMENT) is None
+
+
+def test_tijdeman_is_refused_for_a_share_of_part_of_the_departement():
+    assert "tout le département" in tijdeman_refusal([version()], DEPARTEMENT)
+
+
+def test_tijdeman_is_refused_for_the_etat_spread_by_commune_or_any_spread():
+    etat = version(category=ReserverCategory.ETAT, communes=DEPARTEMENT)
+    typology = version(communes=DEPARTEMENT, spread_by_typology=True)
+
+    assert "sous-objectifs" in tijdeman_refusal([etat], DEPARTEMENT)
+    assert "sous-objectifs" in tijdeman_refusal([typology], DEPARTEMENT)

@@ -136,6 +136,13 @@ class ExplanationLineSchema(ma.Schema):
     deficit = ma.fields.Integer(metadata={"description": "Retard, en unités"})
     priority = ma.fields.String()
     candidate = ma.fields.Boolean()
+    deadline = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "Règle de Tijdeman : libérations avant que la part ne sorte "
+            "de sa borne si elle n'est pas servie"
+        },
+    )
     chosen = ma.fields.Boolean()
     sub_deficits = ma.fields.List(ma.fields.Dict())
 
