@@ -17,7 +17,7 @@ from .problems import problem
 PUBLIC_ENDPOINTS = {
     "health.Health",
     "api-docs.openapi_json",
-    "api-docs.openapi_swagger_ui",
+    "docs_assets.page",
     "docs_assets.asset",
 }
 
