@@ -145,18 +145,58 @@ def users_group() -> None:
 )
 @click.option("--org", "org_code", help="Code de l'organisation (inutile pour admin).")
 @click.option("--read-only", is_flag=True, help="Compte bailleur en lecture seule.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Lire un mot de passe (connexion aux pages web) sur l'entrée standard.",
+)
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(1, 3650),
+    default=users.DEFAULT_TOKEN_DAYS,
+    show_default=True,
+    help="Durée de validité du jeton.",
+)
 @with_appcontext
-def users_create(email: str, role: str, org_code: str | None, read_only: bool) -> None:
+def users_create(
+    email: str,
+    role: str,
+    org_code: str | None,
+    read_only: bool,
+    password_stdin: bool,
+    expires_in_days: int,
+) -> None:
     """Créer un utilisateur ; seul son jeton est écrit sur la sortie standard."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
         created = users.create_user(
-            db.session, email=email, role=Role(role), org_code=org_code, can_write=not read_only
+            db.session,
+            email=email,
+            role=Role(role),
+            org_code=org_code,
+            can_write=not read_only,
+            password=password,
+            token_days=expires_in_days,
         )
     except ServiceError as error:
         db.session.rollback()
         _fail(error.detail)
     db.session.commit()
     click.echo(created.token)
+
+
+@users_group.command("revoke")
+@click.option("--email", required=True, help="Utilisateur dont révoquer tous les jetons.")
+@with_appcontext
+def users_revoke(email: str) -> None:
+    """Révoquer tous les jetons d'un utilisateur (ils sont refusés aussitôt)."""
+    try:
+        count = users.revoke_all(db.session, email)
+    except ServiceError as error:
+        db.session.rollback()
+        _fail(error.detail)
+    db.session.commit()
+    click.echo(f"{count} jeton(s) révoqué(s).", err=True)
 
 
 @main.group("conventions")

@@ -31,8 +31,8 @@ def flux(database_url, monkeypatch):
     monkeypatch.setenv("FLUX_ENV", "test")
     monkeypatch.setenv("FLUX_DATABASE_URL", database_url)
 
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
     return run
 
@@ -416,3 +416,45 @@ def test_organisations_load_refuses_a_bad_entry_naming_it_and_creates_none(flux,
     assert "orgs.toml : organisation[1] : " in result.stderr
     assert "territory : Champ requis pour cette catégorie." in result.stderr
     assert rows(Organisation) == 0
+
+
+def test_users_revoke_refuses_every_token_of_the_user_at_once(flux, client, reference_data):
+    create = (
+        "users",
+        "create",
+        "--email",
+        "r@oph.example",
+        "--role",
+        "landlord",
+        "--org",
+        "oph-demo-garonne",
+    )
+    token = flux(*create).stdout.strip()
+    assert _get(client, "/dwellings", token).status_code == 200
+
+    result = flux("users", "revoke", "--email", "r@oph.example")
+
+    assert result.exit_code == 0, result.output
+    assert "1 jeton(s) révoqué(s)" in result.stderr
+    assert _get(client, "/dwellings", token).status_code == 401
+
+
+def test_users_create_reads_a_password_from_stdin_for_the_login(flux, client, reference_data):
+    flux(
+        "users",
+        "create",
+        "--email",
+        "p@oph.example",
+        "--role",
+        "landlord",
+        "--org",
+        "oph-demo-garonne",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "p@oph.example", "password": "a long enough password"}
+    )
+
+    assert login.status_code == 201

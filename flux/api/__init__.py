@@ -17,6 +17,7 @@ from .health.routes import blp as health_blp
 from .organisations.routes import blp as organisations_blp
 from .scopes.routes import blp as scopes_blp
 from .territories.routes import blp as territories_blp
+from .users.routes import blp as users_blp
 from .vacancies.routes import blp as vacancies_blp
 
 PREFIX = "/api/v1"
@@ -44,6 +45,7 @@ BLUEPRINTS = [
     vacancies_blp,
     balances_blp,
     scopes_blp,
+    users_blp,
 ]
 
 API_DESCRIPTION = """\

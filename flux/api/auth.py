@@ -18,6 +18,7 @@ PUBLIC_ENDPOINTS = {
     "health.Health",
     "api-docs.openapi_json",
     "docs_assets.page",
+    "users.Login",
     "docs_assets.asset",
 }
 

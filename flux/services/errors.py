@@ -25,6 +25,12 @@ class ServiceError(Exception):
         self.extra = extra or {}
 
 
+class Unauthenticated(ServiceError):
+    status = 401
+    slug = "authentification"
+    title = "Authentification requise"
+
+
 class NotFound(ServiceError):
     """The object does not exist, or the caller may not see it (never reveal which)."""
 

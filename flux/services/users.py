@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from flux.domain.reference import OrganisationKind, Role
 from flux.models import ApiToken, Organisation, User
 from flux.models.types import utcnow
-from flux.services.access import Actor
-from flux.services.errors import Conflict, InvalidInput, NotFound
+from flux.services.access import Actor, require_admin
+from flux.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 TOKEN_PREFIX = "flux_"
 
@@ -63,26 +63,31 @@ def create_user(
     password: str | None = None,
     can_write: bool = True,
     token_label: str | None = None,
+    token_days: int | None = 90,
 ) -> CreatedUser:
-    """Create a user with one API token; the caller commits."""
+    """Create a user with one API token (valid `token_days`, None: no expiry); the caller
+    commits."""
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"Un utilisateur « {email} » existe déjà.")
+        raise Conflict(
+            f"Un utilisateur « {email} » existe déjà.",
+            errors={"json": {"email": ["Adresse déjà utilisée."]}},
+        )
     org = _organisation_for_role(session, role, org_code)
     user = User(
-        email=email,
-        role=role,
-        organisation_id=org.id if org else None,
-        can_write=can_write,
-        password_hash=generate_password_hash(password, method="scrypt") if password else None,
+        email=email, role=role, organisation_id=org.id if org else None, can_write=can_write
     )
     session.add(user)
     session.flush()
-    return CreatedUser(user.id, email, issue_token(session, user, token_label))
+    if password:
+        set_password(session, user, password)
+    token = issue_token(session, user, token_label, expiry_in(token_days))
+    return CreatedUser(user.id, email, token)
 
 
 def issue_token(
     session: Session, user: User, label: str | None = None, expires_at: datetime | None = None
 ) -> str:
+    """A new token for the user; its secret is returned once and only its hash is kept."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(user_id=user.id, token_hash=hash_token(secret), label=label, expires_at=expires_at)
@@ -116,3 +121,104 @@ def actor_for_token(session: Session, secret: str) -> Actor | None:
         departement=departement,
         can_write=user.can_write,
     )
+
+
+# --- administration, login, revocation ------------------------------------------------------
+
+DEFAULT_TOKEN_DAYS = 90  # tokens for scripts and ERPs (create_user's default too)
+LOGIN_TOKEN_HOURS = 12  # tokens obtained with a password, for the web pages
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token_id: int
+    token: str  # shown once
+    expires_at: datetime | None
+
+
+def expiry_in(days: int | None) -> datetime | None:
+    return None if not days else utcnow() + timedelta(days=days)
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    """A user the caller may manage: itself, or anyone for an admin (404 otherwise)."""
+    user = session.get(User, user_id)
+    if user is None or not (actor.is_admin or actor.user_id == user_id):
+        raise NotFound(f"Utilisateur {user_id} introuvable.")
+    return user
+
+
+def list_users(session: Session, actor: Actor) -> sa.Select[tuple[User]]:
+    require_admin(actor)
+    return sa.select(User).order_by(User.id)
+
+
+def new_token(
+    session: Session, actor: Actor, user_id: int, label: str | None, days: int | None
+) -> IssuedToken:
+    user = get_user(session, actor, user_id)
+    secret = issue_token(session, user, label, expiry_in(days))
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    return IssuedToken(token.id, secret, token.expires_at)
+
+
+def tokens_of(session: Session, actor: Actor, user_id: int) -> list[ApiToken]:
+    get_user(session, actor, user_id)
+    return list(
+        session.scalars(
+            sa.select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
+        )
+    )
+
+
+def revoke(session: Session, actor: Actor, token_id: int) -> None:
+    """Revoke one token (its owner or an admin); revoking twice changes nothing."""
+    token = session.get(ApiToken, token_id)
+    if token is None or not (actor.is_admin or token.user_id == actor.user_id):
+        raise NotFound(f"Jeton {token_id} introuvable.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    session.flush()
+
+
+def revoke_all(session: Session, email: str) -> int:
+    """Revoke every live token of a user (command line); returns how many."""
+    user = session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        raise NotFound(f"Utilisateur « {email} » inconnu.")
+    now = utcnow()
+    live = session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
+    count = 0
+    for token in live:
+        token.revoked_at = now
+        count += 1
+    session.flush()
+    return count
+
+
+def login(session: Session, email: str, password: str) -> IssuedToken:
+    """A short-lived token for a user's email and password (401 on any mismatch)."""
+    user = session.scalar(sa.select(User).where(User.email == email))
+    # Check a hash even for an unknown user, so timing does not tell which emails exist.
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    valid = check_password_hash(stored, password)
+    if user is None or not user.active or not user.password_hash or not valid:
+        raise Unauthenticated("Adresse ou mot de passe incorrect.")
+    secret = issue_token(session, user, "connexion", utcnow() + timedelta(hours=LOGIN_TOKEN_HOURS))
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    return IssuedToken(token.id, secret, token.expires_at)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    if len(password) < 12:
+        raise InvalidInput(
+            "Mot de passe trop court (12 caractères au moins).",
+            errors={"json": {"password": ["12 caractères au moins."]}},
+        )
+    user.password_hash = generate_password_hash(password, method="scrypt")
+    session.flush()
+
+
+_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone", method="scrypt")
