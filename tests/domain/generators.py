@@ -302,6 +302,9 @@ def run_year(
 
 Unit = tuple[ShareRef, str | None]  # a share overall (None) or one of its sub-target keys
 
+PLAIN_BOUND = 15_000  # design.md §7: 1.5 dwelling for a share without a sub-target
+SUB_BOUND = 25_000  # 2.5 dwellings, overall and per key, for a share with one
+
 RECOVERY_VACANCIES = 4  # design.md §7: back within bound after at most 4 own eligible vacancies
 
 
@@ -343,6 +346,17 @@ class Recovery:
         for share, key in state.sub_targets:
             self._record(state, (share, key), True)
 
+    def settled(self, state: AllocationState) -> bool:
+        """No unit is recovering and every unit is within its bound."""
+        if self.own:
+            return False
+        with_keys = {share for share, _ in state.sub_targets}
+        for share in state.targets:
+            bound = SUB_BOUND if share in with_keys else PLAIN_BOUND
+            if abs(deviation(state, share)) > bound:
+                return False
+        return all(abs(sub_deviation(state, *pair)) <= SUB_BOUND for pair in state.sub_targets)
+
     def _record(self, state: AllocationState, unit: Unit, has_keys: bool) -> None:
         share, key = unit
         if key is not None:
@@ -361,21 +375,28 @@ class Recovery:
 
 
 def run_with_events(
-    vacancies: Iterable[Vacancy], seed: int, permille: int
+    vacancies: Iterable[Vacancy], seed: int, permille: int, *, isolated: bool = True
 ) -> tuple[AllocationState, Recovery]:
-    """Orient as proposed; after about ``permille``/1000 of them withdraw or re-credit one."""
+    """Orient as proposed; after about ``permille``/1000 of them withdraw or re-credit one.
+
+    ``isolated`` postpones each event until the scope is settled, so that what is measured is
+    the effect of one event (design.md §7), not of several piling up.
+    """
     rng = random.Random(seed)
     state, recovery = AllocationState(), Recovery()
     oriented: list[tuple[Vacancy, ShareRef]] = []
+    due = False
     for vacancy in vacancies:
         decision = orient(state, vacancy)
         if decision is None:
             continue
         oriented.append((vacancy, decision.chosen))
         recovery.after_vacancy(state, vacancy)
-        if rng.randrange(1000) < permille:
+        due = due or rng.randrange(1000) < permille
+        if due and (not isolated or recovery.settled(state)):
             earlier, concerned = _perturb(state, rng, oriented)
             recovery.after_event(state, earlier, concerned)
+            due = False
         assert invariant_residual(state) == 0
     return state, recovery
 
