@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import flask_swagger_ui
 from flask import Blueprint, Flask, send_from_directory
-from swagger_ui_bundle import swagger_ui_path
 
 from flux import __version__
 
@@ -21,6 +21,7 @@ from .users.routes import blp as users_blp
 from .vacancies.routes import blp as vacancies_blp
 
 PREFIX = "/api/v1"
+SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 STATIC = Path(__file__).parent / "static"
 DOCS_PAGE = """<!DOCTYPE html>
 <html lang="fr">
@@ -77,7 +78,7 @@ def init_app(app: Flask) -> None:
     def _asset(filename: str):  # served locally: the docs must work without internet
         if filename == "docs-init.js":
             return send_from_directory(STATIC, filename)
-        return send_from_directory(swagger_ui_path, filename)
+        return send_from_directory(SWAGGER_UI, filename)
 
     @assets.route(f"{PREFIX}/docs", endpoint="page")
     def _page():  # our own page: no inline script, so a strict CSP holds
