@@ -14,6 +14,7 @@ from .balances.routes import blp as balances_blp
 from .conventions.routes import blp as conventions_blp
 from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp
+from .journal.routes import blp as journal_blp
 from .organisations.routes import blp as organisations_blp
 from .scopes.routes import blp as scopes_blp
 from .territories.routes import blp as territories_blp
@@ -47,6 +48,7 @@ BLUEPRINTS = [
     balances_blp,
     scopes_blp,
     users_blp,
+    journal_blp,
 ]
 
 API_DESCRIPTION = """\

@@ -43,4 +43,5 @@ def register(app: Flask) -> None:
             return problem(401, headers={"WWW-Authenticate": 'Bearer realm="flux"'})
         request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
         g.actor = dataclasses.replace(actor, request_id=request_id)
+        db.session.info["actor"] = g.actor  # audit records name who wrote
         return None

@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
 
 from flux.models.allocation import AllocationScope
+from flux.models.audit import AuditRecord, audit
 from flux.models.conventions import Convention, ConventionVersion, Share, ShareTerms, VersionCommune
 from flux.models.dwellings import Dwelling
 from flux.models.journal import JournalEntry
@@ -8,7 +9,22 @@ from flux.models.organisations import Organisation
 from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_communes
 from flux.models.users import ApiToken, User
 
+for _model in (
+    Organisation,
+    Dwelling,
+    Convention,
+    ConventionVersion,
+    Share,
+    ShareTerms,
+    VersionCommune,
+    User,
+    ApiToken,
+    AllocationScope,
+):
+    audit(_model)
+
 __all__ = [
+    "AuditRecord",
     "AllocationScope",
     "ApiToken",
     "Commune",

@@ -6,9 +6,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from flux.models import JournalEntry
+from flux.domain.reference import Role
+from flux.models import AuditRecord, Convention, JournalEntry, Share
 from flux.services.access import Actor
 
 
@@ -51,3 +53,33 @@ def append(
     session.add(entry)
     session.flush()
     return entry
+
+
+def visible_entries(actor: Actor) -> sa.ColumnElement[bool]:
+    """Entries the caller may read: a landlord its own scopes', prefecture staff their
+    département's, a reserver those of vacancies ever oriented to its shares, an admin all."""
+    if actor.is_admin:
+        return sa.true()
+    if actor.role is Role.LANDLORD:
+        return JournalEntry.landlord_id == actor.organisation_id
+    if actor.role is Role.PREFECTURE:
+        return JournalEntry.departement_code == actor.departement
+    if actor.role is Role.RESERVER:
+        shares = (
+            sa.select(Share.id)
+            .join(Convention, Share.convention_id == Convention.id)
+            .where(Convention.reserver_id == actor.organisation_id)
+        )
+        oriented = sa.select(JournalEntry.vacancy_id).where(
+            JournalEntry.kind.in_([Kind.ORIENTATION, Kind.OVERRIDE]),
+            JournalEntry.share_id.in_(shares),
+        )
+        return sa.or_(JournalEntry.id.in_(oriented), JournalEntry.vacancy_id.in_(oriented))
+    return sa.false()
+
+
+def visible_audit(actor: Actor) -> sa.ColumnElement[bool]:
+    """Audit records an admin reads all of; anyone else, its own organisation's writes."""
+    if actor.is_admin:
+        return sa.true()
+    return AuditRecord.organisation_id == actor.organisation_id

@@ -75,12 +75,7 @@ def set_rule(
         reason = tijdeman_refusal(views, communes)
         if reason:
             raise InvalidInput(reason, errors={"json": {"rule": [reason]}})
-    session.execute(
-        sa.update(AllocationScope)
-        .where(
-            AllocationScope.landlord_id == landlord_id,
-            AllocationScope.departement_code == departement,
-        )
-        .values(rule=rule.value)
-    )
+    row = session.get_one(AllocationScope, (landlord_id, departement))
+    row.rule = rule.value  # through the ORM, so that the change is audited
+    session.flush()
     return {"landlord_id": landlord_id, "departement": departement, "rule": rule}
