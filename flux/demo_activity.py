@@ -109,6 +109,7 @@ def _log(run: _Run, actor: Actor, dwelling_id: int, on: date) -> None:
             NewVacancy(
                 available_on=on, dwelling_id=dwelling_id, letting=letting, deduction=deduction
             ),
+            run.today,
         )
     except Conflict:
         run.count("refused: dwelling still open")  # the same dwelling drawn twice too soon
@@ -218,7 +219,7 @@ def _reserver_actor(run: _Run, vacancy_id: int) -> Actor | None:
 def _then(run: _Run, actor: Actor, vacancy_id: int, on: date, event: dict[str, Any]) -> None:
     def action() -> None:
         by = (_reserver_actor(run, vacancy_id) if event["type"] == "designation" else None) or actor
-        vacancy_events.record(run.session, by, vacancy_id, {**event, "date": on})
+        vacancy_events.record(run.session, by, vacancy_id, {**event, "date": on}, run.today)
         run.count(event["type"])
         _follow(run, actor, vacancy_id, on)
 

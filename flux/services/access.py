@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from flux.domain.conventions import ReserverCategory
 from flux.domain.reference import Role
-from flux.models import Convention, Dwelling, Organisation
+from flux.models import Convention, Dwelling, Organisation, User
 from flux.services.errors import Forbidden
 
 
@@ -102,3 +102,46 @@ def check_convention_write(
         "Seuls le bailleur signataire, la préfecture (conventions de l'État) ou un "
         "administrateur peuvent écrire cette convention."
     )
+
+
+# --- allocation scopes (a landlord in a département) ------------------------------------------
+
+
+def visible_scope(actor: Actor, landlord_id: int, departement: str) -> sa.ColumnElement[bool]:
+    """A scope is seen by its landlord and an admin, and by whoever sees one of its conventions
+    (a reserver holding a share there, the prefecture of its département)."""
+    if actor.is_admin or (actor.role is Role.LANDLORD and actor.organisation_id == landlord_id):
+        return sa.true()
+    return (
+        sa.select(Convention.id)
+        .where(
+            Convention.landlord_id == landlord_id,
+            Convention.departement_code == departement,
+            visible_conventions(actor),
+        )
+        .exists()
+    )
+
+
+def check_scope_write(actor: Actor, landlord_id: int) -> None:
+    """Only the landlord (a writer) or an admin chooses the rule of the landlord's scopes."""
+    require_writer(actor)
+    if actor.is_admin:
+        return
+    if actor.role is not Role.LANDLORD or actor.organisation_id != landlord_id:
+        raise Forbidden("Seul le bailleur choisit la règle d'orientation de son périmètre.")
+
+
+# --- users and their tokens ----------------------------------------------------------------
+
+
+def visible_users(actor: Actor) -> sa.ColumnElement[bool]:
+    """An admin sees every user; anyone else only itself."""
+    if actor.is_admin:
+        return sa.true()
+    return User.id == actor.user_id
+
+
+def sees_user(actor: Actor, user_id: int) -> bool:
+    """Whether the caller may read (and manage the tokens of) this user."""
+    return actor.is_admin or actor.user_id == user_id

@@ -40,7 +40,7 @@ def dwellings(units: int) -> str:
 def balances(session: Session, actor: Actor, query: BalanceQuery) -> list[dict[str, Any]]:
     """Every visible share's balance (and each scope's landlord part) as of a date."""
     year = query.year or query.as_of.year
-    as_of = min(query.as_of, date(year, 12, 31))
+    as_of = query.as_of  # events of year N dated in N+1 (a January lease) still count for N
     rows = []
     for scope in _scopes(session, actor, query, year):
         book = allocation_book.as_of(session, scope, year, as_of)

@@ -13,17 +13,20 @@ from sqlalchemy.orm import Session, selectinload
 from flux.db import begin_immediate
 from flux.domain import conventions as rules
 from flux.domain.conventions import ConventionTerms, ReserverCategory, RuleWarning, SharePurpose
+from flux.domain.eligibility import tijdeman_refusal
 from flux.domain.reference import OrganisationKind, PerimeterKind
 from flux.models import (
+    AllocationScope,
     Commune,
     Convention,
     ConventionVersion,
+    JournalEntry,
     Organisation,
     Share,
     ShareTerms,
     VersionCommune,
 )
-from flux.services import organisations, territories
+from flux.services import organisations, scope_conventions, territories
 from flux.services.access import Actor, check_convention_write, visible_conventions
 from flux.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 
@@ -92,6 +95,7 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
     reserver = _organisation(session, data["reserver"], "reserver", OrganisationKind.RESERVER)
     check_convention_write(actor, landlord.id, reserver, data["departement"])
     _lock_landlord(session, landlord.id)
+    _refuse_retroactive(session, landlord.id, data["departement"], data["valid_from"], "valid_from")
     if session.scalar(sa.select(Convention.id).where(Convention.reference == data["reference"])):
         raise Conflict(
             f"La référence « {data['reference']} » est déjà utilisée.",
@@ -116,6 +120,7 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
     for number, draft in enumerate(drafts, start=1):
         _save_version(session, convention, number, draft, actor)
     session.flush()
+    _keep_scope_rule_valid(session, convention)
     return SavedConvention(convention, warnings)
 
 
@@ -134,6 +139,13 @@ def amend(
         "policies": {**previous["policies"], **data.get("policies", {})},
     }
     _check_purposes(convention, draft)
+    _refuse_retroactive(
+        session,
+        convention.landlord_id,
+        convention.departement_code,
+        draft["effective_from"],
+        "effective_from",
+    )
     drafts = [_draft_of(v) for v in convention.versions] + [draft]
     candidate = _terms(session, convention, convention.reserver, drafts)
     warnings = rules.check_convention(
@@ -142,6 +154,7 @@ def amend(
         communes_departement=_departements_of(session, candidate),
     )
     _save_version(session, convention, len(drafts), draft, actor)
+    _keep_scope_rule_valid(session, convention)
     _bump(session, convention, revision)
     return SavedConvention(convention, warnings)
 
@@ -174,7 +187,9 @@ def _lock_landlord(session: Session, landlord_id: int) -> None:
     begin_immediate(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            sa.select(Organisation.id).where(Organisation.id == landlord_id).with_for_update()
+            sa.select(Organisation.id)
+            .where(Organisation.id == landlord_id)
+            .with_for_update(key_share=True)
         )
 
 
@@ -370,6 +385,62 @@ def _save_version(
     session.flush()
     session.expire(convention, ["versions", "shares"])
     return version
+
+
+def _keep_scope_rule_valid(session: Session, convention: Convention) -> None:
+    """A scope on Tijdeman's rule accepts only terms that keep its bound possible."""
+    rule = session.scalar(
+        sa.select(AllocationScope.rule).where(
+            AllocationScope.landlord_id == convention.landlord_id,
+            AllocationScope.departement_code == convention.departement_code,
+        )
+    )
+    if rule != "tijdeman_deadline":
+        return
+    # Uncached: these terms are not committed yet.
+    views = scope_conventions.load_uncached(
+        session, convention.landlord_id, convention.departement_code
+    ).views
+    communes = frozenset(
+        session.scalars(
+            sa.select(Commune.insee).where(Commune.departement_code == convention.departement_code)
+        )
+    )
+    reason = tijdeman_refusal(views, communes)
+    if reason:
+        raise Conflict(
+            f"Le périmètre de ce bailleur suit la règle de Tijdeman, que ces termes rendraient "
+            f"inapplicable : {reason} Repassez d'abord le périmètre à la règle du plus grand "
+            "retard (PUT /api/v1/allocation-scopes/…).",
+            extra={"rule": "tijdeman_scope"},
+        )
+
+
+def _refuse_retroactive(
+    session: Session, landlord_id: int, departement: str, start: date, field: str
+) -> None:
+    """Terms may not start on or before a vacancy already logged in the scope.
+
+    Each orientation was decided, and its eligible shares recorded, with the terms in force
+    when it was logged; replaying the journal must give the same decisions. Terms reaching
+    back over logged vacancies would leave those vacancies under the old terms silently.
+    """
+    latest = session.scalar(
+        sa.select(sa.func.max(JournalEntry.effective_date)).where(
+            JournalEntry.kind == "vacancy_logged",
+            JournalEntry.landlord_id == landlord_id,
+            JournalEntry.departement_code == departement,
+        )
+    )
+    if latest is not None and start <= latest:
+        raise Conflict(
+            f"Ces termes prendraient effet le {start.isoformat()}, alors que des libérations "
+            f"sont déjà enregistrées jusqu'au {latest.isoformat()} dans ce département : elles "
+            "ont été orientées avec les termes alors en vigueur. Faites partir l'avenant ou la "
+            "convention après cette date.",
+            errors={"json": {field: [f"Doit être postérieur au {latest.isoformat()}."]}},
+            extra={"rule": "retroactive_terms", "latest_vacancy": latest.isoformat()},
+        )
 
 
 def _check_purposes(convention: Convention, draft: Mapping[str, Any]) -> None:

@@ -74,7 +74,12 @@ def visible_entries(actor: Actor) -> sa.ColumnElement[bool]:
             JournalEntry.kind.in_([Kind.ORIENTATION, Kind.OVERRIDE]),
             JournalEntry.share_id.in_(shares),
         )
-        return sa.or_(JournalEntry.id.in_(oriented), JournalEntry.vacancy_id.in_(oriented))
+        # Its vacancies' entries, except those about another reserver's share (after an
+        # override away from it, for instance).
+        return sa.and_(
+            sa.or_(JournalEntry.id.in_(oriented), JournalEntry.vacancy_id.in_(oriented)),
+            sa.or_(JournalEntry.share_id.is_(None), JournalEntry.share_id.in_(shares)),
+        )
     return sa.false()
 
 
@@ -83,3 +88,14 @@ def visible_audit(actor: Actor) -> sa.ColumnElement[bool]:
     if actor.is_admin:
         return sa.true()
     return AuditRecord.organisation_id == actor.organisation_id
+
+
+REDACTED_FOR_RESERVERS = ("explanation", "eligible")
+
+
+def readable_payload(actor: Actor, entry: JournalEntry) -> dict:
+    """An entry's payload as the caller may read it: a reserver does not see the other shares'
+    figures (the explanation, the eligible set)."""
+    if actor.role is not Role.RESERVER:
+        return entry.payload
+    return {k: v for k, v in entry.payload.items() if k not in REDACTED_FOR_RESERVERS}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from flux.domain.conventions import ReserverCategory
 from flux.domain.eligibility import ShareInForce, VersionView, in_force
 from flux.domain.reference import PerimeterKind
-from flux.models import Convention, ConventionVersion, Share, ShareTerms
+from flux.models import Commune, Convention, ConventionVersion, Share, ShareTerms
 from flux.services import territories
 
 
@@ -63,15 +63,28 @@ def load(session: Session, landlord_id: int, departement: str) -> ScopeConventio
                 Convention.landlord_id == landlord_id, Convention.departement_code == departement
             )
         ).one()
-    )
+    ) + _territory_fingerprint(session, departement)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    result = _load(session, landlord_id, departement)
+    result = load_uncached(session, landlord_id, departement)
     with _cache_lock:
         _cache[key] = (fingerprint, result)
     return result
+
+
+def _territory_fingerprint(session: Session, departement: str) -> tuple[int, ...]:
+    """Perimeters are resolved from the territory tables: a commune added to the département
+    or moved between EPCI must rebuild the scope's conventions."""
+    row = session.execute(
+        sa.select(
+            sa.func.count(Commune.insee),
+            sa.func.count(Commune.epci_siren),
+            sa.func.count(sa.distinct(Commune.epci_siren)),
+        ).where(Commune.departement_code == departement)
+    ).one()
+    return tuple(int(value) for value in row)
 
 
 def clear_cache() -> None:
@@ -79,7 +92,7 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
+def load_uncached(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
     conventions = session.scalars(
         sa.select(Convention)
         .where(Convention.landlord_id == landlord_id, Convention.departement_code == departement)
@@ -182,4 +195,12 @@ def share_labels(session: Session, share_ids: set[int], on: date) -> dict[int, d
     return labels
 
 
-__all__ = ["Policies", "ScopeConventions", "clear_cache", "in_force", "load", "share_labels"]
+__all__ = [
+    "Policies",
+    "ScopeConventions",
+    "clear_cache",
+    "in_force",
+    "load",
+    "load_uncached",
+    "share_labels",
+]

@@ -9,29 +9,19 @@ from sqlalchemy.orm import Session
 
 from flux.domain.allocation import Rule
 from flux.domain.eligibility import tijdeman_refusal
-from flux.domain.reference import Role
+from flux.domain.reference import OrganisationKind
 from flux.models import AllocationScope, Commune, Convention, Departement, Organisation
 from flux.services import allocation_book, scope_conventions
-from flux.services.access import Actor, require_writer
+from flux.services.access import Actor, check_scope_write, visible_conventions, visible_scope
 from flux.services.allocation_book import Scope
-from flux.services.errors import Forbidden, InvalidInput, NotFound
-
-
-def visible(actor: Actor) -> sa.ColumnElement[bool]:
-    if actor.is_admin:
-        return sa.true()
-    if actor.role is Role.LANDLORD:
-        return Convention.landlord_id == actor.organisation_id
-    if actor.role is Role.PREFECTURE:
-        return Convention.departement_code == actor.departement
-    return sa.false()
+from flux.services.errors import InvalidInput, NotFound
 
 
 def list_scopes(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Scopes where the caller's landlord(s) have conventions, with their rule."""
+    """The scopes of the conventions the caller sees, with their rule."""
     pairs = session.execute(
         sa.select(Convention.landlord_id, Convention.departement_code)
-        .where(visible(actor))
+        .where(visible_conventions(actor))
         .distinct()
         .order_by(Convention.landlord_id, Convention.departement_code)
     ).all()
@@ -52,19 +42,20 @@ def list_scopes(session: Session, actor: Actor) -> list[dict[str, Any]]:
 def set_rule(
     session: Session, actor: Actor, landlord_id: int, departement: str, rule: Rule
 ) -> dict[str, Any]:
-    """Choose the scope's allocation rule; Tijdeman's only where its bound can hold."""
-    require_writer(actor)
+    """Choose the scope's allocation rule; Tijdeman's only where its bound can hold.
+
+    404 for a scope the caller does not see (or that cannot exist: no such landlord or
+    département), 403 for one it sees but may not change.
+    """
+    landlord = session.get(Organisation, landlord_id)
     if (
-        session.get(Organisation, landlord_id) is None
+        landlord is None
+        or landlord.kind is not OrganisationKind.LANDLORD
         or session.get(Departement, departement) is None
+        or not session.scalar(sa.select(visible_scope(actor, landlord_id, departement)))
     ):
         raise NotFound("Périmètre d'allocation introuvable.")
-    if not actor.is_admin and not (
-        actor.role is Role.LANDLORD and actor.organisation_id == landlord_id
-    ):
-        if actor.role is Role.LANDLORD:
-            raise NotFound("Périmètre d'allocation introuvable.")
-        raise Forbidden("Seul le bailleur choisit la règle d'orientation de son périmètre.")
+    check_scope_write(actor, landlord_id)
     scope = Scope(landlord_id, departement)
     allocation_book.lock(session, scope)
     if rule is Rule.TIJDEMAN:

@@ -13,6 +13,12 @@ from flux.models import Commune, Departement, Epci, Qpv
 from flux.services.errors import InvalidInput
 
 
+def _scope_conventions():  # imported late: scope_conventions imports this module
+    from flux.services import scope_conventions
+
+    return scope_conventions
+
+
 def load_territory(session: Session, data: dict[str, Any]) -> dict[str, int]:
     """Upsert a territory file (see conventions/README.md); the caller commits."""
     dep = data.get("departement") or {}
@@ -42,6 +48,7 @@ def load_territory(session: Session, data: dict[str, Any]) -> dict[str, int]:
         row = session.merge(Qpv(code=qpv["code"], name=qpv["name"]))
         row.communes = [session.get_one(Commune, insee) for insee in qpv.get("communes", [])]
     session.flush()
+    _scope_conventions().clear_cache()  # perimeters resolve against the territory tables
     return {
         "epci": len(data.get("epci", [])),
         "communes": len(data.get("commune", [])),

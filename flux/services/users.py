@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from flux.domain.reference import OrganisationKind, Role
 from flux.models import ApiToken, Organisation, User
 from flux.models.types import utcnow
-from flux.services.access import Actor, require_admin
+from flux.services.access import Actor, sees_user, visible_users
 from flux.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 TOKEN_PREFIX = "flux_"
@@ -143,14 +143,14 @@ def expiry_in(days: int | None) -> datetime | None:
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
     """A user the caller may manage: itself, or anyone for an admin (404 otherwise)."""
     user = session.get(User, user_id)
-    if user is None or not (actor.is_admin or actor.user_id == user_id):
+    if user is None or not sees_user(actor, user_id):
         raise NotFound(f"Utilisateur {user_id} introuvable.")
     return user
 
 
 def list_users(session: Session, actor: Actor) -> sa.Select[tuple[User]]:
-    require_admin(actor)
-    return sa.select(User).order_by(User.id)
+    """The users the caller sees: all of them for an admin, itself for anyone else."""
+    return sa.select(User).where(visible_users(actor)).order_by(User.id)
 
 
 def new_token(
@@ -174,7 +174,7 @@ def tokens_of(session: Session, actor: Actor, user_id: int) -> list[ApiToken]:
 def revoke(session: Session, actor: Actor, token_id: int) -> None:
     """Revoke one token (its owner or an admin); revoking twice changes nothing."""
     token = session.get(ApiToken, token_id)
-    if token is None or not (actor.is_admin or token.user_id == actor.user_id):
+    if token is None or not sees_user(actor, token.user_id):
         raise NotFound(f"Jeton {token_id} introuvable.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

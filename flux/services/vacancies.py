@@ -6,14 +6,17 @@ Every fact is a journal entry; a vacancy's stage and holder are replayed from it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from flux import clock
 from flux.domain import allocation, lifecycle
-from flux.domain.allocation import LANDLORD, Decision, ShareRef
+from flux.domain.allocation import FULL, LANDLORD, Decision, ShareRef
+from flux.domain.conventions import format_percent
 from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Lifecycle, Stage
 from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
@@ -50,10 +53,12 @@ class Logged:
 # --- logging -------------------------------------------------------------------------------
 
 
-def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
+def log_vacancy(
+    session: Session, actor: Actor, data: NewVacancy, today: date | None = None
+) -> Logged:
     """Log a vacancy and orient it to the share furthest behind its due (or deduct it)."""
+    dwelling = _dwelling_for_write(session, actor, data)  # 404 first: one it may not see
     require_writer(actor)
-    dwelling = _dwelling_for_write(session, actor, data)
     scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
     rule = allocation_book.lock(session, scope)
     # A replay returns the first response, whatever became of the dwelling since.
@@ -68,6 +73,7 @@ def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
             extra={"out_of_flux": str(dwelling.out_of_flux)},
         )
     _refuse_if_open(session, dwelling)
+    _check_date(data.available_on, today or clock.today())
     year = data.available_on.year
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     facts = VacancyFacts(
@@ -78,32 +84,60 @@ def log_vacancy(session: Session, actor: Actor, data: NewVacancy) -> Logged:
         data.letting is Letting.FIRST_LETTING,
     )
     eligible = eligible_shares(conventions.views, facts)
-    logged = journal.append(
-        session,
-        actor,
-        Kind.VACANCY_LOGGED,
-        data.available_on,
-        landlord_id=scope.landlord_id,
-        departement_code=scope.departement,
-        dwelling_id=dwelling.id,
-        period=year,
-        idempotency_key=data.idempotency_key,
-        payload={
-            "letting": str(data.letting),
-            "deduction": data.deduction,
-            "eligible": eligible_to_payload(eligible),
-            **_snapshot(dwelling),
-        },
-    )
+    decision = vacancy = None
     if data.deduction is None:
+        # Decide before writing anything: a refusal must leave no trace in the journal.
         book = allocation_book.load(session, scope, year, rule)
-        vacancy = allocation.Vacancy(logged.id, eligible)
+        vacancy = allocation.Vacancy(None, eligible)
         try:
             decision = allocation.propose(book.state, vacancy)
         except allocation.RuleNotApplicable as error:
             raise Conflict(str(error), extra={"rule": str(rule.value)}) from error
+        chosen = decision.chosen if data.orient_to is None else data.orient_to
+        if chosen != decision.chosen:
+            _check_override(vacancy, chosen, data.reason)
+    try:
+        with session.begin_nested():
+            logged = journal.append(
+                session,
+                actor,
+                Kind.VACANCY_LOGGED,
+                data.available_on,
+                landlord_id=scope.landlord_id,
+                departement_code=scope.departement,
+                dwelling_id=dwelling.id,
+                period=year,
+                idempotency_key=data.idempotency_key,
+                payload={
+                    "letting": str(data.letting),
+                    "deduction": data.deduction,
+                    "eligible": eligible_to_payload(eligible),
+                    **_snapshot(dwelling),
+                },
+            )
+    except sa.exc.IntegrityError:
+        # The same key, sent at the same moment for a dwelling of another département (another
+        # scope, so another lock): the first request won; answer as a replay would.
+        earlier = _earlier_request(session, dwelling, data)
+        if earlier is None:
+            raise
+        return Logged(earlier, created=False)
+    if decision is not None:
         _orient(session, actor, logged, vacancy, decision, conventions, data)
     return Logged(logged.id, created=True)
+
+
+# A vacancy may be logged ahead of its date (notice of departure: up to three months).
+NOTICE_DAYS = 92
+
+
+def _check_date(available_on: date, today: date) -> None:
+    if available_on > today + timedelta(days=NOTICE_DAYS):
+        raise InvalidInput(
+            f"Date de disponibilité trop lointaine : au plus {NOTICE_DAYS} jours après "
+            f"aujourd'hui ({today.isoformat()}).",
+            errors={"json": {"available_on": [f"Au plus {NOTICE_DAYS} jours à l'avance."]}},
+        )
 
 
 def _orient(
@@ -117,8 +151,6 @@ def _orient(
 ) -> None:
     chosen = decision.chosen if data.orient_to is None else data.orient_to
     override = chosen != decision.chosen
-    if override:
-        _check_override(vacancy, chosen, data.reason)
     policies = policies_for(conventions, chosen, logged.effective_date)
     journal.append(
         session,
@@ -230,9 +262,14 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwe
                 else stmt.where(Dwelling.landlord.has(code=data.landlord))
             )
     found = session.scalars(stmt).all()
-    if len(found) != 1:
-        what = "plusieurs logements" if found else "aucun logement visible"
-        raise NotFound(f"Logement introuvable ({what} pour cette référence).")
+    if not found:
+        raise NotFound("Logement introuvable (aucun logement visible pour cette référence).")
+    if len(found) > 1:
+        raise InvalidInput(
+            f"Le numéro RPLS {data.rpls_id} désigne des logements de plusieurs bailleurs : "
+            "précisez le bailleur.",
+            errors={"json": {"landlord": ["Bailleur requis pour ce numéro RPLS."]}},
+        )
     dwelling = found[0]
     if not actor.is_admin and not (
         actor.role is Role.LANDLORD and actor.organisation_id == dwelling.landlord_id
@@ -255,12 +292,15 @@ def _earlier_request(session: Session, dwelling: Dwelling, data: NewVacancy) -> 
                     errors={"headers": {"Idempotency-Key": ["Clé déjà utilisée."]}},
                 )
             return earlier.id
-    return session.scalar(
+    same_day = session.scalars(
         base.where(
             JournalEntry.dwelling_id == dwelling.id,
             JournalEntry.effective_date == data.available_on,
         ).with_only_columns(JournalEntry.id)
-    )
+    ).all()
+    # A withdrawn vacancy does not stand for a new request: it may be logged again, corrected.
+    live = [v for v in same_day if replay(session, v).lifecycle.stage is not Stage.WITHDRAWN]
+    return live[0] if live else None
 
 
 def _refuse_if_open(session: Session, dwelling: Dwelling) -> None:
@@ -348,9 +388,15 @@ def replay(
 # --- reading -------------------------------------------------------------------------------
 
 
-def describe(session: Session, vacancy_id: int, state: Replayed | None = None) -> dict[str, Any]:
+def describe(
+    session: Session, vacancy_id: int, actor: Actor | None = None, state: Replayed | None = None
+) -> dict[str, Any]:
     """Everything the API shows of a vacancy: facts, orientation with its explanation, stage,
-    deadlines, the events it accepts now, and its journal."""
+    deadlines, the events it accepts now, and its journal.
+
+    A reserver sees its own shares' figures only: another reserver's entitlement and the
+    landlord's own part are not its business (as in /balances).
+    """
     state = state or replay(session, vacancy_id)
     logged, orientation = state.logged, state.orientation
     shares = {
@@ -362,6 +408,13 @@ def describe(session: Session, vacancy_id: int, state: Replayed | None = None) -
         shares.add(int(state.holder))
     labels = scope_conventions.share_labels(session, shares, logged.effective_date)
     cycle = state.lifecycle
+    own = None  # None: every share; else the ids of the reserver's own shares
+    if actor is not None and actor.role is Role.RESERVER:
+        own = {
+            sid
+            for sid, info in labels.items()
+            if info.get("reserver", {}).get("id") == actor.organisation_id
+        }
     return {
         "id": logged.id,
         "dwelling_id": logged.dwelling_id,
@@ -378,13 +431,17 @@ def describe(session: Session, vacancy_id: int, state: Replayed | None = None) -
         "stage": str(cycle.stage),
         "stage_label": lifecycle.STAGE_LABELS[cycle.stage],
         "holder": _holder(state.holder, labels),
-        "orientation": _orientation(orientation, labels) if orientation else None,
+        "orientation": _orientation(orientation, labels, own) if orientation else None,
         "designation_deadline": cycle.designation_deadline
         if cycle.stage is Stage.ORIENTED
         else None,
         "redesignation_deadline": cycle.redesignation_deadline,
         "allowed_events": sorted(str(e) for e in lifecycle.allowed(cycle)),
-        "events": [_event(e, e.id in state.reversed_ids) for e in state.entries[1:]],
+        "events": [
+            _event(e, e.id in state.reversed_ids)
+            for e in state.entries[1:]
+            if own is None or e.share_id is None or e.share_id in own
+        ],
     }
 
 
@@ -396,17 +453,30 @@ def _holder(holder: ShareRef | None, labels: dict[int, dict]) -> dict[str, Any] 
     return {"landlord_part": False, **labels.get(int(holder), {"share_id": int(holder)})}
 
 
-def _orientation(entry: JournalEntry, labels: dict[int, dict]) -> dict[str, Any]:
+def _orientation(
+    entry: JournalEntry, labels: dict[int, dict], own: set[int] | None = None
+) -> dict[str, Any]:
     payload = entry.payload
     lines = []
     for line in payload["explanation"]:
         share = line["share"]
+        if own is not None and (share == LANDLORD or int(share) not in own):
+            continue
         info = (
             {"landlord_part": True, "label": "Part non réservée du bailleur"}
             if share == LANDLORD
             else {"landlord_part": False, **labels.get(int(share), {})}
         )
-        lines.append({**info, **line, "chosen": share == payload["chosen"]})
+        lines.append(
+            {
+                **info,
+                **line,
+                "chosen": share == payload["chosen"],
+                "percent": format_percent(line["basis_points"]),
+                "target_dwellings": units_as_dwellings(line["target"]),
+                "deficit_dwellings": units_as_dwellings(line["deficit"]),
+            }
+        )
     return {
         "entry_id": entry.id,
         "proposed": payload["proposed"],
@@ -428,5 +498,11 @@ def _event(entry: JournalEntry, reversed_: bool) -> dict[str, Any]:
         "share_id": entry.share_id,
         "reverses": entry.reverses_id,
         "reversed": reversed_,
-        "details": entry.payload,
+        "details": {k: v for k, v in entry.payload.items() if k not in ("explanation", "eligible")},
     }
+
+
+def units_as_dwellings(units: int) -> str:
+    """Basis-point units as dwellings with two decimals ("178.75"), like /balances."""
+    value = (Decimal(units) / FULL).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{value:.2f}"

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from flux import clock
 from flux.domain import allocation, lifecycle
 from flux.domain.allocation import LANDLORD
 from flux.domain.lifecycle import Event
@@ -61,16 +62,27 @@ def _reserver_shares(organisation_id: int | None) -> sa.Select[Any]:
     )
 
 
-def record(session: Session, actor: Actor, vacancy_id: int, data: dict[str, Any]) -> int:
+def record(
+    session: Session,
+    actor: Actor,
+    vacancy_id: int,
+    data: dict[str, Any],
+    today: date | None = None,
+) -> int:
     """Record one event on a vacancy; returns the new entry's id. The caller commits."""
+    logged = visible(session, actor, vacancy_id)  # 404 first: one it may not see
     require_writer(actor)
-    logged = visible(session, actor, vacancy_id)
     event = Event(data["type"]) if data["type"] != "correction" else None
     scope = Scope(logged.landlord_id, logged.departement_code)
     allocation_book.lock(session, scope)
     state = vacancies.replay(session, vacancy_id)
     _check_actor(session, actor, state, event)
     on: date = data["date"]
+    if on > (today or clock.today()):
+        raise InvalidInput(
+            "Un événement ne peut pas être daté dans le futur : enregistrez-le le jour venu.",
+            errors={"json": {"date": ["Date postérieure à aujourd'hui."]}},
+        )
     if event is None:
         return _correct(session, actor, state, data).id
     lifecycle.advance(state.lifecycle, event, on)  # raises TransitionRefused
@@ -213,6 +225,12 @@ def _correct(
             errors={"json": {"corrects": [f"Écriture corrigeable : {allowed or 'aucune'}."]}},
         )
     logged = state.logged
+    if live[-1].kind == Kind.LEASE and _later_vacancy(session, logged):
+        raise InvalidInput(
+            "Ce bail ne peut plus être annulé : le logement a depuis été libéré à nouveau "
+            "(une seule libération ouverte par logement).",
+            errors={"json": {"corrects": ["Le logement a une libération plus récente."]}},
+        )
     return journal.append(
         session,
         actor,
@@ -230,3 +248,18 @@ def _correct(
 
 
 __all__ = ["record", "visible", "visible_vacancies"]
+
+
+def _later_vacancy(session: Session, logged: JournalEntry) -> bool:
+    return (
+        session.scalar(
+            sa.select(JournalEntry.id)
+            .where(
+                JournalEntry.kind == Kind.VACANCY_LOGGED,
+                JournalEntry.dwelling_id == logged.dwelling_id,
+                JournalEntry.id > logged.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -11,7 +11,7 @@ from flux.api.auth import current_actor
 from flux.api.common import page_of, paginated
 from flux.api.conventions.schemas import SANE_DATES
 from flux.models import AuditRecord, JournalEntry
-from flux.services.journal import Kind, visible_audit, visible_entries
+from flux.services.journal import Kind, readable_payload, visible_audit, visible_entries
 
 blp = Blueprint(
     "journal", __name__, url_prefix="", description="Journal des écritures et traces d'audit"
@@ -101,7 +101,14 @@ class Journal(MethodView):
             stmt = stmt.where(JournalEntry.effective_date >= filters["date_from"])
         if "date_to" in filters:
             stmt = stmt.where(JournalEntry.effective_date <= filters["date_to"])
-        return page_of(stmt, pagination_parameters)
+        actor = current_actor()
+        return [
+            {
+                **{c.key: getattr(e, c.key) for c in sa.inspect(JournalEntry).column_attrs},
+                "payload": readable_payload(actor, e),
+            }
+            for e in page_of(stmt, pagination_parameters)
+        ]
 
 
 @blp.route("/audit")

@@ -74,7 +74,7 @@ class Vacancies(MethodView):
         if "available_to" in filters:
             stmt = stmt.where(JournalEntry.effective_date <= filters["available_to"])
         return [
-            vacancies.describe(db.session, vacancy_id)
+            vacancies.describe(db.session, vacancy_id, current_actor())
             for vacancy_id in page_of(stmt, pagination_parameters)
         ]
 
@@ -118,7 +118,7 @@ class Vacancies(MethodView):
             ),
         )
         db.session.commit()
-        body = vacancies.describe(db.session, logged.vacancy_id)
+        body = vacancies.describe(db.session, logged.vacancy_id, current_actor())
         return (body, 201) if logged.created else (body, 200)
 
 
@@ -128,7 +128,7 @@ class VacancyItem(MethodView):
     def get(self, vacancy_id):
         """Une libération : orientation expliquée, étape, délais, événements possibles."""
         vacancy_events.visible(db.session, current_actor(), vacancy_id)
-        return vacancies.describe(db.session, vacancy_id)
+        return vacancies.describe(db.session, vacancy_id, current_actor())
 
 
 @blp.route("/<int:vacancy_id>/events")
@@ -137,7 +137,7 @@ class VacancyEvents(MethodView):
     def get(self, vacancy_id):
         """Les écritures du journal de cette libération."""
         vacancy_events.visible(db.session, current_actor(), vacancy_id)
-        return vacancies.describe(db.session, vacancy_id)["events"]
+        return vacancies.describe(db.session, vacancy_id, current_actor())["events"]
 
     @blp.arguments(EventSchema)
     @blp.response(201, VacancySchema)
@@ -154,4 +154,4 @@ class VacancyEvents(MethodView):
         """
         vacancy_events.record(db.session, current_actor(), vacancy_id, data)
         db.session.commit()
-        return vacancies.describe(db.session, vacancy_id)
+        return vacancies.describe(db.session, vacancy_id, current_actor())

@@ -128,6 +128,9 @@ class ExplanationLineSchema(ma.Schema):
     convention_reference = ma.fields.String(allow_none=True)
     reserver = ma.fields.Dict(allow_none=True)
     basis_points = ma.fields.Integer(metadata={"description": "Pourcentage en points de base"})
+    percent = ma.fields.String(metadata={"description": 'Pourcentage ("25.00")'})
+    target_dwellings = ma.fields.String(metadata={"description": "Objectif en logements"})
+    deficit_dwellings = ma.fields.String(metadata={"description": "Retard en logements"})
     carry_in = ma.fields.Integer(metadata={"description": "Report, en unités (10 000 = 1)"})
     target = ma.fields.Integer(
         metadata={"description": "Objectif, en unités (10 000 = 1 logement)"}

@@ -1,0 +1,47 @@
+"""Write requests take the database's write lock up front (SQLite), and numbers beyond what
+the database can hold are refused as bad input, never a 500."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter
+
+from flux.db import begin_immediate, db
+
+from .problems import problem
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_ID = 2**31 - 1  # the widest id column is a 32-bit integer (journal ids are 64-bit)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` path parameters: an id too large for the database is simply not found."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def install_converter(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def _write_lock() -> None:
+        # SQLite cannot upgrade a transaction that has read (the token lookup) into a writer
+        # while another writer works: it fails at once with "database is locked". A write
+        # request therefore starts its transaction with BEGIN IMMEDIATE, which waits its turn.
+        if request.method in WRITE_METHODS and request.path.startswith("/api/"):
+            begin_immediate(db.session)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(sa.exc.DataError)
+    def _out_of_range(_error: Exception) -> Response:
+        db.session.rollback()
+        return problem(
+            422,
+            detail="Une valeur numérique dépasse les limites admises (identifiant trop grand ?).",
+            slug="valeur-hors-limites",
+        )
