@@ -55,6 +55,23 @@ def append(
     return entry
 
 
+def reserver_shares(organisation_id: int | None) -> sa.Select[Any]:
+    """The ids of a reserver's shares, in all its conventions."""
+    return (
+        sa.select(Share.id)
+        .join(Convention, Share.convention_id == Convention.id)
+        .where(Convention.reserver_id == organisation_id)
+    )
+
+
+def vacancies_oriented_to(organisation_id: int | None) -> sa.Select[Any]:
+    """The ids of the vacancies ever oriented (or re-oriented) to one of a reserver's shares."""
+    return sa.select(JournalEntry.vacancy_id).where(
+        JournalEntry.kind.in_([Kind.ORIENTATION, Kind.OVERRIDE]),
+        JournalEntry.share_id.in_(reserver_shares(organisation_id)),
+    )
+
+
 def visible_entries(actor: Actor) -> sa.ColumnElement[bool]:
     """Entries the caller may read: a landlord its own scopes', prefecture staff their
     département's, a reserver those of vacancies ever oriented to its shares, an admin all."""
@@ -65,15 +82,8 @@ def visible_entries(actor: Actor) -> sa.ColumnElement[bool]:
     if actor.role is Role.PREFECTURE:
         return JournalEntry.departement_code == actor.departement
     if actor.role is Role.RESERVER:
-        shares = (
-            sa.select(Share.id)
-            .join(Convention, Share.convention_id == Convention.id)
-            .where(Convention.reserver_id == actor.organisation_id)
-        )
-        oriented = sa.select(JournalEntry.vacancy_id).where(
-            JournalEntry.kind.in_([Kind.ORIENTATION, Kind.OVERRIDE]),
-            JournalEntry.share_id.in_(shares),
-        )
+        shares = reserver_shares(actor.organisation_id)
+        oriented = vacancies_oriented_to(actor.organisation_id)
         # Its vacancies' entries, except those about another reserver's share (after an
         # override away from it, for instance).
         return sa.and_(

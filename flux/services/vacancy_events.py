@@ -46,20 +46,8 @@ def visible_vacancies(actor: Actor) -> sa.ColumnElement[bool]:
     if actor.role is Role.PREFECTURE:
         return JournalEntry.departement_code == actor.departement
     if actor.role is Role.RESERVER:
-        oriented = sa.select(JournalEntry.vacancy_id).where(
-            JournalEntry.kind.in_([Kind.ORIENTATION, Kind.OVERRIDE]),
-            JournalEntry.share_id.in_(_reserver_shares(actor.organisation_id)),
-        )
-        return JournalEntry.id.in_(oriented)
+        return JournalEntry.id.in_(journal.vacancies_oriented_to(actor.organisation_id))
     return sa.false()
-
-
-def _reserver_shares(organisation_id: int | None) -> sa.Select[Any]:
-    return (
-        sa.select(Share.id)
-        .join(Convention, Share.convention_id == Convention.id)
-        .where(Convention.reserver_id == organisation_id)
-    )
 
 
 def record(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flux.db import create_engine
+from flux.db import create_engine, db
 from flux.models import Organisation
 
 PROBLEM = "application/problem+json"
@@ -21,6 +21,22 @@ def assert_problem(response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"]
     return body
+
+
+@pytest.fixture(autouse=True)
+def one_transaction_per_request(request):
+    """End each request's transaction, as a request's own app context does in production.
+
+    Tests that hold an app context (the `session` fixture) make every request share one
+    session: without this, a refused request's flushed rows would be committed by the next.
+    """
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+
+    @app.teardown_request
+    def _end(_error):
+        db.session.rollback()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from flux.db import db
 from flux.services import territories
 
 from .conftest import share
@@ -37,15 +36,6 @@ from .vacancy_kit import (
 )
 
 TWO_DECIMALS = re.compile(r"-?\d+\.\d{2}")
-
-
-@pytest.fixture(autouse=True)
-def _session_per_request(app):
-    """End each request's transaction, as the request's own app context does in production."""
-
-    @app.teardown_request
-    def _end(_error):
-        db.session.rollback()
 
 
 @pytest.fixture

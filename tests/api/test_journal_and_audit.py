@@ -6,18 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from flux.db import db
 from flux.models import AuditRecord
 
 from .conftest import assert_problem, dwelling
 from .vacancy_kit import OPH, action_logement, create_dwelling, logged
-
-
-@pytest.fixture(autouse=True)
-def _rollback_after_each_request(app):
-    @app.teardown_request
-    def _end(_error):
-        db.session.rollback()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from flux.db import db
 from flux.models import Commune, Departement
 
 from .conftest import assert_problem, share
@@ -30,13 +29,6 @@ from .vacancy_kit import (
 
 HOUSEHOLD = {"dalo": True, "prioritaire": False, "first_quartile": True}
 BIG = 10**20
-
-
-@pytest.fixture(autouse=True)
-def _rollback_after_each_request(app):
-    @app.teardown_request
-    def _end(_error):
-        db.session.rollback()
 
 
 @pytest.fixture

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flux.db import db
-
 from .conftest import assert_problem
 from .vacancy_kit import OPH, action_logement, create_dwelling, etat, logged, toulouse
-
-
-@pytest.fixture(autouse=True)
-def _rollback_after_each_request(app):
-    """A refused request must not leave flushed rows for the next one (one app context here)."""
-
-    @app.teardown_request
-    def _end(_error):
-        db.session.rollback()
 
 
 @pytest.fixture

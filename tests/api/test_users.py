@@ -8,18 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from flux.db import Base, db
+from flux.db import Base
 
 from .conftest import assert_problem
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _rollback_after_each_request(app):
-    @app.teardown_request
-    def _end(_error):
-        db.session.rollback()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from flux.db import create_engine, db
+from flux.db import create_engine
 from flux.models import JournalEntry
 
 from .conftest import assert_problem
@@ -32,16 +32,6 @@ from .vacancy_kit import (
 )
 
 HOUSEHOLD = {"dalo": True, "prioritaire": False, "first_quartile": True}
-
-
-@pytest.fixture(autouse=True)
-def _session_per_request(app):
-    """End each request's transaction, as the request's own app context does in production
-    (here the test holds one app context, which every request would otherwise share)."""
-
-    @app.teardown_request
-    def _end(_error):
-        db.session.rollback()
 
 
 @pytest.fixture
