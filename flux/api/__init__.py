@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, send_from_directory
 
 from flux import __version__
 
-from . import auth, messages, problems, security, transactions  # noqa: F401  (messages)
+from . import auth, inputs, messages, problems, security, transactions  # noqa: F401
 from .balances.routes import blp as balances_blp
 from .conventions.routes import blp as conventions_blp
 from .dwellings.routes import blp as dwellings_blp
@@ -88,6 +88,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(assets)
     transactions.install_converter(app)
+    inputs.install_converters(app)
     api = problems.FluxApi(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=f"{PREFIX}{blueprint.url_prefix or ''}")

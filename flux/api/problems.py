@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http
 import logging
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import Flask, Response, current_app, json
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from flux.domain.errors import DomainError
@@ -43,11 +47,20 @@ _DETAILS = {
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details, as every Flux error is returned."""
+    """RFC 9457 problem details, as every Flux error is returned.
 
-    type = ma.fields.String(metadata={"description": "URI identifiant le type d'erreur"})
-    title = ma.fields.String(metadata={"description": "Résumé du type d'erreur"})
-    status = ma.fields.Integer(metadata={"description": "Code HTTP"})
+    Some problems carry extension members (the rule broken and its figures, the open
+    vacancy...): the schema admits them (unknown = INCLUDE documents additionalProperties).
+    """
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(
+        required=True, metadata={"description": "URI identifiant le type d'erreur"}
+    )
+    title = ma.fields.String(required=True, metadata={"description": "Résumé du type d'erreur"})
+    status = ma.fields.Integer(required=True, metadata={"description": "Code HTTP"})
     detail = ma.fields.String(metadata={"description": "Explication propre à cette occurrence"})
     errors = ma.fields.Dict(
         metadata={"description": "Erreurs par emplacement (json, query, headers, files) et champ"}
@@ -103,10 +116,74 @@ def _translated(errors: Any) -> Any:
     return errors
 
 
+class ProblemResponses(BasePlugin):
+    """Document, on every operation, the errors every route can answer (policy of issue 5):
+
+    - 401 where a bearer token is required (all but the public operations);
+    - 404 where the path names an object (it does not exist, or the caller may not see it);
+    - 403 on every authenticated write (a read-only account, or a write the caller may not
+      make);
+    - 400 and 413 where a request body is read (it cannot be parsed; MAX_CONTENT_LENGTH);
+
+    and give every error response documented without a body (``alt_response(403, ...)``) the
+    problem document it is sent with.
+    """
+
+    WRITES = {"post", "put", "patch", "delete"}
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            secured = operation.get("security") != []
+            standard = {
+                401: secured,
+                404: bool(path and "{" in path),
+                403: secured and method in self.WRITES,
+                400: "requestBody" in operation,  # a body that cannot be parsed
+                413: "requestBody" in operation,
+            }
+            documented = {str(status) for status in responses}  # int or str keys
+            for status, applies in standard.items():
+                if applies and str(status) not in documented:
+                    responses[str(status)] = http.HTTPStatus(status).name
+            for status, response in responses.items():
+                if status != "default" and int(status) >= 400 and isinstance(response, dict):
+                    response.setdefault("content", {PROBLEM_MEDIA_TYPE: {"schema": "Problem"}})
+
+
 class FluxApi(Api):
     """flask-smorest's Api with problem documents instead of its own error payload."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *, extra_plugins=None, **options):
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ProblemResponses()], **options)
+
+    def _register_pagination_header(self):
+        """X-Pagination holds a JSON object: documented as content (application/json), not as
+        a header ``schema`` of type object, which would mean "key,value,key,value"."""
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Métadonnées de pagination (objet JSON)",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
+
+    def _register_responses(self):
+        """flask-smorest's error responses, documented with the media type they are sent with
+        (application/problem+json, not application/json)."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            media_type = PROBLEM_MEDIA_TYPE if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE
+            prepare_response(response, self.spec, media_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

@@ -86,7 +86,8 @@ def visible_conventions(actor: Actor) -> sa.ColumnElement[bool]:
 def check_convention_write(
     actor: Actor, landlord_id: int, reserver: Organisation, departement: str
 ) -> None:
-    """The landlord writes its conventions; prefecture staff the État's in their département."""
+    """The landlord writes its conventions; prefecture staff the État's in their département
+    (their own organisation's: not the État of another département's)."""
     require_writer(actor)
     if actor.is_admin:
         return
@@ -95,6 +96,7 @@ def check_convention_write(
     if (
         actor.role is Role.PREFECTURE
         and reserver.category is ReserverCategory.ETAT
+        and reserver.id == actor.organisation_id
         and departement == actor.departement
     ):
         return

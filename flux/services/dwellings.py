@@ -161,12 +161,26 @@ def _read_rows(content: bytes) -> list[tuple[int, dict[str, str], list[str]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _rows(reader)
+    except csv.Error as error:  # a field over csv's size limit, a NUL character...
+        line = str(reader.line_num + 1)  # csv counts the lines it read whole
+        message = f"Ligne {line} illisible en CSV ({error})."
+        raise InvalidInput(
+            message, errors={"files": {"file": {line: {"_schema": [message]}}}}
+        ) from error
+
+
+def _rows(reader: csv.DictReader) -> list[tuple[int, dict[str, str], list[str]]]:
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if unknown or missing:
-        problems = ([f"colonnes inconnues : {', '.join(unknown)}"] if unknown else []) + (
-            [f"colonnes manquantes : {', '.join(missing)}"] if missing else []
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if unknown or missing or twice:
+        problems = (
+            ([f"colonnes inconnues : {', '.join(unknown)}"] if unknown else [])
+            + ([f"colonnes manquantes : {', '.join(missing)}"] if missing else [])
+            + ([f"colonnes en double : {', '.join(twice)}"] if twice else [])
         )
         raise InvalidInput(
             f"En-tête CSV invalide ; colonnes attendues : {';'.join(CSV_COLUMNS)}.",

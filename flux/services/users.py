@@ -38,20 +38,29 @@ def _organisation_for_role(
         if org_code is None:
             return None
     elif org_code is None:
-        raise InvalidInput(f"Le rôle « {role} » exige une organisation (--org).")
+        raise _bad_organisation(f"Le rôle « {role} » exige une organisation (--org).")
     org = session.scalar(sa.select(Organisation).where(Organisation.code == org_code))
     if org is None:
-        raise NotFound(f"Organisation « {org_code} » inconnue.")
+        raise _bad_organisation(f"Organisation « {org_code} » inconnue.")
     expected = {
         Role.LANDLORD: OrganisationKind.LANDLORD,
         Role.RESERVER: OrganisationKind.RESERVER,
         Role.PREFECTURE: OrganisationKind.RESERVER,
     }.get(role)
     if expected is not None and org.kind is not expected:
-        raise InvalidInput(f"Le rôle « {role} » ne convient pas à l'organisation « {org_code} ».")
+        raise _bad_organisation(
+            f"Le rôle « {role} » ne convient pas à l'organisation « {org_code} »."
+        )
     if role is Role.PREFECTURE and (org.category != "etat" or org.departement_code is None):
-        raise InvalidInput("Le rôle « prefecture » exige une organisation État d'un département.")
+        raise _bad_organisation(
+            "Le rôle « prefecture » exige une organisation État d'un département."
+        )
     return org
+
+
+def _bad_organisation(message: str) -> InvalidInput:
+    """A user's organisation is input (a body field, a --org option): 422 naming the field."""
+    return InvalidInput(message, errors={"json": {"organisation": [message]}})
 
 
 def create_user(

@@ -263,7 +263,9 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwe
             )
     found = session.scalars(stmt).all()
     if not found:
-        raise NotFound("Logement introuvable (aucun logement visible pour cette référence).")
+        message = "Logement introuvable (aucun logement visible pour cette référence)."
+        field = "dwelling" if data.dwelling_id is not None else "rpls_id"
+        raise NotFound(message, errors={"json": {field: [message]}})
     if len(found) > 1:
         raise InvalidInput(
             f"Le numéro RPLS {data.rpls_id} désigne des logements de plusieurs bailleurs : "

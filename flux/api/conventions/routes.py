@@ -128,7 +128,11 @@ class Conventions(MethodView):
     @blp.alt_response(
         403, description="Seuls le bailleur, la préfecture (État) ou un administrateur"
     )
-    @blp.alt_response(409, description="Référence déjà utilisée")
+    @blp.alt_response(
+        409,
+        description="Référence déjà utilisée, ou termes rétroactifs : des libérations sont "
+        "déjà enregistrées après leur date d'effet",
+    )
     def post(self, data):
         """Créer une convention avec ses parts.
 
@@ -178,6 +182,11 @@ class Amendments(MethodView):
 
     @blp.arguments(AmendmentInputSchema)
     @blp.response(201, SavedConventionSchema)
+    @blp.alt_response(
+        409,
+        description="Termes rétroactifs : des libérations sont déjà enregistrées après la "
+        "date d'effet de l'avenant",
+    )
     @blp.alt_response(412, description="ETag périmée : la convention a changé")
     @blp.alt_response(428, description="En-tête If-Match manquant")
     @blp.doc(**IF_MATCH)

@@ -30,7 +30,7 @@ class Users(MethodView):
     @blp.response(200, UserSchema(many=True))
     @paginated(blp)
     def get(self, pagination_parameters):
-        """Les utilisateurs (administrateurs)."""
+        """Les utilisateurs : tous pour un administrateur, soi-même pour les autres."""
         return page_of(users.list_users(db.session, current_actor()), pagination_parameters)
 
     @blp.arguments(UserSchema)

@@ -86,6 +86,9 @@ class Vacancies(MethodView):
         description="Requête déjà reçue (même clé, ou même logement et même date)",
     )
     @blp.alt_response(403, description="Seul le bailleur du logement l'enregistre")
+    @blp.alt_response(
+        404, description="Logement inconnu, ou que l'appelant ne voit pas (champ nommé)"
+    )
     @blp.alt_response(409, description="Une libération de ce logement est encore en cours")
     @blp.doc(**IDEMPOTENCY)
     def post(self, data):
@@ -97,10 +100,10 @@ class Vacancies(MethodView):
         n'est orienté vers personne. `orient_to` déroge à la proposition, avec un motif.
         """
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 200:
+        if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
             raise InvalidInput(
-                "Clé d'idempotence de 1 à 200 caractères.",
-                errors={"headers": {"Idempotency-Key": ["Longueur invalide."]}},
+                "Clé d'idempotence de 1 à 200 caractères imprimables.",
+                errors={"headers": {"Idempotency-Key": ["Longueur ou caractères invalides."]}},
             )
         logged = vacancies.log_vacancy(
             db.session,
