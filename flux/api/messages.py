@@ -23,10 +23,29 @@ _FIELD_MESSAGES = {
     ma.fields.Nested: {"type": "Objet attendu."},
     ma.fields.Dict: {"invalid": "Objet attendu."},
     ma.fields.Enum: {"unknown": "Valeur inconnue ; valeurs admises : {choices}."},
+    ma.fields.Email: {"invalid": "Adresse électronique invalide."},
 }
 
 
+def _validators() -> None:
+    range_ = ma.validate.Range
+    range_.message_min = "Doit être {min_op} {{min}}."
+    range_.message_max = "Doit être {max_op} {{max}}."
+    range_.message_all = "Doit être {min_op} {{min}} et {max_op} {{max}}."
+    range_.message_gte, range_.message_gt = "supérieur ou égal à", "supérieur à"
+    range_.message_lte, range_.message_lt = "inférieur ou égal à", "inférieur à"
+    length = ma.validate.Length
+    length.message_min = "Trop court : {min} caractères ou éléments au moins."
+    length.message_max = "Trop long : {max} caractères ou éléments au plus."
+    length.message_all = "Longueur attendue entre {min} et {max}."
+    length.message_equal = "Longueur attendue : {equal}."
+    ma.validate.Email.default_message = "Adresse électronique invalide."
+    ma.validate.OneOf.default_message = "Valeur non admise ; valeurs possibles : {choices}."
+    ma.validate.Regexp.default_message = "Format invalide."
+
+
 def install() -> None:
+    _validators()
     for field_class, messages in _FIELD_MESSAGES.items():
         field_class.default_error_messages = {**field_class.default_error_messages, **messages}
     ma.Schema._default_error_messages = {

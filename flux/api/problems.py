@@ -107,12 +107,7 @@ def _translated(errors: Any) -> Any:
     if isinstance(errors, list):
         return [_translated(item) for item in errors]
     if isinstance(errors, str):
-        if errors in _FRENCH:
-            return _FRENCH[errors]
-        if errors.startswith("Must be greater than or equal to"):
-            return errors.replace("Must be greater than or equal to", "Doit être au moins")
-        if errors.startswith("Must be less than or equal to"):
-            return errors.replace("Must be less than or equal to", "Doit être au plus")
+        return _FRENCH.get(errors, errors)
     return errors
 
 

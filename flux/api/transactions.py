@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
         db.session.rollback()
         return problem(
             422,
-            detail="Une valeur numérique dépasse les limites admises (identifiant trop grand ?).",
+            detail="Une valeur dépasse ce que la base de données peut enregistrer "
+            "(identifiant ou nombre trop grand, texte invalide).",
             slug="valeur-hors-limites",
         )

@@ -161,7 +161,7 @@ def test_invalid_query_parameter_is_refused_with_422_naming_it(client, auth, ter
     response = client.get("/api/v1/organisations?page=0", headers=auth("admin"))
 
     body = assert_problem(response, 422)
-    assert body["errors"] == {"query": {"page": ["Doit être au moins 1."]}}
+    assert body["errors"] == {"query": {"page": ["Doit être supérieur ou égal à 1."]}}
 
 
 def test_percent_given_as_a_number_is_refused_with_422_naming_the_share_field(
