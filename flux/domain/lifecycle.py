@@ -224,3 +224,38 @@ def _early(what: str, deadline: date, on: date) -> None:
         f"{deadline.isoformat()} inclus (date demandée : {on.isoformat()}).",
         {"deadline": deadline.isoformat(), "date": on.isoformat()},
     )
+
+
+# A vacancy may be logged ahead of its date: a tenant's notice of departure runs up to three
+# months. Beyond that the date is a typing mistake, and it would consume future targets.
+NOTICE_DAYS = 92
+
+
+class DateRefused(DomainError):
+    """A business date the rules do not accept yet (in the future, or too far ahead)."""
+
+    def __init__(self, message: str, field: str, figures: dict[str, str | int]) -> None:
+        super().__init__(message, figures)
+        self.rule = "date"
+        self.field = field
+
+
+def check_available_on(available_on: date, today: date) -> None:
+    """A vacancy is logged at most NOTICE_DAYS before it becomes available."""
+    if available_on > today + timedelta(days=NOTICE_DAYS):
+        raise DateRefused(
+            f"Date de disponibilité trop lointaine : au plus {NOTICE_DAYS} jours après "
+            f"aujourd'hui ({today.isoformat()}).",
+            "available_on",
+            {"available_on": available_on.isoformat(), "today": today.isoformat()},
+        )
+
+
+def check_event_date(on: date, today: date) -> None:
+    """An event is recorded the day it happens or later, never ahead of time."""
+    if on > today:
+        raise DateRefused(
+            "Un événement ne peut pas être daté dans le futur : enregistrez-le le jour venu.",
+            "date",
+            {"date": on.isoformat(), "today": today.isoformat()},
+        )

@@ -6,7 +6,7 @@ Every fact is a journal entry; a vacancy's stage and holder are replayed from it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -73,7 +73,7 @@ def log_vacancy(
             extra={"out_of_flux": str(dwelling.out_of_flux)},
         )
     _refuse_if_open(session, dwelling)
-    _check_date(data.available_on, today or clock.today())
+    lifecycle.check_available_on(data.available_on, today or clock.today())
     year = data.available_on.year
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     facts = VacancyFacts(
@@ -125,19 +125,6 @@ def log_vacancy(
     if decision is not None:
         _orient(session, actor, logged, vacancy, decision, conventions, data)
     return Logged(logged.id, created=True)
-
-
-# A vacancy may be logged ahead of its date (notice of departure: up to three months).
-NOTICE_DAYS = 92
-
-
-def _check_date(available_on: date, today: date) -> None:
-    if available_on > today + timedelta(days=NOTICE_DAYS):
-        raise InvalidInput(
-            f"Date de disponibilité trop lointaine : au plus {NOTICE_DAYS} jours après "
-            f"aujourd'hui ({today.isoformat()}).",
-            errors={"json": {"available_on": [f"Au plus {NOTICE_DAYS} jours à l'avance."]}},
-        )
 
 
 def _orient(

@@ -66,11 +66,7 @@ def record(
     state = vacancies.replay(session, vacancy_id)
     _check_actor(session, actor, state, event)
     on: date = data["date"]
-    if on > (today or clock.today()):
-        raise InvalidInput(
-            "Un événement ne peut pas être daté dans le futur : enregistrez-le le jour venu.",
-            errors={"json": {"date": ["Date postérieure à aujourd'hui."]}},
-        )
+    lifecycle.check_event_date(on, today or clock.today())
     if event is None:
         return _correct(session, actor, state, data).id
     lifecycle.advance(state.lifecycle, event, on)  # raises TransitionRefused

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from flux.domain import lifecycle
 from flux.domain.lifecycle import (
     EVENT_LABELS,
     STAGE_LABELS,
@@ -349,3 +350,20 @@ def test_an_override_to_the_landlord_part_sends_the_dwelling_straight_to_the_cal
     assert to_landlord.designation_deadline is None
     assert Event.DESIGNATION not in allowed(to_landlord)
     assert Event.CAL_ATTRIBUTION in allowed(to_landlord)
+
+
+def test_a_vacancy_may_be_logged_up_to_its_notice_period_ahead_not_beyond():
+    today = date(2026, 3, 1)
+
+    lifecycle.check_available_on(today + timedelta(days=lifecycle.NOTICE_DAYS), today)
+    with pytest.raises(lifecycle.DateRefused, match="trop lointaine"):
+        lifecycle.check_available_on(today + timedelta(days=lifecycle.NOTICE_DAYS + 1), today)
+
+
+def test_an_event_may_be_dated_today_but_not_tomorrow():
+    today = date(2026, 3, 1)
+
+    lifecycle.check_event_date(today, today)
+    with pytest.raises(lifecycle.DateRefused) as refused:
+        lifecycle.check_event_date(today + timedelta(days=1), today)
+    assert refused.value.field == "date"
