@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import NoReturn
 
@@ -123,6 +123,13 @@ class ConventionRuleViolation(DomainError):
 def format_percent(bp: int) -> str:
     """Basis points as the API writes a percentage: 2500 -> "25.00"."""
     return f"{Decimal(bp).scaleb(-2):.2f}"
+
+
+def format_dwellings(units: int) -> str:
+    """Basis-point units (FULL_BP per dwelling) as the API writes dwellings: 1787500 ->
+    "178.75", rounded half up to two decimals."""
+    value = (Decimal(units) / FULL_BP).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{value:.2f}"
 
 
 # ASCII digits only: `\d` would accept other scripts' digits, which Decimal reads silently.

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux.domain import allocation
-from flux.domain.allocation import FULL, LANDLORD
+from flux.domain.allocation import LANDLORD
+from flux.domain.conventions import format_dwellings
 from flux.domain.reference import Role
 from flux.models import Convention, JournalEntry, Share
 from flux.services import allocation_book, scope_conventions
@@ -29,12 +29,6 @@ class BalanceQuery:
     reserver: int | None = None
     convention: int | None = None
     share: int | None = None
-
-
-def dwellings(units: int) -> str:
-    """Basis-point units as dwellings with two decimals ("178.75")."""
-    value = (Decimal(units) / FULL).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{value:.2f}"
 
 
 def balances(session: Session, actor: Actor, query: BalanceQuery) -> list[dict[str, Any]]:
@@ -86,11 +80,11 @@ def _row(
 def _figures(balance: allocation.Balance) -> dict[str, Any]:
     return {
         "eligible": balance.eligible,
-        "target": dwellings(balance.target_units),
+        "target": format_dwellings(balance.target_units),
         "target_units": balance.target_units,
         "realised": balance.realised,
-        "gap": dwellings(balance.gap_units),
-        "carry_in": dwellings(balance.carry_in_units),
+        "gap": format_dwellings(balance.gap_units),
+        "carry_in": format_dwellings(balance.carry_in_units),
     }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from flux import clock
 from flux.domain import allocation, lifecycle
-from flux.domain.allocation import FULL, LANDLORD, Decision, ShareRef
-from flux.domain.conventions import format_percent
+from flux.domain.allocation import LANDLORD, Decision, ShareRef
+from flux.domain.conventions import format_dwellings, format_percent
 from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Lifecycle, Stage
 from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
@@ -462,8 +461,8 @@ def _orientation(
                 **line,
                 "chosen": share == payload["chosen"],
                 "percent": format_percent(line["basis_points"]),
-                "target_dwellings": units_as_dwellings(line["target"]),
-                "deficit_dwellings": units_as_dwellings(line["deficit"]),
+                "target_dwellings": format_dwellings(line["target"]),
+                "deficit_dwellings": format_dwellings(line["deficit"]),
             }
         )
     return {
@@ -489,9 +488,3 @@ def _event(entry: JournalEntry, reversed_: bool) -> dict[str, Any]:
         "reversed": reversed_,
         "details": {k: v for k, v in entry.payload.items() if k not in ("explanation", "eligible")},
     }
-
-
-def units_as_dwellings(units: int) -> str:
-    """Basis-point units as dwellings with two decimals ("178.75"), like /balances."""
-    value = (Decimal(units) / FULL).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{value:.2f}"

@@ -17,6 +17,7 @@ from flux.domain.conventions import (
     SharePurpose,
     ShareTerms,
     check_convention,
+    format_dwellings,
     format_percent,
     parse_percent,
     shares_in_force,
@@ -693,3 +694,11 @@ def test_an_amendment_that_changes_nothing_changes_no_outcome(case, data):
         data.draw(st.integers(1, (end - last.effective_from).days))
     )
     assert _outcome(amend(candidate, on), other) == _outcome(candidate, other)
+
+
+@pytest.mark.parametrize(
+    "units,text",
+    [(1_787_500, "178.75"), (-80_000, "-8.00"), (0, "0.00"), (50, "0.01"), (49, "0.00")],
+)
+def test_dwellings_are_written_with_two_decimals_rounded_half_up(units, text):
+    assert format_dwellings(units) == text
