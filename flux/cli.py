@@ -14,6 +14,7 @@ from werkzeug.serving import run_simple
 from flux import create_app, demo, loaders, migrate, simulation
 from flux.db import db
 from flux.domain.allocation import Rule
+from flux.domain.errors import DomainError
 from flux.domain.reference import Role
 from flux.services import users
 from flux.services.errors import ServiceError
@@ -276,6 +277,62 @@ def import_dwellings(file: Path, landlord: str) -> None:
     click.echo(
         f"{report.created} créés, {report.updated} mis à jour, {report.unchanged} inchangés."
     )
+
+
+@main.group("year")
+def year_group() -> None:
+    """Clôture annuelle (gel des bilans, report des écarts sur l'année suivante)."""
+
+
+@year_group.command("close")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--landlord", help="Code (ou identifiant) du bailleur ; défaut : tous.")
+@click.option("--departement", help="Code du département ; défaut : tous.")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Date du jour à retenir (AAAA-MM-JJ ; défaut : aujourd'hui, heure de Paris).",
+)
+@with_appcontext
+def year_close_command(
+    year: int, landlord: str | None, departement: str | None, today: datetime | None
+) -> None:
+    """Clôturer l'année YEAR pour un bailleur × département (ou pour tous).
+
+    Fige les objectifs, réalisés et écarts de chaque part, écrit au journal le report des
+    écarts sur l'année suivante (selon la politique de chaque convention) et refuse ensuite
+    toute écriture datée de l'année clôturée. Les années antérieures encore ouvertes sont
+    clôturées d'abord. Relancer la commande ne change rien.
+    """
+    from flux.services import organisations, year_close
+    from flux.services.access import SYSTEM
+
+    try:
+        landlord_id = None
+        if landlord is not None:
+            ref: int | str = int(landlord) if landlord.isdigit() else landlord
+            landlord_id = organisations.get_by_ref(db.session, ref, "landlord").id
+        closings = year_close.close_all(
+            db.session,
+            SYSTEM,
+            year,
+            today.date() if today else None,
+            landlord=landlord_id,
+            departement=departement,
+        )
+    except (ServiceError, DomainError) as error:
+        db.session.rollback()
+        _fail(getattr(error, "detail", None) or str(error))
+    db.session.commit()
+    if not closings:
+        click.echo("Aucun périmètre (bailleur × département) ne correspond.")
+    for closing in closings:
+        state = "clôturée" if closing.created else "déjà clôturée"
+        carried = sum(1 for row in closing.shares.values() if row["carry_units"])
+        click.echo(
+            f"Bailleur {closing.scope.landlord_id} — département {closing.scope.departement} — "
+            f"{closing.year} : {state} ({len(closing.shares)} parts, {carried} reports)."
+        )
 
 
 @main.command("simulate", with_appcontext=False)  # never opens FLUX_DATABASE_URL

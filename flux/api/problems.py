@@ -213,7 +213,7 @@ def register(app: Flask) -> None:
         field = getattr(error, "field", None)
         message = getattr(error, "message", str(error))
         return problem(
-            422,
+            getattr(error, "status", 422),
             title="Règle de gestion non respectée",
             detail=message,
             slug=f"regle:{getattr(error, 'rule', 'domaine')}",

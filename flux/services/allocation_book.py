@@ -89,7 +89,9 @@ def fold(book: Book, rows: Iterable[Any]) -> None:
 def _fold_one(book: Book, row: Any) -> None:
     kind, payload, state = row.kind, row.payload or {}, book.state
     if kind == Kind.CARRY_OVER:
-        state.carry_in[share_ref(row.share_id)] = int(payload["units"])
+        # Additive: the close's carry, then any adjustment a late entry made (year_close).
+        share = share_ref(row.share_id)
+        state.carry_in[share] = state.carry_in.get(share, 0) + int(payload["units"])
         return
     if kind == Kind.VACANCY_LOGGED:
         vacancy = vacancy_from_payload(row.id, payload)
@@ -115,7 +117,13 @@ def _fold_one(book: Book, row: Any) -> None:
 
 
 def _rows(
-    session: Session, scope: Scope, year: int, *, after: int = 0, as_of: date | None = None
+    session: Session,
+    scope: Scope,
+    year: int,
+    *,
+    after: int = 0,
+    as_of: date | None = None,
+    through: int | None = None,
 ) -> list[Any]:
     stmt = (
         sa.select(
@@ -137,6 +145,8 @@ def _rows(
     )
     if as_of is not None:
         stmt = stmt.where(JournalEntry.effective_date <= as_of)
+    if through is not None:
+        stmt = stmt.where(JournalEntry.id <= through)
     return list(session.execute(stmt))
 
 
@@ -205,10 +215,34 @@ def _drop_unpublished(session: Session, transaction: SessionTransaction) -> None
 
 
 def as_of(session: Session, scope: Scope, year: int, day: date) -> Book:
-    """The scope's book with only the entries dated on or before `day` (never cached)."""
+    """The scope's book with only the entries dated on or before `day` (never cached).
+
+    A closed year stops at its close: entries recorded after it (late ones) move the next
+    year's carry-in, never the closed year's figures.
+    """
     book = Book(AllocationState())
-    fold(book, _rows(session, scope, year, as_of=day))
+    fold(book, _rows(session, scope, year, as_of=day, through=closed_through(session, scope, year)))
     return book
+
+
+def frozen(session: Session, scope: Scope, year: int, through: int | None = None) -> Book:
+    """The scope's whole year, up to the journal entry `through` when given (never cached)."""
+    book = Book(AllocationState())
+    fold(book, _rows(session, scope, year, through=through))
+    return book
+
+
+def closed_through(session: Session, scope: Scope, year: int) -> int | None:
+    """The last journal id a closed year's figures include; None while the year is open."""
+    payload = session.scalar(
+        sa.select(JournalEntry.payload).where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.period == year,
+            JournalEntry.kind == Kind.YEAR_CLOSED,
+        )
+    )
+    return None if payload is None else int(payload["through_id"])
 
 
 def lock(session: Session, scope: Scope) -> Rule:

@@ -29,6 +29,7 @@ class Kind(StrEnum):
     WITHDRAWAL = "withdrawal"
     CORRECTION = "correction"
     CARRY_OVER = "carry_over"
+    YEAR_CLOSED = "year_closed"
 
 
 def append(
@@ -86,9 +87,13 @@ def visible_entries(actor: Actor) -> sa.ColumnElement[bool]:
         oriented = vacancies_oriented_to(actor.organisation_id)
         # Its vacancies' entries, except those about another reserver's share (after an
         # override away from it, for instance).
-        return sa.and_(
-            sa.or_(JournalEntry.id.in_(oriented), JournalEntry.vacancy_id.in_(oriented)),
-            sa.or_(JournalEntry.share_id.is_(None), JournalEntry.share_id.in_(shares)),
+        # Plus the carry-over entries of its own shares (they concern no vacancy).
+        return sa.or_(
+            sa.and_(
+                sa.or_(JournalEntry.id.in_(oriented), JournalEntry.vacancy_id.in_(oriented)),
+                sa.or_(JournalEntry.share_id.is_(None), JournalEntry.share_id.in_(shares)),
+            ),
+            sa.and_(JournalEntry.vacancy_id.is_(None), JournalEntry.share_id.in_(shares)),
         )
     return sa.false()
 

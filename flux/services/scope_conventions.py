@@ -27,6 +27,8 @@ class Policies:
     cal_refusal_delay_days: int
     carence_counts: bool
     cal_refusal_counts: bool
+    carry_over: bool = True
+    counting_event: str = "orientation"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ def _policies(version: ConventionVersion) -> Policies:
         cal_refusal_delay_days=version.cal_refusal_delay_days,
         carence_counts=version.carence_counts,
         cal_refusal_counts=version.cal_refusal_counts,
+        carry_over=version.carry_over,
+        counting_event=str(version.counting_event),
     )
 
 

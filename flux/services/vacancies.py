@@ -20,7 +20,7 @@ from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Lifecycle, Stage
 from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
 from flux.models import Dwelling, JournalEntry
-from flux.services import allocation_book, journal, scope_conventions
+from flux.services import allocation_book, journal, scope_conventions, year_close
 from flux.services.access import Actor, require_writer, visible_dwellings
 from flux.services.allocation_book import Scope, eligible_to_payload, share_ref
 from flux.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -73,6 +73,7 @@ def log_vacancy(
         )
     _refuse_if_open(session, dwelling)
     lifecycle.check_available_on(data.available_on, today or clock.today())
+    year_close.check_open(session, scope, data.available_on)
     year = data.available_on.year
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     facts = VacancyFacts(

@@ -15,7 +15,7 @@ from flux.domain.allocation import LANDLORD
 from flux.domain.lifecycle import Event
 from flux.domain.reference import Role
 from flux.models import Convention, JournalEntry, Share
-from flux.services import allocation_book, journal, scope_conventions, vacancies
+from flux.services import allocation_book, journal, scope_conventions, vacancies, year_close
 from flux.services.access import Actor, require_writer
 from flux.services.allocation_book import Scope, share_ref, vacancy_from_payload
 from flux.services.errors import Forbidden, InvalidInput, NotFound
@@ -67,15 +67,32 @@ def record(
     _check_actor(session, actor, state, event)
     on: date = data["date"]
     lifecycle.check_event_date(on, today or clock.today())
+    year_close.check_open(session, scope, on)
     if event is None:
-        return _correct(session, actor, state, data).id
-    lifecycle.advance(state.lifecycle, event, on)  # raises TransitionRefused
+        entry = _correct(session, actor, state, data)
+    else:
+        lifecycle.advance(state.lifecycle, event, on)  # raises TransitionRefused
+        entry = _append_event(session, actor, logged, state, event, data)
+    if allocation_book.closed_through(session, scope, logged.period) is not None:
+        # A late entry: the closed year's figures stay; next year's carry-ins absorb it.
+        year_close.adjust_late(session, actor, scope, logged.period, entry)
+    return entry.id
+
+
+def _append_event(
+    session: Session,
+    actor: Actor,
+    logged: JournalEntry,
+    state: vacancies.Replayed,
+    event: Event,
+    data: dict[str, Any],
+) -> JournalEntry:
     payload, share_id = _payload(session, state, event, data)
     return journal.append(
         session,
         actor,
         Kind(event.value),
-        on,
+        data["date"],
         payload=payload,
         landlord_id=logged.landlord_id,
         departement_code=logged.departement_code,
@@ -83,7 +100,7 @@ def record(
         vacancy_id=logged.id,
         period=logged.period,
         share_id=share_id,
-    ).id
+    )
 
 
 def _check_actor(
