@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux import demo_activity, loaders
-from flux.domain.reference import OrganisationKind, Role
-from flux.models import Organisation, User
-from flux.services import users
+from flux.domain.reference import DeductionCategory, OrganisationKind, Role
+from flux.models import Commune, Dwelling, Organisation, User
+from flux.services import deduction_forecasts, users
+from flux.services.access import SYSTEM
 from flux.settings import PROJECT_ROOT
 
 DEMO_DIR = PROJECT_ROOT / "conventions" / "demo"
@@ -62,9 +63,33 @@ def load(
                 )
             )
     session.flush()
+    _declare_forecasts(session)
     if activity_until is not None:
         demo_activity.generate(session, ACTIVITY_START, activity_until)
     return fresh_tokens(session)
+
+
+def _declare_forecasts(session: Session) -> None:
+    """Each landlord's deduction forecasts of 2025 and 2026 in each of its départements: what
+    the demo's own deduction rates predict for its stock in the flux (so the bilan can set
+    forecast against actual)."""
+    stock = session.execute(
+        sa.select(Dwelling.landlord_id, Commune.departement_code, sa.func.count(Dwelling.id))
+        .join(Commune, Commune.insee == Dwelling.commune_insee)
+        .where(Dwelling.out_of_flux.is_(None))
+        .group_by(Dwelling.landlord_id, Commune.departement_code)
+        .order_by(Dwelling.landlord_id, Commune.departement_code)
+    ).all()
+    for landlord_id, departement, in_flux in stock:
+        expected = dict.fromkeys(DeductionCategory, 0)
+        for category, probability in demo_activity.DEDUCTIONS:
+            expected[category] = round(in_flux * demo_activity.ROTATION * probability)
+        for year in (2025, 2026):
+            deduction_forecasts.declare(
+                session,
+                SYSTEM,
+                deduction_forecasts.NewForecasts(departement, year, expected, landlord_id),
+            )
 
 
 def _roles_of(org: Organisation) -> list[Role]:

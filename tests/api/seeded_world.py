@@ -30,6 +30,7 @@ from flux.models import ApiToken, Convention, Organisation, User
 from flux.services import (
     allocation_book,
     conventions,
+    deduction_forecasts,
     dwellings,
     organisations,
     scope_conventions,
@@ -204,6 +205,18 @@ def seed(session: sa.orm.Session) -> Seed:
         )
         session.commit()
         found.vacancy[key] = logged.vacancy_id
+
+    # Deduction forecasts of 2025: A in the 31, B in the 31 and in the 32.
+    for caller, departement, figures in (
+        ("landlord-A", "31", {"internal_transfer": 12, "sale": 1}),
+        ("landlord-B", "31", {"internal_transfer": 8}),
+        ("landlord-B", "32", {"urban_renewal": 2}),
+    ):
+        actor = _as(session, _actor(session, caller, found))
+        deduction_forecasts.declare(
+            session, actor, deduction_forecasts.NewForecasts(departement, 2025, figures)
+        )
+        session.commit()
     session.info.pop("actor", None)
     return found
 

@@ -284,3 +284,24 @@ def test_demo_scopes_keep_the_sum_invariant_and_stay_near_their_targets(demo_ses
         for share, balance in allocation.balances(book.state).items():
             # Withdrawals and re-credited take-backs move a share by one (design.md §7).
             assert abs(balance.gap) <= 2.5, (landlord_id, year, share, balance)
+
+
+def test_demo_landlords_forecast_their_deductions_of_2025_and_2026(demo_session):
+    """Every category declared for both years, mutations first (as in the demo's activity), so
+    that the bilan of 2025 sets a forecast against the actual deductions of each landlord."""
+    from flux.domain.reference import DeductionCategory
+    from flux.services import deduction_forecasts
+
+    for code in LANDLORDS:
+        landlord = _org(demo_session, code)
+        forecast = deduction_forecasts.forecasts(demo_session, landlord.id, "31", 2025)
+        assert forecast == deduction_forecasts.forecasts(demo_session, landlord.id, "31", 2026)
+        assert set(forecast) == {c.value for c in DeductionCategory}
+        assert forecast["degraded_condo"] == forecast["unfit_housing"] == 0
+        assert max(forecast, key=forecast.__getitem__) == "internal_transfer"
+        actual = Counter(
+            e.payload["deduction"]
+            for e in _entries(demo_session, "vacancy_logged")
+            if e.landlord_id == landlord.id and e.period == 2025 and e.payload["deduction"]
+        )
+        assert actual["internal_transfer"] > 0
