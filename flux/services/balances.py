@@ -1,8 +1,10 @@
 """Balances (état des droits): per share, target, realised and gap as of any date,
-folded from the journal (domain.md §6)."""
+folded from the journal (domain.md §6); and each share's monthly cumulative series over a year
+(the reserver's chart: target against realised)."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from flux import clock
 from flux.domain import allocation
 from flux.domain.allocation import LANDLORD
 from flux.domain.conventions import format_dwellings
@@ -24,6 +27,16 @@ from flux.services.allocation_book import Scope
 class BalanceQuery:
     as_of: date
     year: int | None = None
+    landlord: int | None = None
+    departement: str | None = None
+    reserver: int | None = None
+    convention: int | None = None
+    share: int | None = None
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    year: int | None = None  # default: the current year
     landlord: int | None = None
     departement: str | None = None
     reserver: int | None = None
@@ -59,6 +72,18 @@ def _row(
     labels: dict[int, dict],
     subs: dict,
 ) -> dict[str, Any]:
+    return {
+        **_identity(scope, year, share, labels),
+        "as_of": as_of,
+        **_figures(balance),
+        "sub_targets": [
+            {"key": key, **_figures(sub)} for (owner, key), sub in subs.items() if owner == share
+        ],
+    }
+
+
+def _identity(scope: Scope, year: int, share: Any, labels: dict[int, dict]) -> dict[str, Any]:
+    """Who a row is about: the share (label, convention, reserver) or the landlord part."""
     info = (
         {"share_id": None, "landlord_part": True, "label": "Part non réservée du bailleur"}
         if share == LANDLORD
@@ -69,11 +94,6 @@ def _row(
         "landlord_id": scope.landlord_id,
         "departement": scope.departement,
         "year": year,
-        "as_of": as_of,
-        **_figures(balance),
-        "sub_targets": [
-            {"key": key, **_figures(sub)} for (owner, key), sub in subs.items() if owner == share
-        ],
     }
 
 
@@ -88,7 +108,56 @@ def _figures(balance: allocation.Balance) -> dict[str, Any]:
     }
 
 
-def _wanted(actor: Actor, query: BalanceQuery, share: Any, labels: dict[int, dict]) -> bool:
+def monthly_balances(
+    session: Session, actor: Actor, query: SeriesQuery, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Every visible share's (and landlord part's) cumulative balance at each month end of a
+    year: the figures of `balances` as of that day, from 1 January.
+
+    No point lies after today: the current month's point is as of today, and later months
+    (or a future year) have none. Each scope is folded once per point, never per share.
+    """
+    today = today or clock.today()
+    year = query.year or today.year
+    days = month_ends(year, today)
+    labels_on = days[-1] if days else date(year, 1, 1)
+    rows = []
+    for scope in _scopes(session, actor, query, year):
+        months = [
+            allocation.balances(allocation_book.as_of(session, scope, year, day).state)
+            for day in days
+        ]
+        known = _scope_shares(session, scope, year)
+        labels = scope_conventions.share_labels(session, set(known), labels_on)
+        folded = {share for month in months for share in month if share != LANDLORD}
+        for share in sorted(set(known) | folded) + [LANDLORD]:
+            if not _wanted(actor, query, share, labels):
+                continue
+            points = [
+                _point(day, month.get(share) or allocation.Balance(share, None, 0, 0, 0, 0))
+                for day, month in zip(days, months, strict=True)
+            ]
+            rows.append({**_identity(scope, year, share, labels), "months": points})
+    return rows
+
+
+def month_ends(year: int, today: date) -> list[date]:
+    """The days a year's series is drawn at: each month's last day, none after today (the
+    current month's point is today itself)."""
+    return [
+        min(date(year, month, monthrange(year, month)[1]), today)
+        for month in range(1, 13)
+        if date(year, month, 1) <= today
+    ]
+
+
+def _point(day: date, balance: allocation.Balance) -> dict[str, Any]:
+    return {"month": f"{day.year:04d}-{day.month:02d}", "as_of": day, **_figures(balance)}
+
+
+def _wanted(
+    actor: Actor, query: BalanceQuery | SeriesQuery, share: Any, labels: dict[int, dict]
+) -> bool:
     if share == LANDLORD:
         # The landlord part is the landlord's business (and the prefecture's, the admin's).
         return (
@@ -125,7 +194,9 @@ def _scope_shares(session: Session, scope: Scope, year: int) -> list[int]:
     )
 
 
-def _scopes(session: Session, actor: Actor, query: BalanceQuery, year: int) -> list[Scope]:
+def _scopes(
+    session: Session, actor: Actor, query: BalanceQuery | SeriesQuery, year: int
+) -> list[Scope]:
     """Scopes with conventions or entries in the year that the caller may look into."""
     from_conventions = sa.select(Convention.landlord_id, Convention.departement_code)
     from_journal = sa.select(JournalEntry.landlord_id, JournalEntry.departement_code).where(

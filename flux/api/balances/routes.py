@@ -1,4 +1,5 @@
-"""Balances: how much of each share's entitlement has been met, as of any date."""
+"""Balances: how much of each share's entitlement has been met, as of any date, and month by
+month over a year."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flux.api.auth import current_actor
 from flux.db import db
 from flux.services import balances
 
-from .schemas import BalanceQuerySchema, BalanceSchema
+from .schemas import BalanceQuerySchema, BalanceSchema, BalanceSeriesSchema, SeriesQuerySchema
 
 blp = Blueprint(
     "balances",
@@ -31,3 +32,20 @@ class Balances(MethodView):
         réservée ; la préfecture son département.
         """
         return balances.balances(db.session, current_actor(), balances.BalanceQuery(**query))
+
+
+@blp.route("/monthly")
+class MonthlyBalances(MethodView):
+    @blp.arguments(SeriesQuerySchema, location="query")
+    @blp.response(200, BalanceSeriesSchema(many=True))
+    def get(self, query):
+        """Par part (et part non réservée), la série mensuelle cumulée de l'année `year` :
+        libérations éligibles, objectif, réalisé et écart au dernier jour de chaque mois, depuis
+        le 1er janvier, pour tracer l'objectif face au réalisé.
+
+        Chaque point vaut exactement `/balances?as_of=<fin du mois>&year=<year>`. Aucun point
+        après aujourd'hui : pour l'année en cours, le point du mois en cours est arrêté à
+        aujourd'hui et les mois suivants sont absents ; une année future n'a aucun point.
+        Mêmes filtres et mêmes droits que `/balances`.
+        """
+        return balances.monthly_balances(db.session, current_actor(), balances.SeriesQuery(**query))
