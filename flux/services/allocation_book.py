@@ -14,6 +14,7 @@ would not notice when the next vacancy took its id.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,8 +75,15 @@ def eligible_to_payload(shares: Iterable[EligibleShare]) -> list[list[Any]]:
 
 
 def vacancy_from_payload(vacancy_id: int, payload: dict[str, Any]) -> allocation.Vacancy:
-    shares = tuple(EligibleShare(s, bp, tuple(keys)) for s, bp, keys in payload["eligible"])
+    shares = tuple(_eligible(s, bp, tuple(keys)) for s, bp, keys in payload["eligible"])
     return allocation.Vacancy(vacancy_id, shares, payload.get("deduction"))
+
+
+@functools.lru_cache(maxsize=65_536, typed=True)
+def _eligible(share_id: int, basis_points: int, sub_keys: tuple[str, ...]) -> EligibleShare:
+    """One (frozen) EligibleShare per distinct triple: a year's fold builds one per vacancy and
+    share, and validating each again was most of the fold's time (the annual report's)."""
+    return EligibleShare(share_id, basis_points, sub_keys)
 
 
 def fold(book: Book, rows: Iterable[Any]) -> None:

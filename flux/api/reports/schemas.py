@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from flux.api.common import ORG_REF_METADATA, QueryOrganisationRef
+from flux.reporting.render import FORMATS
+
+
+class AnnualQuerySchema(ma.Schema):
+    year = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(2000, 2100),
+        metadata={"description": "Année du bilan"},
+    )
+    landlord = QueryOrganisationRef(**ORG_REF_METADATA)
+    reserver = QueryOrganisationRef(**ORG_REF_METADATA)
+    departement = ma.fields.String(
+        validate=ma.validate.Regexp(
+            r"^[0-9][0-9AB][0-9]?$",
+            error="Code de département invalide (par ex. « 31 », « 2A », « 974 »).",
+        ),
+        metadata={"description": "Code du département (consolidation préfectorale)"},
+    )
+    format = ma.fields.String(
+        load_default="json",
+        validate=ma.validate.OneOf(FORMATS),
+        metadata={"description": "json (défaut), csv, xlsx ou pdf (téléchargement)"},
+    )
+
+
+class ColumnSchema(ma.Schema):
+    key = ma.fields.String(metadata={"description": "Champ des lignes (snake_case)"})
+    label = ma.fields.String(metadata={"description": "Intitulé français de la colonne"})
+    kind = ma.fields.String(
+        metadata={
+            "description": "integer (nombre), dwellings (logements, chaîne à deux décimales), "
+            "percent (chaîne en points de pourcentage, « 25.00 »), date (ISO 8601), text"
+        }
+    )
+
+
+class PartSchema(ma.Schema):
+    key = ma.fields.String(
+        metadata={"description": "shares, breakdown, deductions, checks ou late_entries"}
+    )
+    title = ma.fields.String()
+    note = ma.fields.String(allow_none=True)
+    columns = ma.fields.List(ma.fields.Nested(ColumnSchema))
+    rows = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "Une ligne par objet, clés des colonnes"}
+    )
+    total = ma.fields.Dict(
+        allow_none=True, metadata={"description": "Ligne de total (somme des lignes), ou null"}
+    )
+
+
+class MetaSchema(ma.Schema):
+    title = ma.fields.String()
+    year = ma.fields.Integer()
+    issued_on = ma.fields.Date(metadata={"description": "Date d'édition"})
+    landlord = ma.fields.String(allow_none=True)
+    reserver = ma.fields.String(allow_none=True)
+    departement = ma.fields.String(allow_none=True)
+    closed = ma.fields.Boolean(
+        metadata={"description": "Toutes les années du bilan sont clôturées (chiffres définitifs)"}
+    )
+    generated_by = ma.fields.String()
+    filters = ma.fields.Dict(metadata={"description": "Les filtres demandés"})
+
+
+class AnnualReportSchema(ma.Schema):
+    meta = ma.fields.Nested(MetaSchema)
+    parts = ma.fields.List(ma.fields.Nested(PartSchema))

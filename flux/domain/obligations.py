@@ -1,0 +1,468 @@
+"""The legal obligations a bilan annuel checks (domain.md §2 and §7), as pure functions.
+
+Each check takes plain counts of one scope's year (one landlord in one département) and returns
+``Check`` rows: passed, failed or not applicable, with the figures and a French sentence saying
+why. Rates are exact fractions and every comparison is made on integers: no float.
+
+What each check measures (our reading; the texts fix the thresholds, not the counting):
+- the État's caps (R.441-5-2 I) cap its reservations: its **rights** (its targets without
+  carry-in, i.e. its percentages weighted by the vacancies it was eligible for) over the year's
+  **flux base** (the counted vacancies, deductions and withdrawals excluded) must stay within the
+  cap, and the dwellings actually **oriented** to it (the engine's realised count) may not exceed
+  the cap by more than ``CAP_TOLERANCE`` dwellings: the allocation rule follows the rights only
+  within its bound (design.md §7), so 12 dwellings out of 228 (5.26 %) for a 5 % right is the
+  rule's rounding, not a breach; more than the bound is the landlord's overrides;
+- "the État's share applies uniformly in each commune" (R.441-5-2 II, unless the convention says
+  otherwise): in each commune, the État's orientations against its target over that commune's
+  vacancies; a commune passes while the gap stays within ``COMMUNE_TOLERANCE`` dwellings (the
+  bound the allocation rule keeps for a share balanced per commune, design.md §7);
+- the hors-QPV rule (R.441-5-2 II, unless the convention says otherwise) is ambiguous: both
+  readings are checked, each failing below 30 % (the share of the État's orientations that lie
+  outside QPV; the État's share of the orientations outside QPV);
+- L.441-1: at least 25 % of each reserver's **attributions** (CALEOL) to DALO or *prioritaire*
+  households, and of the landlord's own on non-reserved or taken-back dwellings; the État is not
+  concerned (its whole contingent is for *publics prioritaires*);
+- loi Égalité et Citoyenneté, per EPCI: at least 25 % of the attributions outside QPV to
+  first-quartile households, at least 50 % of those in QPV to the other quartiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+FULL = 10_000  # basis-point units per dwelling, as in flux.domain.allocation
+
+ETAT_CAP = Fraction(30, 100)
+ETAT_AGENTS_CAP = Fraction(5, 100)
+ETAT_HORS_QPV_MINIMUM = Fraction(30, 100)
+DALO_PRIORITAIRES_MINIMUM = Fraction(25, 100)
+FIRST_QUARTILE_HORS_QPV_MINIMUM = Fraction(25, 100)
+OTHER_QUARTILES_QPV_MINIMUM = Fraction(50, 100)
+COMMUNE_TOLERANCE = Fraction(5, 2)  # dwellings: the bound of a share with a sub-target
+CAP_TOLERANCE = Fraction(5, 2)  # dwellings: the same bound, the État being spread by commune
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+STATUS_LABELS = {
+    Status.PASSED: "respectée",
+    Status.FAILED: "non respectée",
+    Status.NOT_APPLICABLE: "sans objet",
+}
+
+
+class Code(StrEnum):
+    ETAT_CAP = "etat_cap_30"
+    ETAT_AGENTS_CAP = "etat_agents_cap_5"
+    ETAT_UNIFORM_BY_COMMUNE = "etat_uniform_by_commune"
+    ETAT_HORS_QPV_OF_ETAT = "etat_hors_qpv_of_etat"
+    ETAT_HORS_QPV_OF_FLUX = "etat_hors_qpv_of_flux"
+    DALO_PRIORITAIRES = "dalo_prioritaires_25"
+    FIRST_QUARTILE_HORS_QPV = "first_quartile_hors_qpv_25"
+    OTHER_QUARTILES_QPV = "other_quartiles_qpv_50"
+
+
+LABELS = {
+    Code.ETAT_CAP: "État : au plus 30 % du flux annuel (R.441-5-2 I)",
+    Code.ETAT_AGENTS_CAP: "Agents de l'État : au plus 5 % du flux annuel (R.441-5-2 I)",
+    Code.ETAT_UNIFORM_BY_COMMUNE: "État : part uniforme dans chaque commune (R.441-5-2 II)",
+    Code.ETAT_HORS_QPV_OF_ETAT: (
+        "État hors QPV, lecture 1 : au moins 30 % des logements de l'État hors QPV (R.441-5-2 II)"
+    ),
+    Code.ETAT_HORS_QPV_OF_FLUX: (
+        "État hors QPV, lecture 2 : au moins 30 % du flux hors QPV à l'État (R.441-5-2 II)"
+    ),
+    Code.DALO_PRIORITAIRES: (
+        "Au moins 25 % des attributions aux ménages DALO ou prioritaires (L.441-1)"
+    ),
+    Code.FIRST_QUARTILE_HORS_QPV: (
+        "Hors QPV : au moins 25 % des attributions au premier quartile (L.441-1)"
+    ),
+    Code.OTHER_QUARTILES_QPV: (
+        "En QPV : au moins 50 % des attributions aux autres quartiles (L.441-1)"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One obligation checked on one scope (the landlord, a commune, an EPCI, a reserver)."""
+
+    code: Code
+    scope: str  # French: what the figures cover ("bailleur", "commune 31555 Toulouse"…)
+    status: Status
+    reason: str  # French: why it passed, failed or does not apply, with the figures
+    numerator: int | None = None
+    denominator: int | None = None
+    threshold: Fraction | None = None
+    target_units: int | None = None  # État per commune: its target there (basis-point units)
+    gap_units: int | None = None  # État per commune: FULL·realised − target
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.code]
+
+    @property
+    def rate(self) -> Fraction | None:
+        """numerator / denominator, None when there is nothing to divide by."""
+        if self.numerator is None or not self.denominator:
+            return None
+        return Fraction(self.numerator, self.denominator)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EtatFigures:
+    """A scope's year as the État's checks see it."""
+
+    flux: int  # counted vacancies of the year (the base), withdrawn ones excluded
+    etat: int  # of which oriented to the État's shares (held by them at the report's date)
+    agents: int  # of which to its share for State agents
+    rights_units: int  # the État's targets without carry-in (basis-point units)
+    agents_rights_units: int
+    flux_hors_qpv: int = 0  # counted vacancies outside QPV
+    etat_hors_qpv: int = 0  # of which oriented to the État
+
+
+@dataclass(frozen=True)
+class CommuneFigures:
+    """The État in one commune: its target over the commune's vacancies and what it got."""
+
+    code: str
+    name: str
+    flux: int
+    target_units: int
+    realised: int
+
+
+@dataclass(frozen=True)
+class AttributionGroup:
+    """A reserver's attributions (or the landlord's own) for the L.441-1 25 % rule."""
+
+    name: str  # "Action Logement Services", "Bailleur (non réservé ou repris)"
+    attributions: int
+    dalo_or_prioritaire: int
+    is_etat: bool = False
+
+
+@dataclass(frozen=True)
+class EpciAttributions:
+    """Attributions of one EPCI's dwellings, split in and out of QPV, by income quartile."""
+
+    code: str | None  # SIREN; None for communes outside any EPCI
+    name: str
+    hors_qpv: int
+    hors_qpv_first_quartile: int
+    qpv: int
+    qpv_other_quartiles: int
+
+
+# --- the checks -----------------------------------------------------------------------------
+
+
+def etat_caps(figures: EtatFigures, has_etat: bool) -> list[Check]:
+    """État ≤ 30 % of the flux and its agents ≤ 5 % (R.441-5-2 I), on the year's orientations."""
+    return [
+        _cap(
+            Code.ETAT_CAP,
+            figures.etat,
+            figures.flux,
+            ETAT_CAP,
+            figures.rights_units,
+            has_etat,
+            "l'État",
+        ),
+        _cap(
+            Code.ETAT_AGENTS_CAP,
+            figures.agents,
+            figures.flux,
+            ETAT_AGENTS_CAP,
+            figures.agents_rights_units,
+            has_etat,
+            "les agents de l'État",
+        ),
+    ]
+
+
+def _cap(
+    code: Code,
+    part: int,
+    flux: int,
+    cap: Fraction,
+    rights_units: int,
+    has_etat: bool,
+    who: str,
+) -> Check:
+    scope = "bailleur"
+    if not has_etat:
+        return _not_applicable(code, scope, "Aucune convention de l'État dans ce périmètre.")
+    if flux == 0:
+        return _not_applicable(code, scope, "Aucun logement dans le flux de l'année.", part, flux)
+    rate = Fraction(part, flux)
+    rights = Fraction(rights_units, FULL * flux)
+    excess = part - cap * flux  # dwellings oriented beyond the cap
+    if rights > cap:
+        passed, why = False, f"droits au-delà du plafond de {_pc(cap)}"
+    elif excess > CAP_TOLERANCE:
+        passed = False
+        why = (
+            f"{_dw(excess)} logement(s) au-delà du plafond de {_pc(cap)}, plus que la "
+            f"tolérance de {_dw(CAP_TOLERANCE)} de la règle d'orientation"
+        )
+    else:
+        passed, why = True, f"plafond de {_pc(cap)} respecté"
+    reason = (
+        f"{_count(part)} orienté(s) vers {who} sur un flux de {flux} ({_pc(rate)}), pour des "
+        f"droits de {_pc(rights)} : {why}."
+    )
+    return Check(
+        code,
+        scope,
+        Status.PASSED if passed else Status.FAILED,
+        reason,
+        part,
+        flux,
+        cap,
+    )
+
+
+def etat_uniform_by_commune(
+    communes: Sequence[CommuneFigures], applies: bool | None
+) -> list[Check]:
+    """The État's share in each commune (R.441-5-2 II): a summary row, then one per commune.
+
+    ``applies``: None when the scope has no État convention, False when it stipulates otherwise.
+    """
+    code, scope = Code.ETAT_UNIFORM_BY_COMMUNE, "bailleur"
+    if applies is None:
+        return [_not_applicable(code, scope, "Aucune convention de l'État dans ce périmètre.")]
+    if not applies:
+        return [
+            _not_applicable(
+                code,
+                scope,
+                "La convention de l'État stipule que sa part ne s'applique pas uniformément "
+                "dans chaque commune (« sauf stipulation contraire »).",
+            )
+        ]
+    rows = [_commune(commune) for commune in communes if commune.flux]
+    if not rows:
+        return [_not_applicable(code, scope, "Aucun logement dans le flux de l'année.")]
+    failed = [row for row in rows if row.status is Status.FAILED]
+    reason = (
+        f"Écart de l'État à son objectif au plus {_dw(COMMUNE_TOLERANCE)} logement(s) dans "
+        f"chacune des {len(rows)} commune(s)."
+        if not failed
+        else f"Écart de l'État à son objectif supérieur à {_dw(COMMUNE_TOLERANCE)} logement(s) "
+        f"dans {len(failed)} commune(s) sur {len(rows)} : "
+        + ", ".join(row.scope.removeprefix("commune ") for row in failed)
+        + "."
+    )
+    summary = Check(
+        code,
+        scope,
+        Status.FAILED if failed else Status.PASSED,
+        reason,
+        len(rows) - len(failed),
+        len(rows),
+        target_units=sum(c.target_units for c in communes if c.flux),
+        gap_units=sum(row.gap_units or 0 for row in rows),
+    )
+    return [summary, *rows]
+
+
+def _commune(commune: CommuneFigures) -> Check:
+    gap_units = FULL * commune.realised - commune.target_units
+    within = abs(Fraction(gap_units, FULL)) <= COMMUNE_TOLERANCE
+    target = Fraction(commune.target_units, FULL)
+    reason = (
+        f"{_count(commune.realised)} à l'État sur {commune.flux} dans la commune, pour un "
+        f"objectif de {_dw(target)} : écart de {_dw(Fraction(gap_units, FULL), signed=True)}"
+        + (
+            f", dans la tolérance de {_dw(COMMUNE_TOLERANCE)}."
+            if within
+            else f", au-delà de la tolérance de {_dw(COMMUNE_TOLERANCE)}."
+        )
+    )
+    return Check(
+        Code.ETAT_UNIFORM_BY_COMMUNE,
+        f"commune {commune.code} {commune.name}".strip(),
+        Status.PASSED if within else Status.FAILED,
+        reason,
+        commune.realised,
+        commune.flux,
+        Fraction(commune.target_units, FULL * commune.flux),
+        commune.target_units,
+        gap_units,
+    )
+
+
+def etat_hors_qpv(figures: EtatFigures, applies: bool | None) -> list[Check]:
+    """The hors-QPV rule (R.441-5-2 II) under both readings, each failing below 30 %.
+
+    Reading 1: the share of the État's orientations that lie outside QPV. Reading 2: the État's
+    share of the orientations outside QPV. ``applies`` as for ``etat_uniform_by_commune``.
+    """
+    minimum, scope = ETAT_HORS_QPV_MINIMUM, "bailleur"
+    readings = (
+        (Code.ETAT_HORS_QPV_OF_ETAT, figures.etat, "des logements orientés vers l'État"),
+        (Code.ETAT_HORS_QPV_OF_FLUX, figures.flux_hors_qpv, "du flux hors QPV"),
+    )
+    checks = []
+    for code, denominator, of_what in readings:
+        if applies is None:
+            checks.append(
+                _not_applicable(code, scope, "Aucune convention de l'État dans ce périmètre.")
+            )
+        elif not applies:
+            checks.append(
+                _not_applicable(
+                    code,
+                    scope,
+                    "La convention de l'État écarte la règle des 30 % hors QPV "
+                    "(« sauf stipulation contraire »).",
+                )
+            )
+        elif denominator == 0:
+            nothing = (
+                "Aucun logement orienté vers l'État dans l'année."
+                if code is Code.ETAT_HORS_QPV_OF_ETAT
+                else "Aucun logement hors QPV dans le flux de l'année."
+            )
+            checks.append(_not_applicable(code, scope, nothing, figures.etat_hors_qpv, 0))
+        else:
+            checks.append(
+                _minimum(
+                    code,
+                    scope,
+                    figures.etat_hors_qpv,
+                    denominator,
+                    minimum,
+                    of_what,
+                    "logement(s) de l'État hors QPV",
+                )
+            )
+    return checks
+
+
+def dalo_prioritaires(group: AttributionGroup) -> Check:
+    """At least 25 % of a reserver's attributions (or the landlord's own) to DALO or
+    prioritaire households (L.441-1); the État's contingent is not concerned."""
+    code, scope = Code.DALO_PRIORITAIRES, group.name
+    if group.is_etat:
+        return _not_applicable(
+            code,
+            scope,
+            "Le contingent de l'État est entièrement destiné aux publics prioritaires : la règle "
+            "des 25 % vise les autres réservataires et le bailleur.",
+            group.dalo_or_prioritaire,
+            group.attributions,
+        )
+    if group.attributions == 0:
+        return _not_applicable(code, scope, "Aucune attribution dans l'année.", 0, 0)
+    return _minimum(
+        code,
+        scope,
+        group.dalo_or_prioritaire,
+        group.attributions,
+        DALO_PRIORITAIRES_MINIMUM,
+        "des attributions",
+        "attribution(s) à des ménages DALO ou prioritaires",
+    )
+
+
+def quartiles(epci: EpciAttributions) -> list[Check]:
+    """Per EPCI: ≥ 25 % of attributions outside QPV to the first quartile, ≥ 50 % of those in
+    QPV to the other quartiles (L.441-1, loi Égalité et Citoyenneté)."""
+    scope = f"EPCI {epci.code} {epci.name}" if epci.code else epci.name
+    checks = []
+    for code, part, total, minimum, what, where in (
+        (
+            Code.FIRST_QUARTILE_HORS_QPV,
+            epci.hors_qpv_first_quartile,
+            epci.hors_qpv,
+            FIRST_QUARTILE_HORS_QPV_MINIMUM,
+            "attribution(s) hors QPV au premier quartile",
+            "hors QPV",
+        ),
+        (
+            Code.OTHER_QUARTILES_QPV,
+            epci.qpv_other_quartiles,
+            epci.qpv,
+            OTHER_QUARTILES_QPV_MINIMUM,
+            "attribution(s) en QPV aux autres quartiles",
+            "en QPV",
+        ),
+    ):
+        if total == 0:
+            checks.append(
+                _not_applicable(code, scope, f"Aucune attribution {where} dans l'année.", 0, 0)
+            )
+        else:
+            checks.append(
+                _minimum(code, scope, part, total, minimum, f"des attributions {where}", what)
+            )
+    return checks
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _minimum(
+    code: Code,
+    scope: str,
+    part: int,
+    total: int,
+    minimum: Fraction,
+    of_what: str,
+    what: str,
+) -> Check:
+    rate = Fraction(part, total)
+    passed = rate >= minimum
+    reason = f"{part} {what} sur {total} ({_pc(rate)} {of_what}) : minimum de {_pc(minimum)} " + (
+        "atteint." if passed else "non atteint."
+    )
+    return Check(
+        code, scope, Status.PASSED if passed else Status.FAILED, reason, part, total, minimum
+    )
+
+
+def _not_applicable(
+    code: Code,
+    scope: str,
+    reason: str,
+    numerator: int | None = None,
+    denominator: int | None = None,
+) -> Check:
+    return Check(code, scope, Status.NOT_APPLICABLE, reason, numerator, denominator)
+
+
+def _count(n: int) -> str:
+    return f"{n} logement(s)"
+
+
+def _pc(rate: Fraction) -> str:
+    """A rate in French: Fraction(1, 3) -> "33,33 %"."""
+    value = (Decimal(rate.numerator) * 100 / Decimal(rate.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    return f"{value:.2f}".replace(".", ",") + " %"
+
+
+def _dw(value: Fraction, signed: bool = False) -> str:
+    """Dwellings in French, two decimals: Fraction(5, 2) -> "2,50"."""
+    number = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    text = f"{number:+.2f}" if signed else f"{number:.2f}"
+    return text.replace(".", ",")

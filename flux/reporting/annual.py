@@ -1,0 +1,374 @@
+"""The bilan annuel (domain.md §7) as a ``Report``: five parts built once from the facts of each
+scope's year, then rendered four ways (``flux.reporting.render``).
+
+Definitions (the README's "Bilan annuel" says the same in French):
+- **proposed**: the vacancies of the year put at the share's disposal, by their orientation or a
+  re-orientation (override) to it; a vacancy re-oriented counts once for each share that received
+  it. Withdrawn vacancies are counted nowhere (they left the base), deducted ones are never
+  proposed;
+- **taken back, counted / not counted**: of those, the vacancies the landlord took back from the
+  share (carence, take-back after a CALEOL refusal), split by the convention's policy;
+- **attributed** / **leases**: the vacancies with a live CALEOL attribution / signed lease (not
+  reversed by a correction), counted for the share that held the vacancy then;
+- **realised**: the allocation engine's counted orientations; **counted**: the realised per the
+  convention's counting event (orientation by default, attribution or lease); **gap** = counted −
+  target, the gap the carry-over compensates;
+- **carry-out**: once the year is closed, the carry-over entries its close wrote into N+1
+  (final); before, what closing it now would write (provisional);
+- **overrides**: the landlord's decisions differing from the proposal (an orientation other than
+  the proposed share, or a later re-orientation), counted both for the share that received the
+  vacancy and for the share that lost it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flux.domain import allocation
+from flux.domain.allocation import FULL, LANDLORD, ShareRef
+from flux.domain.reference import DeductionCategory
+from flux.reporting import checks as scope_checks
+from flux.reporting import late_entries
+from flux.reporting.catalogue import LANDLORD_PART, Catalogue
+from flux.reporting.facts import ScopeYear
+from flux.reporting.frames import dwellings, part, percent
+from flux.reporting.model import Column, Report, ReportMeta
+from flux.services.allocation_book import Scope
+
+LANDLORD_RESERVER = "Bailleur (part non réservée)"
+COUNTING_EVENTS = {"orientation": "orientation", "attribution": "attribution", "lease": "bail"}
+DEDUCTIONS = {
+    DeductionCategory.INTERNAL_TRANSFER: "Mutations internes",
+    DeductionCategory.URBAN_RENEWAL: "Relogements ANRU / NPNRU",
+    DeductionCategory.DEGRADED_CONDO: "Relogements ORCOD (copropriétés dégradées)",
+    DeductionCategory.UNFIT_HOUSING: "Relogements habitat indigne (L.521-3-1 à L.521-3-3)",
+    DeductionCategory.SALE: "Relogements liés à la vente de logements sociaux",
+}
+# Construction periods of the breakdown: (first year after the period, label).
+PERIODS = (
+    (1949, "avant 1949"),
+    (1975, "1949 à 1974"),
+    (1990, "1975 à 1989"),
+    (2005, "1990 à 2004"),
+    (2015, "2005 à 2014"),
+)
+UNKNOWN = "inconnue"
+
+
+@dataclass(frozen=True)
+class View:
+    """What of the scopes' figures the report shows: everything, or one reserver's bilan (its
+    shares, its rows of the breakdown, its own checks and late entries; no landlord part)."""
+
+    reserver_id: int | None = None
+
+    def shows(self, reserver_id: int | None) -> bool:
+        return self.reserver_id is None or reserver_id == self.reserver_id
+
+
+def construction_period(year: int | None) -> str:
+    if year is None:
+        return UNKNOWN
+    return next((label for bound, label in PERIODS if year < bound), "2015 et après")
+
+
+def build(
+    meta: ReportMeta,
+    scope_years: Iterable[ScopeYear],
+    catalogue: Catalogue,
+    forecasts: dict[Scope, dict[str, int]],
+    view: View,
+) -> Report:
+    """The report's five parts, in the contract's order, from each scope's year in turn (read
+    once, then dropped: a national report never holds every vacancy of the country at once).
+    ``meta.closed`` is set here: whether every scope's year is closed."""
+    shares: list[tuple[Any, ...]] = []
+    breakdown: dict[tuple[str, ...], list[int]] = {}  # dimensions -> [proposed, attributed]
+    deductions: list[tuple[Any, ...]] = []
+    checks: list[tuple[Any, ...]] = []
+    late: list[tuple[Any, ...]] = []
+    closed = []
+    for scope_year in scope_years:
+        shares += _share_rows(scope_year, catalogue, view)
+        _count_breakdown(breakdown, scope_year, catalogue, view)
+        deductions += _deduction_rows(scope_year, catalogue, forecasts)
+        checks += scope_checks.rows(scope_year, catalogue, view.reserver_id)
+        late += late_entries.rows(scope_year, catalogue, view.reserver_id)
+        closed.append(scope_year.closed)
+    return Report(
+        dataclasses.replace(meta, closed=bool(closed) and all(closed)),
+        (
+            part("shares", "Droits par part", SHARE_COLUMNS, shares, total=True, note=SHARES_NOTE),
+            part(
+                "breakdown",
+                "Répartition des logements",
+                BREAKDOWN_COLUMNS,
+                [(*key, *counts) for key, counts in sorted(breakdown.items())],
+                total=True,
+                note=BREAKDOWN_NOTE,
+            ),
+            part(
+                "deductions",
+                "Logements soustraits du flux",
+                DEDUCTION_COLUMNS,
+                deductions,
+                total=True,
+                note=DEDUCTIONS_NOTE,
+            ),
+            part(
+                "checks",
+                "Contrôle des obligations",
+                scope_checks.COLUMNS,
+                checks,
+                note=scope_checks.NOTE,
+            ),
+            part(
+                "late_entries",
+                "Écritures tardives",
+                late_entries.COLUMNS,
+                late,
+                note=late_entries.NOTE,
+            ),
+        ),
+    )
+
+
+def _where(catalogue: Catalogue, scope: Scope) -> tuple[str, str]:
+    return catalogue.organisations.get(scope.landlord_id, str(scope.landlord_id)), scope.departement
+
+
+# --- 1. shares --------------------------------------------------------------------------------
+
+SHARE_COLUMNS = (
+    Column("landlord", "Bailleur"),
+    Column("departement", "Département"),
+    Column("reserver", "Réservataire"),
+    Column("convention", "Convention"),
+    Column("share", "Droit"),
+    Column("percent", "Pourcentage", "percent"),
+    Column("eligible", "Libérations éligibles", "integer"),
+    Column("carry_in", "Report reçu", "dwellings"),
+    Column("target", "Objectif (report compris)", "dwellings"),
+    Column("proposed", "Proposés", "integer"),
+    Column("taken_back_counted", "dont repris, comptés", "integer"),
+    Column("taken_back_not_counted", "dont repris, non comptés", "integer"),
+    Column("attributed", "Attribués", "integer"),
+    Column("leases", "Baux signés", "integer"),
+    Column("realised", "Réalisé (orientations)", "integer"),
+    Column("counting_event", "Fait générateur"),
+    Column("counted", "Réalisé compté", "integer"),
+    Column("gap", "Écart", "dwellings"),
+    Column("carry_out", "Report sur l'année suivante", "dwellings"),
+    Column("carry_out_status", "Report"),
+    Column("overrides_received", "Dérogations reçues", "integer"),
+    Column("overrides_lost", "Dérogations perdues", "integer"),
+)
+SHARES_NOTE = (
+    "Proposés : logements mis à disposition de la part (orientation ou réorientation) ; "
+    "attribués et baux : comptés pour la part qui détenait alors le logement. Réalisé : "
+    "orientations comptées par le moteur ; réalisé compté : selon le fait générateur de la "
+    "convention. Écart = réalisé compté − objectif. Report : inscrit au journal à la clôture "
+    "(définitif), sinon projeté (provisoire). Dérogations : choix du bailleur différents de la "
+    "proposition, comptés pour la part qui reçoit le logement et pour celle qui le perd. Les "
+    "logements retirés ne comptent nulle part."
+)
+
+
+def _share_rows(scope_year: ScopeYear, catalogue: Catalogue, view: View) -> list[tuple[Any, ...]]:
+    """One row per share of the scope (in force in the year, or in its balances), then the
+    landlord part; a reserver's own shares only in its bilan."""
+    counts = _share_counts(scope_year)
+    listed = {info.share_id for info in catalogue.scope_shares(scope_year.scope)}
+    rows = []
+    for share in [*sorted(listed | {s for s in scope_year.balances if s != LANDLORD}), LANDLORD]:
+        info = catalogue.shares.get(share) if share != LANDLORD else None
+        if view.shows(info.reserver_id if info else None):
+            rows.append(_share_row(scope_year, catalogue, share, scope_year.balance(share), counts))
+    return rows
+
+
+def _share_counts(scope_year: ScopeYear) -> dict[str, Counter]:
+    counts = {
+        key: Counter()
+        for key in (
+            "proposed",
+            "taken_back_counted",
+            "taken_back_not_counted",
+            "attributed",
+            "leases",
+            "overrides_received",
+            "overrides_lost",
+        )
+    }
+    for vacancy in scope_year.vacancies.values():
+        if not vacancy.in_flux:
+            continue
+        counts["proposed"].update(vacancy.proposed)
+        counts["taken_back_counted"].update({s for s, counted in vacancy.taken_back if counted})
+        counts["taken_back_not_counted"].update(
+            {s for s, counted in vacancy.taken_back if not counted}
+        )
+        if vacancy.attributed is not None:
+            counts["attributed"][vacancy.attributed] += 1
+        if vacancy.leased is not None:
+            counts["leases"][vacancy.leased] += 1
+        for lost, received in vacancy.overrides:
+            counts["overrides_lost"][lost] += 1
+            counts["overrides_received"][received] += 1
+    return counts
+
+
+def _share_row(
+    scope_year: ScopeYear,
+    catalogue: Catalogue,
+    share: ShareRef,
+    balance: allocation.Balance,
+    counts: dict[str, Counter],
+) -> tuple[Any, ...]:
+    landlord, departement = _where(catalogue, scope_year.scope)
+    info = catalogue.shares.get(share) if share != LANDLORD else None
+    if share == LANDLORD:
+        names: tuple[Any, ...] = (LANDLORD_RESERVER, None, LANDLORD_PART, None)
+    elif info is None:
+        names = (None, None, f"Droit {share}", None)
+    else:
+        names = (
+            info.reserver_name,
+            info.convention_reference,
+            info.label,
+            percent(info.basis_points),
+        )
+    reconciled = scope_year.reconciled.get(share)
+    counted = reconciled.counted if reconciled else balance.realised
+    event = reconciled.counting_event if reconciled else "orientation"
+    gap = reconciled.gap_units if reconciled else FULL * counted - balance.target_units
+    carry = reconciled.carry_units if reconciled else 0
+    final = reconciled.final if reconciled else scope_year.closed
+    return (
+        landlord,
+        departement,
+        *names,
+        balance.eligible,
+        dwellings(balance.carry_in_units),
+        dwellings(balance.target_units),
+        counts["proposed"][share],
+        counts["taken_back_counted"][share],
+        counts["taken_back_not_counted"][share],
+        counts["attributed"][share],
+        counts["leases"][share],
+        balance.realised,
+        COUNTING_EVENTS.get(event, event),
+        counted,
+        dwellings(gap),
+        dwellings(carry),
+        "définitif" if final else "provisoire",
+        counts["overrides_received"][share],
+        counts["overrides_lost"][share],
+    )
+
+
+# --- 2. breakdown -------------------------------------------------------------------------------
+
+DIMENSIONS = (
+    Column("landlord", "Bailleur"),
+    Column("departement", "Département"),
+    Column("reserver", "Réservataire"),
+    Column("typology", "Typologie"),
+    Column("financing", "Financement"),
+    Column("qpv", "QPV"),
+    Column("commune", "Commune (INSEE)"),
+    Column("commune_name", "Commune"),
+    Column("construction_period", "Période de construction"),
+)
+BREAKDOWN_COLUMNS = (
+    *DIMENSIONS,
+    Column("proposed", "Proposés", "integer"),
+    Column("attributed", "Attribués", "integer"),
+)
+BREAKDOWN_NOTE = (
+    "Logements proposés et attribués par réservataire, typologie, financement, situation en "
+    "ou hors QPV, commune et période de construction, tels qu'ils étaient à leur libération "
+    "(instantané du journal). Un logement réorienté compte pour chaque part qui l'a reçu."
+)
+
+
+def _count_breakdown(
+    counts: dict[tuple[str, ...], list[int]],
+    scope_year: ScopeYear,
+    catalogue: Catalogue,
+    view: View,
+) -> None:
+    """Add the scope's proposed and attributed dwellings to ``counts``, keyed by the breakdown's
+    dimensions (a dict of tuples: several times faster than a pandas group-by over the same
+    object columns, and it needs no frame of every dwelling of the country)."""
+    landlord, departement = _where(catalogue, scope_year.scope)
+    reservers: dict[ShareRef, tuple[int | None, str]] = {}
+    for vacancy in scope_year.vacancies.values():
+        if not vacancy.in_flux:
+            continue
+        commune = vacancy.commune or UNKNOWN
+        dwelling = (
+            vacancy.typology or UNKNOWN,
+            vacancy.financing or UNKNOWN,
+            "en QPV" if vacancy.qpv else "hors QPV",
+            commune,
+            catalogue.communes[commune].name if commune in catalogue.communes else UNKNOWN,
+            construction_period(vacancy.construction_year),
+        )
+        held = [(share, 0) for share in vacancy.proposed]
+        if vacancy.attributed is not None:
+            held.append((vacancy.attributed, 1))
+        for share, measure in held:
+            reserver = reservers.get(share) or reservers.setdefault(
+                share, _reserver(catalogue, share)
+            )
+            if view.shows(reserver[0]):
+                key = (landlord, departement, reserver[1], *dwelling)
+                figures = counts.get(key) or counts.setdefault(key, [0, 0])
+                figures[measure] += 1
+
+
+def _reserver(catalogue: Catalogue, share: ShareRef) -> tuple[int | None, str]:
+    if share == LANDLORD:
+        return None, LANDLORD_RESERVER
+    info = catalogue.shares.get(share)
+    return (info.reserver_id, info.reserver_name) if info else (None, f"Droit {share}")
+
+
+# --- 3. deductions ------------------------------------------------------------------------------
+
+DEDUCTION_COLUMNS = (
+    Column("landlord", "Bailleur"),
+    Column("departement", "Département"),
+    Column("category", "Catégorie"),
+    Column("actual", "Réalisé", "integer"),
+    Column("forecast", "Prévision", "integer"),
+    Column("difference", "Écart (réalisé − prévision)", "integer"),
+)
+DEDUCTIONS_NOTE = (
+    "Réalisé : logements libérés dans l'année et soustraits du flux (les retraits exclus). "
+    "Prévision : déclarée par le bailleur pour l'année ; vide si elle n'a pas été déclarée, et "
+    "l'écart avec elle."
+)
+
+
+def _deduction_rows(
+    scope_year: ScopeYear, catalogue: Catalogue, forecasts: dict[Scope, dict[str, int]]
+) -> list[tuple[Any, ...]]:
+    landlord, departement = _where(catalogue, scope_year.scope)
+    actual = Counter(
+        vacancy.deduction
+        for vacancy in scope_year.vacancies.values()
+        if vacancy.deduction is not None and not vacancy.withdrawn
+    )
+    declared = forecasts.get(scope_year.scope, {})
+    rows = []
+    for category, label in DEDUCTIONS.items():
+        done, forecast = actual[category.value], declared.get(category.value)
+        difference = None if forecast is None else done - forecast
+        rows.append((landlord, departement, label, done, forecast, difference))
+    return rows

@@ -1,0 +1,90 @@
+"""Late entries (issue 4): entries about a closed year recorded after its close. They never move
+the closed year's figures (its close moved the next year's carry-ins instead, ``year_close``);
+the bilans of both years list them, flagged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flux import clock
+from flux.reporting.catalogue import LANDLORD_PART, Catalogue
+from flux.reporting.facts import ScopeYear
+from flux.reporting.frames import dwellings
+from flux.reporting.model import Column
+
+KINDS = {
+    "vacancy_logged": "libération",
+    "orientation": "orientation",
+    "override": "réorientation",
+    "designation": "désignation",
+    "cal_attribution": "attribution en CALEOL",
+    "cal_refusal": "refus de la CALEOL",
+    "carence": "carence",
+    "take_back": "reprise",
+    "lease": "bail signé",
+    "withdrawal": "retrait",
+    "correction": "correction",
+    "carry_over": "ajustement du report",
+}
+
+COLUMNS = (
+    Column("concerns", "Année concernée", "integer"),
+    Column("landlord", "Bailleur"),
+    Column("departement", "Département"),
+    Column("entry", "Écriture n°", "integer"),
+    Column("kind", "Nature"),
+    Column("effective_date", "Date d'effet", "date"),
+    Column("recorded_on", "Enregistrée le", "date"),
+    Column("vacancy", "Libération n°", "integer"),
+    Column("share", "Droit"),
+    Column("detail", "Détail"),
+    Column("flag", "Signalement"),
+)
+NOTE = (
+    "Écritures concernant une année clôturée, enregistrées après sa clôture : elles ne modifient "
+    "pas les chiffres de l'année close, leur effet est reporté sur l'année suivante. Elles "
+    "figurent dans le bilan des deux années."
+)
+
+
+def rows(
+    scope_year: ScopeYear, catalogue: Catalogue, reserver_id: int | None
+) -> list[tuple[Any, ...]]:
+    """The late entries shown with the scope's year (``COLUMNS``); a reserver's bilan only those
+    about its own shares."""
+    landlord = catalogue.organisations.get(scope_year.scope.landlord_id, "")
+    result = []
+    for entry in scope_year.late:
+        info = catalogue.shares.get(entry.share_id) if entry.share_id is not None else None
+        if reserver_id is not None and (info is None or info.reserver_id != reserver_id):
+            continue
+        share = info.label if info else (LANDLORD_PART if entry.kind == "carry_over" else None)
+        result.append(
+            (
+                entry.concerns,
+                landlord,
+                scope_year.scope.departement,
+                entry.id,
+                KINDS.get(entry.kind, entry.kind),
+                entry.effective_date,
+                entry.recorded_at.astimezone(clock.PARIS).date(),
+                entry.vacancy_id,
+                share,
+                _detail(entry.kind, entry.payload),
+                f"tardive : concerne {entry.concerns}, enregistrée après sa clôture",
+            )
+        )
+    return result
+
+
+def _detail(kind: str, payload: dict[str, Any]) -> str | None:
+    if kind == "carry_over":
+        units = int(payload.get("units", 0))
+        return f"report ajusté de {dwellings(units):+.2f} logement(s)".replace(".", ",")
+    if kind in ("carence", "take_back"):
+        return "comptée pour la part" if payload.get("counted", True) else "recréditée"
+    if kind == "correction":
+        return f"annule l'écriture {payload.get('reversed_kind', '')}".strip()
+    if kind == "withdrawal":
+        return payload.get("reason")
+    return None

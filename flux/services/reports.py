@@ -1,0 +1,228 @@
+"""The bilan annuel (domain.md §7): for one landlord, one département, one reserver, or
+everything the caller may see, built from the journal (``flux.reporting.annual``).
+
+Who sees what (design.md §4 invariant 8):
+- a landlord: its own scopes (landlord × département), every part;
+- a reserver: the scopes where it holds a convention, and there only its own shares, its rows of
+  the breakdown, its own checks and late entries: no landlord part, nothing of other reservers
+  (the deductions are the landlord's figures every reserver receives);
+- prefecture staff: every landlord of their département (the consolidation);
+- an admin: everything.
+A filter naming a landlord, reserver or département the caller may not look into (or that does
+not exist) answers 404, as an object it may not see does elsewhere; another reserver's bilan is
+such an object for a reserver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from flux import clock
+from flux.domain.reference import OrganisationKind, Role
+from flux.models import Convention, Departement, JournalEntry, Organisation
+from flux.reporting import annual as annual_report
+from flux.reporting import catalogue as catalogues
+from flux.reporting import facts
+from flux.reporting.model import Report, ReportMeta
+from flux.services import deduction_forecasts
+from flux.services.access import Actor
+from flux.services.allocation_book import Scope
+from flux.services.errors import NotFound
+
+TITLE = "Bilan annuel {year} de la gestion en flux"
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    year: int
+    landlord: int | str | None = None  # id or code
+    reserver: int | str | None = None  # id or code
+    departement: str | None = None
+
+
+def annual(session: Session, actor: Actor, query: ReportQuery, today: date | None = None) -> Report:
+    """The bilan annuel of ``query.year`` as the caller may see it (404 for a filter it may
+    not use); ``today`` is the date of issue."""
+    in_year = _journal_pairs(session, query.year)
+    visible = _visible(session, actor, _convention_pairs(session) | in_year)
+    landlord = _landlord(session, actor, query.landlord, visible)
+    reserver = _reserver(session, actor, query.reserver, visible)
+    departement = _departement(session, actor, query.departement)
+    if reserver is None and actor.role is Role.RESERVER:
+        reserver = session.get(Organisation, actor.organisation_id)
+    pairs = visible
+    if landlord is not None:
+        pairs = {p for p in pairs if p[0] == landlord.id}
+    if departement is not None:
+        pairs = {p for p in pairs if p[1] == departement.code}
+    if reserver is not None:
+        pairs &= _reserver_pairs(session, reserver.id)
+    scopes = [Scope(landlord_id, code) for landlord_id, code in sorted(pairs)]
+    catalogue = catalogues.load(session, scopes, query.year)
+    # A scope whose conventions were all out of force in the year, with no entry in it: nothing.
+    scopes = [
+        s for s in scopes if catalogue.scope_shares(s) or (s.landlord_id, s.departement) in in_year
+    ]
+    # A generator: each scope's year is read, turned into rows, and dropped before the next.
+    scope_years = (
+        facts.load(
+            session, scope, query.year, [info.share_id for info in catalogue.scope_shares(scope)]
+        )
+        for scope in scopes
+    )
+    forecasts = {
+        scope: deduction_forecasts.forecasts(
+            session, scope.landlord_id, scope.departement, query.year
+        )
+        for scope in scopes
+    }
+    meta = _meta(query, scopes, catalogue, landlord, reserver, departement, today)
+    view = annual_report.View(reserver.id if reserver is not None else None)
+    return annual_report.build(meta, scope_years, catalogue, forecasts, view)
+
+
+# --- what the caller may look into -------------------------------------------------------------
+
+Pair = tuple[int, str]  # (landlord id, département code)
+
+
+def _visible(session: Session, actor: Actor, pairs: set[Pair]) -> set[Pair]:
+    """The scopes (with a convention, or entries in the year) the caller may look into."""
+    if actor.is_admin:
+        return pairs
+    if actor.role is Role.LANDLORD:
+        return {p for p in pairs if p[0] == actor.organisation_id}
+    if actor.role is Role.PREFECTURE:
+        return {p for p in pairs if p[1] == actor.departement}
+    if actor.role is Role.RESERVER:
+        return pairs & _reserver_pairs(session, actor.organisation_id)
+    return set()
+
+
+def _convention_pairs(session: Session) -> set[Pair]:
+    stmt = sa.select(Convention.landlord_id, Convention.departement_code).distinct()
+    return {tuple(row) for row in session.execute(stmt)}
+
+
+def _journal_pairs(session: Session, year: int) -> set[Pair]:
+    stmt = (
+        sa.select(JournalEntry.landlord_id, JournalEntry.departement_code)
+        .where(JournalEntry.period == year, JournalEntry.landlord_id.is_not(None))
+        .distinct()
+    )
+    return {tuple(row) for row in session.execute(stmt)}
+
+
+def _reserver_pairs(session: Session, reserver_id: int | None) -> set[Pair]:
+    stmt = sa.select(Convention.landlord_id, Convention.departement_code).where(
+        Convention.reserver_id == reserver_id
+    )
+    return {tuple(row) for row in session.execute(stmt)}
+
+
+def _organisation(session: Session, ref: int | str, kind: OrganisationKind) -> Organisation | None:
+    column = Organisation.id if isinstance(ref, int) else Organisation.code
+    found = session.scalar(sa.select(Organisation).where(column == ref))
+    return found if found is not None and found.kind is kind else None
+
+
+def _landlord(
+    session: Session, actor: Actor, ref: int | str | None, visible: set[Pair]
+) -> Organisation | None:
+    if ref is None:
+        return None
+    landlord = _organisation(session, ref, OrganisationKind.LANDLORD)
+    allowed = landlord is not None and (
+        actor.is_admin
+        or (actor.role is Role.LANDLORD and landlord.id == actor.organisation_id)
+        or any(pair[0] == landlord.id for pair in visible)
+    )
+    if not allowed:
+        raise _not_found("landlord", f"Bailleur « {ref} » introuvable ou hors de votre périmètre.")
+    return landlord
+
+
+def _reserver(
+    session: Session, actor: Actor, ref: int | str | None, visible: set[Pair]
+) -> Organisation | None:
+    if ref is None:
+        return None
+    reserver = _organisation(session, ref, OrganisationKind.RESERVER)
+    allowed = reserver is not None and (
+        actor.is_admin
+        or (actor.role is Role.RESERVER and reserver.id == actor.organisation_id)
+        or (
+            actor.role is not Role.RESERVER
+            and bool(visible & _reserver_pairs(session, reserver.id))
+        )
+    )
+    if not allowed:
+        raise _not_found(
+            "reserver", f"Réservataire « {ref} » introuvable ou hors de votre périmètre."
+        )
+    return reserver
+
+
+def _departement(session: Session, actor: Actor, code: str | None) -> Departement | None:
+    if code is None:
+        return None
+    found = session.get(Departement, code)
+    if found is None or (actor.role is Role.PREFECTURE and code != actor.departement):
+        raise _not_found(
+            "departement", f"Département « {code} » introuvable ou hors de votre périmètre."
+        )
+    return found
+
+
+def _not_found(field: str, message: str) -> NotFound:
+    return NotFound(message, errors={"query": {field: [message]}})
+
+
+# --- the title block ---------------------------------------------------------------------------
+
+
+def _meta(
+    query: ReportQuery,
+    scopes: list[Scope],
+    catalogue: catalogues.Catalogue,
+    landlord: Organisation | None,
+    reserver: Organisation | None,
+    departement: Departement | None,
+    today: date | None,
+) -> ReportMeta:
+    landlords = {scope.landlord_id for scope in scopes}
+    codes = {scope.departement for scope in scopes}
+    landlord_name = landlord.name if landlord is not None else None
+    if landlord_name is None and len(landlords) == 1:
+        landlord_name = catalogue.organisations.get(next(iter(landlords)))
+    if departement is not None:
+        departement_name: str | None = f"{departement.name} ({departement.code})"
+    elif len(codes) == 1:
+        code = next(iter(codes))
+        departement_name = f"{catalogue.departements.get(code, code)} ({code})"
+    else:
+        departement_name = None
+    filters = {
+        key: str(value)
+        for key, value in (
+            ("year", query.year),
+            ("landlord", query.landlord),
+            ("reserver", query.reserver),
+            ("departement", query.departement),
+        )
+        if value is not None
+    }
+    return ReportMeta(
+        title=TITLE.format(year=query.year),
+        year=query.year,
+        issued_on=today or clock.today(),
+        landlord=landlord_name,
+        reserver=reserver.name if reserver is not None else None,
+        departement=departement_name,
+        closed=False,  # set by the builder: whether every scope's year is closed
+        filters=filters,
+    )
