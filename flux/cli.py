@@ -335,6 +335,199 @@ def year_close_command(
         )
 
 
+@main.group("scheduler")
+def scheduler_group() -> None:
+    """L'ordonnanceur : le second processus d'un déploiement, à côté du serveur web."""
+
+
+@scheduler_group.command("run")
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Date du rattrapage au démarrage (AAAA-MM-JJ ; défaut : aujourd'hui, heure de Paris).",
+)
+@click.option("--once", is_flag=True, help="Lancer chaque tâche une fois, puis s'arrêter.")
+@with_appcontext
+def scheduler_run(today: datetime | None, once: bool) -> None:
+    """Lancer l'ordonnanceur (APScheduler, fuseau Europe/Paris) jusqu'à son arrêt.
+
+    Au démarrage, chaque tâche est lancée une fois (rattrapage : une période déjà faite est
+    sautée), puis chaque jour à son heure : year-close 0 h 30, deadlines 1 h, bilan-campaign
+    2 h, nightly-check 3 h, expiring-conventions 6 h. Sous PostgreSQL, un second ordonnanceur
+    sur la même base s'arrête aussitôt avec un message.
+    """
+    import logging
+
+    from flux.scheduler import runner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        runner.serve(app, app.config["DATABASE_URL"], today.date() if today else None, once)
+    except runner.AlreadyRunning as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        click.echo("Ordonnanceur arrêté.")
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Les tâches planifiées, lancées à la main (rattrapage, essais)."""
+
+
+@jobs_group.command("run")
+@click.argument(
+    "name",
+    type=click.Choice(
+        ["deadlines", "year-close", "bilan-campaign", "nightly-check", "expiring-conventions"]
+    ),
+)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Lancer la tâche comme si nous étions ce jour-là (AAAA-MM-JJ).",
+)
+@with_appcontext
+def jobs_run(name: str, today: datetime | None) -> None:
+    """Lancer la tâche NAME maintenant, comme à la date --today.
+
+    deadlines : carences et reprises dont le délai est échu ; year-close : clôture de l'année
+    écoulée ; bilan-campaign : bilans annuels de l'année écoulée (du 2 janvier au 28 février,
+    puis liste des bilans non émis) ; nightly-check : recalcul des états de droits et
+    invariants ; expiring-conventions : conventions échéant dans les 90 jours. Une tâche déjà
+    faite pour sa période n'est pas refaite.
+    """
+    from flux.scheduler import runner
+
+    outcome = runner.run_job(
+        current_app._get_current_object(), name, today.date() if today else None
+    )  # type: ignore[attr-defined]
+    labels = {
+        "succeeded": "terminée",
+        "skipped": "déjà faite pour cette période",
+        "idle": "rien à faire à cette date",
+        "failed": "en échec",
+    }
+    click.echo(f"{name} ({outcome.period or '-'}) : {labels[outcome.status]} {outcome.summary}")
+    if outcome.status == "failed":
+        sys.exit(1)
+
+
+@main.group("bilans")
+def bilans_group() -> None:
+    """Les bilans annuels émis par la campagne."""
+
+
+@bilans_group.command("list")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="Année du bilan.")
+@click.option("--departement", help="Code du département.")
+@click.option("--missing", is_flag=True, help="Seulement les bilans non émis.")
+@with_appcontext
+def bilans_list(year: int, departement: str | None, missing: bool) -> None:
+    """Lister, par bailleur × réservataire, les bilans de l'année : émis (date, empreinte
+    SHA-256) ou non émis (à signaler après le 28 février)."""
+    from flux.services import bilan_campaign
+    from flux.services.access import SYSTEM
+
+    rows = bilan_campaign.status(db.session, SYSTEM, year)
+    for row in rows:
+        if departement and row["departement"] != departement:
+            continue
+        if missing and row["status"] != "missing":
+            continue
+        state = (
+            f"émis le {row['issued_at']:%d/%m/%Y} ({row['content_hash'][:12]}…)"
+            + (" — en retard" if row["late"] else "")
+            if row["status"] == "issued"
+            else "NON ÉMIS"
+        )
+        click.echo(
+            f"{row['departement']} ; {row['landlord']['name']} ; {row['reserver']['name']} ; "
+            f"{state}"
+        )
+
+
+@main.group("report")
+def report_group() -> None:
+    """Bilans à la demande (l'API : GET /api/v1/reports/annual)."""
+
+
+@report_group.command("annual")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="Année du bilan.")
+@click.option("--landlord", help="Code ou identifiant du bailleur.")
+@click.option("--reserver", help="Code ou identifiant du réservataire (son bilan à lui).")
+@click.option("--departement", help="Code du département (consolidation préfectorale).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xlsx", "pdf"]),
+    default="json",
+    show_default=True,
+    help="Format du bilan.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Fichier à écrire (défaut : la sortie standard).",
+)
+@click.option(
+    "--as",
+    "as_email",
+    help="Adresse d'un utilisateur : le bilan tel qu'il le voit (défaut : administrateur).",
+)
+@with_appcontext
+def report_annual(
+    year: int,
+    landlord: str | None,
+    reserver: str | None,
+    departement: str | None,
+    fmt: str,
+    output: Path | None,
+    as_email: str | None,
+) -> None:
+    """Produire le bilan annuel de YEAR : droits par part, répartition, logements soustraits,
+    contrôle des obligations, écritures tardives.
+
+    Outil d'exploitation : sans --as, la commande voit tout (droits d'administrateur) ; avec
+    --as, exactement ce que cet utilisateur verrait par l'API. Sans filtre : tous les
+    bailleurs et départements visibles.
+    """
+    import sqlalchemy as sa
+
+    from flux.models import User
+    from flux.reporting import render
+    from flux.services import reports
+    from flux.services.access import SYSTEM, Actor
+
+    def ref(value: str | None) -> int | str | None:
+        return int(value) if value is not None and value.isdigit() else value
+
+    actor = SYSTEM
+    if as_email is not None:
+        user = db.session.scalar(sa.select(User).where(User.email == as_email))
+        if user is None or not user.active:
+            _fail(f"aucun utilisateur actif « {as_email} ».")
+        actor = Actor(
+            user.id,
+            user.role,
+            user.organisation_id,
+            user.organisation.departement_code if user.role is Role.PREFECTURE else None,
+            can_write=False,
+        )
+    try:
+        report = reports.annual(
+            db.session, actor, reports.ReportQuery(year, ref(landlord), ref(reserver), departement)
+        )
+    except ServiceError as error:
+        _fail(error.detail)
+    content = render.render(report, fmt).content
+    if output is None:
+        click.echo(content, nl=False)  # bytes: written as they are
+    else:
+        output.write_bytes(content)
+        click.echo(f"Bilan écrit dans {output}.", err=True)
+
+
 @main.command("simulate", with_appcontext=False)  # never opens FLUX_DATABASE_URL
 @click.option(
     "--conventions",

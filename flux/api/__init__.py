@@ -10,12 +10,17 @@ from flask import Blueprint, Flask, send_from_directory
 from flux import __version__
 
 from . import auth, inputs, messages, problems, security, transactions  # noqa: F401
+from .alerts.routes import blp as alerts_blp
 from .balances.routes import blp as balances_blp
+from .bilans.routes import blp as bilans_blp
 from .conventions.routes import blp as conventions_blp
+from .deduction_forecasts.routes import blp as deduction_forecasts_blp
 from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp
+from .job_runs.routes import blp as job_runs_blp
 from .journal.routes import blp as journal_blp
 from .organisations.routes import blp as organisations_blp
+from .reports.routes import blp as reports_blp
 from .scopes.routes import blp as scopes_blp
 from .territories.routes import blp as territories_blp
 from .users.routes import blp as users_blp
@@ -46,9 +51,14 @@ BLUEPRINTS = [
     conventions_blp,
     vacancies_blp,
     balances_blp,
+    deduction_forecasts_blp,
+    reports_blp,
     scopes_blp,
     users_blp,
     journal_blp,
+    alerts_blp,
+    job_runs_blp,
+    bilans_blp,
 ]
 
 API_DESCRIPTION = """\

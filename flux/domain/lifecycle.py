@@ -259,3 +259,18 @@ def check_event_date(on: date, today: date) -> None:
             "date",
             {"date": on.isoformat(), "today": today.isoformat()},
         )
+
+
+def overdue(lifecycle: Lifecycle, today: date) -> tuple[Event, date] | None:
+    """The event time has made due by `today`, and the first day it could be recorded: a
+    carence once the designation deadline has passed without designation, a take-back once
+    the second delay after a CAL refusal has passed; None when nothing is due."""
+    if lifecycle.held_by_landlord or lifecycle.closed:
+        return None
+    deadline = lifecycle.designation_deadline
+    if lifecycle.stage is Stage.ORIENTED and deadline is not None and deadline < today:
+        return Event.CARENCE, max(deadline + timedelta(days=1), lifecycle.last_event_on)
+    second = lifecycle.redesignation_deadline
+    if lifecycle.stage is Stage.CAL_REFUSED and second is not None and second < today:
+        return Event.TAKE_BACK, max(second + timedelta(days=1), lifecycle.last_event_on)
+    return None

@@ -3,9 +3,11 @@
 from flux.models.allocation import AllocationScope
 from flux.models.audit import AuditRecord, audit
 from flux.models.conventions import Convention, ConventionVersion, Share, ShareTerms, VersionCommune
+from flux.models.deductions import DeductionForecast
 from flux.models.dwellings import Dwelling
 from flux.models.journal import JournalEntry
 from flux.models.organisations import Organisation
+from flux.models.scheduling import Alert, IssuedReport, JobRun
 from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_communes
 from flux.models.users import ApiToken, User
 
@@ -20,16 +22,21 @@ for _model in (
     User,
     ApiToken,
     AllocationScope,
+    DeductionForecast,
 ):
     audit(_model)
 
 __all__ = [
+    "Alert",
+    "IssuedReport",
+    "JobRun",
     "AuditRecord",
     "AllocationScope",
     "ApiToken",
     "Commune",
     "Convention",
     "ConventionVersion",
+    "DeductionForecast",
     "Departement",
     "Dwelling",
     "Epci",

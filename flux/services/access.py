@@ -46,6 +46,12 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("Action réservée aux administrateurs.")
 
 
+def require_admin_or_prefecture(actor: Actor) -> None:
+    """Cross-landlord operational data (the scheduler's runs): admins and prefecture staff."""
+    if not (actor.is_admin or actor.role is Role.PREFECTURE):
+        raise Forbidden("Réservé aux administrateurs et aux services de la préfecture.")
+
+
 # --- dwellings -------------------------------------------------------------------------
 
 
@@ -147,3 +153,39 @@ def visible_users(actor: Actor) -> sa.ColumnElement[bool]:
 def sees_user(actor: Actor, user_id: int) -> bool:
     """Whether the caller may read (and manage the tokens of) this user."""
     return actor.is_admin or actor.user_id == user_id
+
+
+# --- a landlord's declarations in a département (deduction forecasts) -----------------------
+
+
+def visible_declarations(
+    actor: Actor, landlord_id: sa.ColumnElement[int], departement: sa.ColumnElement[str]
+) -> sa.ColumnElement[bool]:
+    """Rows about a landlord in a département (given as columns) are seen by the landlord, the
+    reservers holding a convention with it there, the prefecture of the département, admins."""
+    if actor.is_admin:
+        return sa.true()
+    if actor.role is Role.LANDLORD:
+        return landlord_id == actor.organisation_id
+    if actor.role is Role.PREFECTURE:
+        return departement == actor.departement
+    if actor.role is Role.RESERVER:
+        return (
+            sa.select(Convention.id)
+            .where(
+                Convention.reserver_id == actor.organisation_id,
+                Convention.landlord_id == landlord_id,
+                Convention.departement_code == departement,
+            )
+            .exists()
+        )
+    return sa.false()
+
+
+def check_declaration_write(actor: Actor, landlord_id: int) -> None:
+    """Only the landlord itself (a writer) or an admin declares the landlord's forecasts."""
+    require_writer(actor)
+    if actor.is_admin:
+        return
+    if actor.role is not Role.LANDLORD or actor.organisation_id != landlord_id:
+        raise Forbidden("Seul le bailleur déclare ses prévisions de logements soustraits du flux.")

@@ -131,6 +131,15 @@ def check_vacancies(seed: Seed, caller: str, body: Any) -> None:
     assert sorted(_ids(body)) == sorted(expected)
 
 
+def check_bilans(seed: Seed, caller: str, body: Any) -> None:
+    """One row per landlord × département × reserver of the conventions the caller sees."""
+    conventions = _visible_conventions(seed, caller)
+    if caller == "prefecture-32":
+        conventions = set()  # every seeded convention is in the 31
+    assert len(body) == len(conventions), body
+    assert all(row["status"] == "missing" for row in body)
+
+
 def check_balances(seed: Seed, caller: str, body: Any) -> None:
     """Rows (landlord, département, share or landlord part) of the visible scopes only."""
     rows = {
@@ -159,6 +168,51 @@ def check_balances(seed: Seed, caller: str, body: Any) -> None:
         "prefecture-32": {row for row in everything if row[1] == "32"},
     }[caller]
     assert rows == expected
+
+
+def check_annual_report(seed: Seed, caller: str, body: Any) -> None:
+    """The bilan's share rows: (département, convention) of the visible shares, and the landlord
+    part of each visible scope (not for reservers); each reserver its own shares only; with a
+    landlord filter, that landlord's only."""
+    shares = next(part for part in body["parts"] if part["key"] == "shares")
+    rows = {(row["departement"], row["convention"] or row["landlord"]) for row in shares["rows"]}
+    a, b = "Office Public de l'Habitat Démo Garonne", "Pastel Habitat Démo (ESH fictive)"
+    wanted = {A: (a, "A-"), B: (b, "B-")}.get(body["meta"]["filters"].get("landlord"))
+    every = {("31", c) for c in ("A-X", "A-Y", "A-etat", "B-X")} | {
+        ("31", a),
+        ("31", b),
+        ("32", b),
+    }
+    expected = {
+        "admin": every,
+        "landlord-A": {("31", c) for c in ("A-X", "A-Y", "A-etat")} | {("31", a)},
+        "landlord-A-ro": {("31", c) for c in ("A-X", "A-Y", "A-etat")} | {("31", a)},
+        "landlord-B": {("31", "B-X"), ("31", b), ("32", b)},
+        "reserver-X": {("31", "A-X"), ("31", "B-X")},
+        "reserver-Y": {("31", "A-Y")},
+        "prefecture-31": {row for row in every if row[0] == "31"},
+        "prefecture-32": {("32", b)},
+    }[caller]
+    if wanted is not None:
+        expected = {row for row in expected if row[1] == wanted[0] or row[1][:2] == wanted[1]}
+    assert rows == expected
+
+
+def check_deduction_forecasts(seed: Seed, caller: str, body: Any) -> None:
+    """Seeded forecasts: A in the 31, B in the 31 and the 32; each seen by its landlord, the
+    reservers holding a convention with it there, the prefecture of its département."""
+    a31, b31, b32 = (seed.org[A], "31"), (seed.org[B], "31"), (seed.org[B], "32")
+    expected = {
+        "admin": {a31, b31, b32},
+        "landlord-A": {a31},
+        "landlord-A-ro": {a31},
+        "landlord-B": {b31, b32},
+        "reserver-X": {a31, b31},
+        "reserver-Y": {a31},
+        "prefecture-31": {a31, b31},
+        "prefecture-32": {b32},
+    }[caller]
+    assert {(row["landlord_id"], row["departement"]) for row in body} == expected
 
 
 def check_scopes(seed: Seed, caller: str, body: Any) -> None:
@@ -512,6 +566,53 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     # --- balances and allocation scopes -------------------------------------------------------
     ("GET", "/api/v1/balances"): Endpoint(
         lambda s, t: _get(f"{V1}/balances", as_of="2025-06-30"), {"-": READ_ALL}, check_balances
+    ),
+    ("GET", "/api/v1/balances/monthly"): Endpoint(
+        lambda s, t: _get(f"{V1}/balances/monthly", year=2025), {"-": READ_ALL}, check_balances
+    ),
+    # --- the bilan annuel: what the caller sees; a landlord it may not look into is 404 --------
+    ("GET", "/api/v1/reports/annual"): Endpoint(
+        lambda s, t: (
+            _get(f"{V1}/reports/annual", year=2025)
+            if t == "-"
+            else _get(f"{V1}/reports/annual", year=2025, landlord=LANDLORD[t])
+        ),
+        {
+            "-": READ_ALL,
+            "A": "401 200 200 200 404 200 200 200 404",
+            "B": "401 200 404 404 200 200 404 200 200",
+        },
+        check_annual_report,
+    ),
+    # --- deduction forecasts: declared by the landlord, read by its reservers there -----------
+    ("GET", "/api/v1/deduction-forecasts"): Endpoint(
+        lambda s, t: _get(f"{V1}/deduction-forecasts"), {"-": READ_ALL}, check_deduction_forecasts
+    ),
+    ("POST", "/api/v1/deduction-forecasts"): Endpoint(
+        lambda s, t: _json(
+            f"{V1}/deduction-forecasts",
+            {
+                "landlord": s.org[LANDLORD["B" if t == "B32" else t]],
+                "departement": "32" if t == "B32" else "31",
+                "year": 2025,
+                "forecasts": {"internal_transfer": 20, "unfit_housing": 1},
+            },
+        ),
+        {
+            "A": "401 201 201 403 403 403 403 403 403",
+            "B32": "401 201 403 403 201 403 403 403 403",
+        },
+    ),
+    # --- scheduled work: alerts about the caller, job runs for staff, bilans per pair ---------
+    ("GET", "/api/v1/alerts"): Endpoint(lambda s, t: _get(f"{V1}/alerts"), {"-": READ_ALL}),
+    ("GET", "/api/v1/job-runs"): Endpoint(
+        lambda s, t: _get(f"{V1}/job-runs"), {"-": "401 200 403 403 403 403 403 200 200"}
+    ),
+    ("GET", "/api/v1/bilans"): Endpoint(
+        lambda s, t: _get(f"{V1}/bilans", year=2025), {"-": READ_ALL}, check_bilans
+    ),
+    ("GET", "/api/v1/bilans/<int:report_id>"): Endpoint(
+        lambda s, t: _get(f"{V1}/bilans/1"), {"-": "401 404 404 404 404 404 404 404 404"}
     ),
     ("GET", "/api/v1/allocation-scopes"): Endpoint(
         lambda s, t: _get(f"{V1}/allocation-scopes"), {"-": READ_ALL}, check_scopes

@@ -1,0 +1,109 @@
+"""The scheduler process: one APScheduler 3 BlockingScheduler, time zone Europe/Paris.
+
+Started by `flux scheduler run`, beside the web server, never inside a web worker. On
+PostgreSQL it holds an advisory lock for its whole life, on a connection of its own (outside
+the pool), so a second scheduler started by mistake exits at once with a message; on SQLite
+(one machine, development) the `job_runs` uniqueness alone keeps each job to one run per period.
+At start it runs every job once (each is idempotent: a period already done is skipped), which
+catches up whatever a stopped scheduler missed; then each job runs at its hour.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import sqlalchemy as sa
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+from sqlalchemy.pool import NullPool
+
+from flux import clock
+from flux.db import db
+from flux.scheduler import jobs
+
+log = logging.getLogger("flux.scheduler")
+
+TIME_ZONE = "Europe/Paris"
+ADVISORY_KEY = 0x466C7578  # "Flux"
+# Hour (Paris time) at which each job runs daily; deadlines first so the nightly check sees them.
+SCHEDULE = {
+    "year-close": (0, 30),
+    "deadlines": (1, 0),
+    "bilan-campaign": (2, 0),
+    "nightly-check": (3, 0),
+    "expiring-conventions": (6, 0),
+}
+MISFIRE_GRACE_SECONDS = 6 * 3600
+
+
+class AlreadyRunning(RuntimeError):
+    """Another scheduler holds the database's scheduler lock."""
+
+
+def hold_lock(url: str) -> sa.Connection | None:
+    """PostgreSQL: take the scheduler's advisory lock on a connection of its own, kept open
+    for the process's life (returned: keep a reference). SQLite: nothing to hold."""
+    if not url.startswith("postgresql"):
+        return None
+    engine = sa.create_engine(url, poolclass=NullPool)
+    connection = engine.connect()
+    taken = connection.execute(sa.select(sa.func.pg_try_advisory_lock(ADVISORY_KEY))).scalar()
+    connection.commit()
+    if not taken:
+        connection.close()
+        engine.dispose()
+        raise AlreadyRunning(
+            "Un autre ordonnanceur Flux tourne déjà sur cette base de données (verrou "
+            f"consultatif {ADVISORY_KEY} pris) : ce processus s'arrête."
+        )
+    return connection
+
+
+def run_job(app: Flask, name: str, today: date | None = None) -> jobs.Outcome:
+    """One job in its own application context and session."""
+    with app.app_context():
+        try:
+            return jobs.run(db.session, name, today or clock.today())
+        finally:
+            db.session.close()
+
+
+def run_all(app: Flask, today: date | None = None) -> list[jobs.Outcome]:
+    return [run_job(app, name, today) for name in SCHEDULE]
+
+
+def build(app: Flask) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone=TIME_ZONE,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+    )
+    for name, (hour, minute) in SCHEDULE.items():
+        scheduler.add_job(
+            run_job,
+            CronTrigger(hour=hour, minute=minute, timezone=TIME_ZONE),
+            args=[app, name],
+            id=name,
+            name=name,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def serve(app: Flask, url: str, today: date | None = None, once: bool = False) -> None:
+    """Hold the lock, catch up, then run the schedule until stopped (or return, with once)."""
+    lock = hold_lock(url)
+    try:
+        for outcome in run_all(app, today):
+            log.info("catch-up %s: %s %s", outcome.job, outcome.status, outcome.period)
+        if once:
+            return
+        build(app).start()
+    finally:
+        if lock is not None:
+            lock.close()

@@ -1,0 +1,194 @@
+"""Scheduled jobs driven with a fixed date (issue 6): what each leaves in the journal and the
+alerts, and that running a job twice for the same period changes nothing the second time."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from flux.cli import main
+from flux.models import Alert, JobRun, JournalEntry
+from flux.scheduler import jobs
+from flux.services import deadlines
+
+from .conftest import assert_problem, share
+from .vacancy_kit import (
+    LANDLORD,
+    OPH,
+    TOULOUSE,
+    action_logement,
+    create_convention,
+    create_dwelling,
+    holder,
+    logged,
+    recorded,
+)
+
+
+@pytest.fixture
+def oph(auth, territory) -> dict:
+    return auth("landlord", OPH)
+
+
+@pytest.fixture
+def al_vacancy(client, oph) -> dict:
+    """A vacancy oriented to Action Logement (30-day designation deadline) on 2025-10-01."""
+    al = action_logement(client, oph, "50.00")
+    dwelling = create_dwelling(client, oph, "J0000001", TOULOUSE)
+    vacancy = logged(client, oph, dwelling, "2025-10-01", orient_to=al, reason="test")
+    assert holder(vacancy) == al
+    return {"share": al, "vacancy": vacancy}
+
+
+def kinds(session, vacancy_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(JournalEntry.kind)
+            .where(JournalEntry.vacancy_id == vacancy_id)
+            .order_by(JournalEntry.id)
+        )
+    )
+
+
+def count(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_missed_designation_deadline_becomes_a_carence(session, al_vacancy):
+    vacancy_id = al_vacancy["vacancy"]["id"]
+    assert jobs.run(session, "deadlines", date(2025, 10, 31)).summary["carences"] == 0
+    outcome = jobs.run(session, "deadlines", date(2025, 11, 15))
+    assert outcome.status == "succeeded" and outcome.summary["carences"] == 1
+    carence = session.scalar(
+        sa.select(JournalEntry).where(
+            JournalEntry.vacancy_id == vacancy_id, JournalEntry.kind == "carence"
+        )
+    )
+    assert carence.effective_date == date(2025, 11, 1)  # the day after the deadline
+    assert carence.payload["counted"] is True  # the convention's default policy
+    # The same period again: nothing; the next day: nothing left to do.
+    entries = count(session, JournalEntry)
+    assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "skipped"
+    assert jobs.run(session, "deadlines", date(2025, 11, 16)).summary["carences"] == 0
+    assert count(session, JournalEntry) == entries
+
+
+def test_a_cal_refusal_becomes_a_take_back_after_the_second_delay(client, oph, session, al_vacancy):
+    vacancy_id = al_vacancy["vacancy"]["id"]
+    recorded(client, oph, vacancy_id, "designation", "2025-10-10", candidates=3)
+    recorded(client, oph, vacancy_id, "cal_refusal", "2025-10-20")
+    assert jobs.run(session, "deadlines", date(2025, 11, 4)).summary["take_backs"] == 0
+    assert jobs.run(session, "deadlines", date(2025, 11, 5)).summary["take_backs"] == 1
+    assert kinds(session, vacancy_id)[-1] == "take_back"
+
+
+def test_a_designated_vacancy_gets_no_carence(client, oph, session, al_vacancy):
+    vacancy_id = al_vacancy["vacancy"]["id"]
+    recorded(client, oph, vacancy_id, "designation", "2025-10-10", candidates=3)
+    assert deadlines.expire(session, date(2025, 12, 31)) == []
+
+
+def test_the_year_close_job_closes_last_year_once(session, al_vacancy):
+    outcome = jobs.run(session, "year-close", date(2026, 1, 1))
+    assert outcome.status == "succeeded" and outcome.period == "2025"
+    assert len(outcome.summary["closed"]) == 1
+    entries = count(session, JournalEntry)
+    assert jobs.run(session, "year-close", date(2026, 1, 2)).status == "skipped"
+    assert count(session, JournalEntry) == entries
+    closed = session.scalar(sa.select(JournalEntry).where(JournalEntry.kind == "year_closed"))
+    assert closed.period == 2025
+
+
+def test_the_nightly_check_flags_a_share_more_than_2_from_its_target(client, oph, session):
+    al = action_logement(client, oph, "50.00")
+    for n in range(6):  # the landlord keeps them all: AL is 3 behind
+        dwelling = create_dwelling(client, oph, f"K{n:07d}", TOULOUSE)
+        logged(client, oph, dwelling, f"2026-0{n + 1}-10", orient_to=LANDLORD, reason="test")
+    outcome = jobs.run(session, "nightly-check", date(2026, 7, 1))
+    assert outcome.summary["new_alerts"] == 2  # AL −3, and the landlord part +3
+    gap = session.scalar(sa.select(Alert).where(Alert.kind == "gap", Alert.share_id == al))
+    assert gap.figures["gap"] == "-3.00" and gap.reserver_id is not None
+    assert not session.scalar(sa.select(Alert).where(Alert.kind == "invariant"))
+    # The next night: the same subjects raise nothing new.
+    assert jobs.run(session, "nightly-check", date(2026, 7, 2)).summary["new_alerts"] == 0
+    assert count(session, Alert) == 2
+
+
+def test_expiring_conventions_and_ended_guarantees_are_listed(client, oph, session):
+    create_convention(
+        client,
+        oph,
+        "AL",
+        "action-logement",
+        [share("salaries", "20.00")],
+        valid_until="2026-03-31",
+    )
+    create_convention(
+        client,
+        oph,
+        "TLSE",
+        "commune-toulouse",
+        [share("garantie", "10.00", guarantee_backed=True, ends_on="2025-12-31")],
+        perimeter={"kind": "communes", "communes": [TOULOUSE]},
+    )
+    outcome = jobs.run(session, "expiring-conventions", date(2026, 1, 15))
+    assert outcome.summary["new_alerts"] == 2
+    found = {a.kind: a for a in session.scalars(sa.select(Alert))}
+    assert "31/03/2026" in found["convention_expiring"].message
+    assert found["guarantee_ended"].figures == {"ends_on": "2025-12-31"}
+    assert jobs.run(session, "expiring-conventions", date(2026, 1, 16)).summary["new_alerts"] == 0
+
+
+def test_a_failed_run_is_recorded_and_retried(session, al_vacancy, monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(deadlines, "expire", broken)
+    assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "failed"
+    run = session.scalar(sa.select(JobRun))
+    assert run.status == "failed" and "panne simulée" in run.error
+    monkeypatch.undo()
+    assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "succeeded"
+    assert count(session, JobRun) == 1
+
+
+def test_flux_jobs_run_as_of_a_date(database_url, monkeypatch, session, al_vacancy):
+    session.commit()
+    monkeypatch.setenv("FLUX_ENV", "test")
+    monkeypatch.setenv("FLUX_DATABASE_URL", database_url)
+
+    def flux(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    result = flux("jobs", "run", "deadlines", "--today", "2025-11-15")
+    assert result.exit_code == 0 and "terminée" in result.output
+    again = flux("jobs", "run", "deadlines", "--today", "2025-11-15")
+    assert "déjà faite" in again.output
+    assert "deadlines" in flux("jobs", "run", "--help").output
+
+
+def test_alerts_and_job_runs_are_read_as_their_subjects_allow(client, oph, auth, session):
+    al = action_logement(client, oph, "50.00")
+    for n in range(6):
+        dwelling = create_dwelling(client, oph, f"K{n:07d}", TOULOUSE)
+        logged(client, oph, dwelling, f"2026-0{n + 1}-10", orient_to=LANDLORD, reason="test")
+    jobs.run(session, "nightly-check", date(2026, 7, 1))
+    session.commit()
+
+    def alert_shares(headers) -> set:
+        response = client.get("/api/v1/alerts", headers=headers)
+        assert response.status_code == 200
+        return {a["share_id"] for a in response.get_json()}
+
+    assert alert_shares(oph) == {al, None}
+    assert alert_shares(auth("reserver", "action-logement")) == {al}
+    assert alert_shares(auth("reserver", "commune-toulouse")) == set()
+    assert alert_shares(auth("landlord", "esh-demo-pastel")) == set()
+    assert alert_shares(auth("prefecture", "etat-31")) == {al, None}
+    assert_problem(client.get("/api/v1/job-runs", headers=oph), 403)
+    runs = client.get("/api/v1/job-runs", headers=auth("admin")).get_json()
+    assert [(r["job"], r["status"]) for r in runs] == [("nightly-check", "succeeded")]
+    assert_problem(client.get("/api/v1/alerts?kind=nope", headers=oph), 422)
