@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from flux.domain import lifecycle
 from flux.domain.reference import DeductionCategory, Letting, OrganisationKind, Role
 from flux.models import Convention, Dwelling, Organisation, Share, User
-from flux.services import vacancies, vacancy_events
-from flux.services.access import Actor
+from flux.services import bilan_campaign, vacancies, vacancy_events, year_close
+from flux.services.access import SYSTEM, Actor
 from flux.services.errors import Conflict
 from flux.services.vacancies import NewVacancy
 
@@ -68,9 +68,23 @@ def generate(session: Session, start: date, today: date, seed: int = 2025) -> di
             on = start + timedelta(days=run.rng.randrange(days))
             dwelling = run.rng.choice(dwellings)
             run.at(on, lambda a=actor, d=dwelling, o=on: _log(run, a, d, o))
+    for year in range(start.year, today.year):
+        # What the scheduler does on 1 and 2 January: close the year, issue its bilans.
+        run.at(date(year + 1, 1, 1), lambda y=year: _close(run, y))
+        run.at(date(year + 1, 1, 2), lambda y=year: _issue_bilans(run, y))
     while run.queue:
         heapq.heappop(run.queue).action()
     return run.counts
+
+
+def _close(run: _Run, year: int) -> None:
+    closings = year_close.close_all(run.session, SYSTEM, year, date(year + 1, 1, 1))
+    run.counts["closed_scopes"] = sum(1 for c in closings if c.created)
+
+
+def _issue_bilans(run: _Run, year: int) -> None:
+    summary = bilan_campaign.run(run.session, date(year + 1, 1, 2), None)
+    run.counts["bilans"] = summary["generated"]
 
 
 def _landlords(session: Session) -> list[tuple[Organisation, Actor]]:

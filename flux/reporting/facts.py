@@ -121,19 +121,35 @@ class ScopeYear:
         return attributed, leased
 
 
-def load(session: Session, scope: Scope, year: int, shares: Iterable[int] = ()) -> ScopeYear:
+def load(
+    session: Session,
+    scope: Scope,
+    year: int,
+    shares: Iterable[int] = (),
+    closings: dict[tuple[Scope, int], year_close.Closing] | None = None,
+) -> ScopeYear:
     """The scope's year from the journal: one query for the year's entries (up to its close
     when it is closed), and, around a close, one for the entries recorded after it.
-    ``shares``: the scope's shares in force in the year, reconciled even without any vacancy."""
-    closing = year_close.closing(session, scope, year)
+
+    ``shares``: the scope's shares in force in the year, reconciled even without any vacancy.
+    ``closings``: the closings of the year and the previous one (``closings_of``), when the
+    caller has read them for many scopes at once; read here otherwise.
+    """
+    if closings is None:
+        closings = {
+            (scope, y): found
+            for y in (year - 1, year)
+            if (found := year_close.closing(session, scope, y)) is not None
+        }
+    closing, previous = closings.get((scope, year)), closings.get((scope, year - 1))
     columns = _columns(session.get_bind().dialect.name)
     stmt = _scope(sa.select(*columns), scope).where(
         JournalEntry.period == year, JournalEntry.kind.in_(_KINDS)
     )
     if closing is not None:
         stmt = stmt.where(JournalEntry.id <= closing.through_id)
-    # Sorted here, not by the database: PostgreSQL would sort the wide rows, on disk.
-    rows = sorted(session.connection().execute(stmt), key=operator.itemgetter(0))
+    rows = session.connection().execute(stmt).all()
+    rows.sort(key=operator.itemgetter(0))  # here: PostgreSQL would sort the wide rows on disk
     fold_rows, vacancies = _read(rows, closing is None)
     if closing is None:
         book = Book(AllocationState())
@@ -152,17 +168,33 @@ def load(session: Session, scope: Scope, year: int, shares: Iterable[int] = ()) 
             for share, row in closing.shares.items()
         }
     result = ScopeYear(scope, year, closing, balances, vacancies)
-
-    carried_out: dict[ShareRef, int] = {}
-    previous = year_close.closing(session, scope, year - 1)
     if previous is not None:  # late entries of the previous year are shown in this one too
         result.late += _late_entries(session, scope, year - 1, previous.through_id)
-    if closing is not None:
+    if closing is None:
+        result.reconciled = _projected(session, result, set(shares))
+    else:
         result.late += _late_entries(session, scope, year, closing.through_id)
         carried_out, late_carries = _carries_from(session, scope, year)
         result.late += late_carries
-    result.reconciled = _reconcile(session, result, set(shares), carried_out)
+        result.reconciled = _frozen(closing, carried_out)
     return result
+
+
+def closings_of(session: Session, year: int) -> dict[tuple[Scope, int], year_close.Closing]:
+    """Every scope's closing of ``year`` and of the year before, in one query."""
+    stmt = sa.select(JournalEntry).where(
+        JournalEntry.kind == Kind.YEAR_CLOSED, JournalEntry.period.in_([year - 1, year])
+    )
+    found = {}
+    for entry in session.scalars(stmt):
+        scope = Scope(entry.landlord_id, entry.departement_code)  # type: ignore[arg-type]
+        payload = entry.payload
+        shares = {share_ref(row["share"]): row for row in payload["shares"]}
+        closing = year_close.Closing(
+            scope, entry.period, entry.id, int(payload["through_id"]), shares, False
+        )
+        found[scope, int(entry.period)] = closing  # type: ignore[arg-type]
+    return found
 
 
 # --- the year's entries -----------------------------------------------------------------------
@@ -188,17 +220,23 @@ _KINDS = (
     _CORRECTION,
     _CARRY_OVER,
 )
-_PAYLOAD_KINDS = (_OVERRIDE, *_TAKE_BACKS, _ATTRIBUTION, _CARRY_OVER)
+_PAYLOAD_KINDS = (_OVERRIDE, *_TAKE_BACKS, _CARRY_OVER)
+_HOUSEHOLD = ("dalo", "prioritaire", "first_quartile")
+_LANDLORD_TEXT = json.dumps(LANDLORD)
 _SNAPSHOT = ("deduction", "commune", "qpv", "typology", "financing", "construction_year")
 
 
 def _columns(dialect: str) -> tuple[Any, ...]:
     entry, payload = JournalEntry, JournalEntry.payload
     logged = entry.kind == _LOGGED
+    attribution = entry.kind == _ATTRIBUTION
     if dialect == "sqlite":  # one parse of each payload for its snapshot, not one per field
         snapshot = sa.func.json_extract(payload, *(f"$.{key}" for key in _SNAPSHOT))
+        # JSON true/false come back as 1/0: no result processor to run on every row.
+        household = [sa.func.json_extract(payload, f"$.household.{key}") for key in _HOUSEHOLD]
     else:
         snapshot = sa.func.json_build_array(*(payload[key] for key in _SNAPSHOT))
+        household = [payload[("household", key)].as_boolean() for key in _HOUSEHOLD]
     return (
         entry.id,
         entry.kind,
@@ -209,6 +247,7 @@ def _columns(dialect: str) -> tuple[Any, ...]:
         sa.cast(sa.case((entry.kind == _ORIENTATION, payload["proposed"])), sa.Text),
         sa.cast(sa.case((logged, payload["eligible"])), sa.Text),
         sa.cast(sa.case((logged, snapshot)), sa.Text),
+        *(sa.case((attribution, flag)) for flag in household),
     )
 
 
@@ -243,7 +282,7 @@ def _read(rows: Sequence[Any], fold: bool) -> tuple[list[_FoldRow], dict[int, Va
     eligible_sets: dict[str, Any] = {}
     folded: list[_FoldRow] = []
     vacancies: dict[int, VacancyFacts] = {}
-    for id_, kind, vacancy_id, share_id, _, raw, proposed, eligible, snapshot in rows:
+    for id_, kind, vacancy_id, share_id, _, raw, proposed, eligible, snapshot, *household in rows:
         if kind == _LOGGED:
             deduction, commune, qpv, typology, financing, year = decode(snapshot)
             # A scope's vacancies share a few eligible sets: each decoded once.
@@ -265,18 +304,17 @@ def _read(rows: Sequence[Any], fold: bool) -> tuple[list[_FoldRow], dict[int, Va
             if vacancy is not None:
                 vacancy.holder = chosen
                 _propose(vacancy, chosen)
-                offered = share_ref(decode(proposed))
-                if offered != chosen:
-                    vacancy.overrides.append((offered, chosen))
+                # The proposal, as JSON text, is the choice's but for an override.
+                if proposed != (_LANDLORD_TEXT if share_id is None else str(share_id)):
+                    vacancy.overrides.append((share_ref(decode(proposed)), chosen))
         elif kind in (_ATTRIBUTION, _LEASE):
             if vacancy is None or id_ in reversed_ids:
                 continue
             if kind == _LEASE:
                 vacancy.leased = share_ref(share_id)
                 continue
-            household = decode(raw).get("household") or {}
             vacancy.attributed = share_ref(share_id)
-            vacancy.household = {key: bool(value) for key, value in household.items()}
+            vacancy.household = dict(zip(_HOUSEHOLD, map(bool, household), strict=True))
             vacancy.attributed_after_take_back = bool(vacancy.taken_back)
         elif kind != _CORRECTION:
             payload = decode(raw) or {}
@@ -358,41 +396,43 @@ def _carries_from(
     return carried, late
 
 
-def _reconcile(
-    session: Session, scope_year: ScopeYear, shares: set[int], carried_out: dict[ShareRef, int]
+def _projected(
+    session: Session, scope_year: ScopeYear, shares: set[int]
 ) -> dict[ShareRef, Reconciled]:
-    """Every share's reconciliation: a closed year's as its close froze it (the carry read from
-    the carry-over entries it wrote), an open year's as closing it now would make it."""
+    """An open year's reconciliation, every share's: what closing it now would freeze."""
     balances = {share: scope_year.balance(share) for share in {*scope_year.balances, *shares}}
     balances.setdefault(LANDLORD, scope_year.balance(LANDLORD))
     ids = [share for share in balances if share != LANDLORD]
     # The close's own policies (carry-over, share still in force, counting event).
-    policies = year_close._policies(session, scope_year.scope, scope_year.year, ids)
+    policies = year_close.carry_policies(session, scope_year.scope, scope_year.year, ids)
     attributed, leased = scope_year.attributed_and_leased()
-    projected = reconciliation.close(balances, policies, attributed, leased)
-    closing = scope_year.closing
-    result = {}
-    for share, closed in projected.items():
-        if closing is None:
-            result[share] = Reconciled(
-                closed.counted,
-                str(closed.counting_event),
-                closed.gap_units,
-                closed.carry_units,
-                final=False,
-            )
-            continue
-        frozen = closing.shares.get(share)
-        if frozen is None:  # no vacancy of the closed year was eligible for it
-            frozen = {"counted": 0, "counting_event": closed.counting_event, "gap_units": 0}
-        result[share] = Reconciled(
-            int(frozen["counted"]),
-            str(frozen["counting_event"]),
-            int(frozen["gap_units"]),
+    return {
+        share: Reconciled(
+            closed.counted,
+            str(closed.counting_event),
+            closed.gap_units,
+            closed.carry_units,
+            final=False,
+        )
+        for share, closed in reconciliation.close(balances, policies, attributed, leased).items()
+    }
+
+
+def _frozen(
+    closing: year_close.Closing, carried_out: dict[ShareRef, int]
+) -> dict[ShareRef, Reconciled]:
+    """A closed year's reconciliation as its close froze it, the carry read from the carry-over
+    entries it wrote. A share without any vacancy in the year is not in it: nothing to carry."""
+    return {
+        share: Reconciled(
+            int(row["counted"]),
+            str(row["counting_event"]),
+            int(row["gap_units"]),
             carried_out.get(share, 0),
             final=True,
         )
-    return result
+        for share, row in closing.shares.items()
+    }
 
 
-__all__ = ["LateEntry", "Reconciled", "ScopeYear", "VacancyFacts", "load"]
+__all__ = ["LateEntry", "Reconciled", "ScopeYear", "VacancyFacts", "closings_of", "load"]

@@ -180,7 +180,7 @@ def _refigure(
     book = allocation_book.frozen(session, scope, year, through)
     balances = allocation.balances(book.state)
     attributed, leased = counted_events(session, scope, year, through)
-    policies = _policies(session, scope, year, [s for s in balances if s != LANDLORD])
+    policies = carry_policies(session, scope, year, [s for s in balances if s != LANDLORD])
     return reconciliation.close(balances, policies, attributed, leased)
 
 
@@ -227,9 +227,11 @@ def counted_events(
     return attributed, leased
 
 
-def _policies(
+def carry_policies(
     session: Session, scope: Scope, year: int, shares: list[ShareRef]
 ) -> dict[int, CarryPolicy]:
+    """Each share's carry-over policy at the end of the year (the report's provisional
+    carry-out uses the same)."""
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     year_end, next_start = date(year, 12, 31), date(year + 1, 1, 1)
     policies = {}

@@ -90,6 +90,20 @@ class Journal:
                 sa.select(JournalEntry).where(JournalEntry.period == YEAR).order_by("id")
             )
         )
+        # The demo closes 2025 on 1 January 2026 (as the scheduler would): a closed year's
+        # figures are those of the entries its close includes; later ones are late entries.
+        closes = {
+            (e.landlord_id, e.departement_code): e.payload["through_id"]
+            for e in entries
+            if e.kind == "year_closed"
+        }
+        assert closes, "the demo's 2025 is closed"
+        entries = [
+            e
+            for e in entries
+            if e.kind != "year_closed"
+            and e.id <= closes.get((e.landlord_id, e.departement_code), e.id)
+        ]
         self.reversed = {e.reverses_id for e in entries if e.kind == "correction"}
         self.withdrawn = {e.vacancy_id for e in entries if e.kind == "withdrawal"}
         self.logged = {e.id: e for e in entries if e.kind == "vacancy_logged"}
@@ -283,14 +297,34 @@ def test_deductions_by_category_match_the_journal_and_the_forecasts(session, eve
     assert sum(row["actual"] for row in rows) == sum(actual.values()) > 0
 
 
-def test_an_open_year_is_provisional_and_carries_what_its_close_would(everything):
+def test_the_closed_year_is_final_and_carries_what_its_close_wrote(everything, session):
     shares = _rows(everything, "shares")
 
-    assert everything.meta.closed is False
-    assert {row["carry_out_status"] for row in shares} == {"provisoire"}
+    assert everything.meta.closed is True
+    assert {row["carry_out_status"] for row in shares} == {"définitif"}
     for row in shares:
         if row["counting_event"] == "orientation":
             assert row["counted"] == row["realised"]
+        assert row["gap"] == row["counted"] - row["target"]
+    written = session.scalars(
+        sa.select(JournalEntry).where(
+            JournalEntry.kind == "carry_over", JournalEntry.period == YEAR + 1
+        )
+    ).all()
+    at_close = sum(Decimal(e.payload["units"]) / 10000 for e in written if not e.payload["late"])
+    assert sum(row["carry_out"] for row in shares) == at_close == 0
+    assert sum(abs(row["carry_out"]) for row in shares) == sum(
+        abs(Decimal(e.payload["units"]) / 10000) for e in written if not e.payload["late"]
+    )
+
+
+def test_an_open_year_is_provisional_and_carries_what_its_close_would(session):
+    report = reports.annual(session, SYSTEM, reports.ReportQuery(YEAR + 1), today=date(2026, 3, 1))
+    shares = _rows(report, "shares")
+
+    assert report.meta.closed is False
+    assert {row["carry_out_status"] for row in shares} == {"provisoire"}
+    for row in shares:
         assert row["gap"] == row["counted"] - row["target"]
     # The carries of a scope sum to zero: the landlord part takes the opposite of the shares'.
     per_landlord: defaultdict = defaultdict(Decimal)
@@ -377,9 +411,27 @@ def test_each_vacancys_holder_is_the_one_the_allocation_fold_gives(session):
 
     for code in LANDLORDS:
         scope = Scope(_ids(session)[code], "31")
-        book = allocation_book.frozen(session, scope, YEAR)
+        book = allocation_book.frozen(
+            session, scope, YEAR, allocation_book.closed_through(session, scope, YEAR)
+        )
         scope_year = facts.load(session, scope, YEAR)
 
         expected = {vid: entry.holder for vid, entry in book.vacancies.items()}
         assert {vid: v.holder for vid, v in scope_year.vacancies.items()} == expected
         assert scope_year.balances == allocation.balances(book.state)
+
+
+def test_the_demo_closes_2025_and_issues_every_bilan_as_the_scheduler_would(session):
+    import hashlib
+
+    from flux.models import IssuedReport
+    from flux.services import bilan_campaign
+
+    issued = session.scalars(sa.select(IssuedReport).where(IssuedReport.year == YEAR)).all()
+    pairs = bilan_campaign.pairs(session, YEAR)
+    assert len(pairs) > 10
+    assert sorted((r.landlord_id, r.departement_code, r.reserver_id) for r in issued) == [
+        (p.landlord_id, p.departement, p.reserver_id) for p in pairs
+    ]
+    assert all(hashlib.sha256(r.content).hexdigest() == r.content_hash for r in issued)
+    assert all(r.issued_at is not None and r.content.startswith(b"%PDF") for r in issued)
