@@ -436,7 +436,7 @@ def bilans_list(year: int, departement: str | None, missing: bool) -> None:
         if missing and row["status"] != "missing":
             continue
         state = (
-            f"émis le {row['issued_at']:%d/%m/%Y} ({row['content_hash'][:12]}…)"
+            f"émis le {row['issued_on']:%d/%m/%Y} ({row['content_hash'][:12]}…)"
             + (" — en retard" if row["late"] else "")
             if row["status"] == "issued"
             else "NON ÉMIS"

@@ -70,7 +70,8 @@ class ClosedYear(DomainError):
     def __init__(self, year: int, on: date) -> None:
         super().__init__(
             f"L'année {year} est clôturée pour ce bailleur dans ce département : aucune écriture "
-            f"datée du {on:%d/%m/%Y} n'est plus acceptée. Une correction tardive s'enregistre à "
+            f"datée du {on:%d/%m/%Y} (jusqu'au 31/12/{year}) n'est plus acceptée. Une "
+            f"correction tardive s'enregistre à "
             f"une date de l'année ouverte ; elle est signalée comme tardive dans les bilans des "
             f"deux années et reportée sur l'année suivante.",
             {"year": year, "date": on.isoformat()},
@@ -92,9 +93,10 @@ class YearNotOver(DomainError):
 
 
 def check_open(on: date, closed_years: Iterable[int]) -> None:
-    """Refuse an entry dated in a closed year."""
-    if on.year in set(closed_years):
-        raise ClosedYear(on.year, on)
+    """Refuse an entry dated in a closed year, or in any year before the last closed one."""
+    last = max(closed_years, default=None)
+    if last is not None and on.year <= last:
+        raise ClosedYear(last, on)
 
 
 def check_closable(year: int, today: date) -> None:

@@ -70,4 +70,5 @@ class IssuedReport(Base):
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     generated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    issued_on: Mapped[date | None] = mapped_column(sa.Date)  # the business date (Paris)
     job_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job_runs.id"))

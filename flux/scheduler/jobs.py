@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from flux.services import alerts, bilan_campaign, deadlines, expiring, nightly_c
 from flux.services.access import SYSTEM
 
 log = logging.getLogger("flux.scheduler")
+STALE_AFTER = timedelta(hours=6)  # longer than any job takes
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,13 @@ def _previous_year(today: date) -> str:
 
 
 def _deadlines(session: Session, today: date, run: JobRun) -> dict[str, Any]:
-    done = deadlines.expire(session, today)
+    refused: list[alerts.Draft] = []
+    done = deadlines.expire(session, today, refused=refused)
     return {
         "carences": sum(1 for d in done if d.event == "carence"),
         "take_backs": sum(1 for d in done if d.event == "take_back"),
-        "vacancies": [d.vacancy_id for d in done],
+        "refused": len(refused),
+        "new_alerts": alerts.raise_all(session, refused, run.id),
     }
 
 
@@ -151,7 +154,7 @@ def run(session: Session, name: str, today: date) -> Outcome:
         session.rollback()
         log.exception("job %s (%s) failed", name, period)
         _mark_failed(session, run_id, error)
-        return Outcome(name, period, "failed", {"error": str(error)[:500]}, run_id)
+        return Outcome(name, period, "failed", {"error": describe(error)}, run_id)
     log.info("job %s (%s) succeeded: %s", name, period, summary)
     return Outcome(name, period, "succeeded", summary, run_id)
 
@@ -166,10 +169,20 @@ def _claim(session: Session, name: str, period: str, today: date) -> int | None:
         return row.id
     except sa.exc.IntegrityError:
         session.rollback()
+    now = datetime.now(UTC)
     retaken = session.execute(
         sa.update(JobRun)
-        .where(JobRun.job == name, JobRun.period == period, JobRun.status == "failed")
-        .values(status="running", run_for=today, error=None, started_at=datetime.now(UTC))
+        .where(
+            JobRun.job == name,
+            JobRun.period == period,
+            sa.or_(
+                JobRun.status == "failed",
+                # A run whose process died (killed, out of memory) never finished: after
+                # STALE_AFTER it is taken over, so its period is not lost.
+                sa.and_(JobRun.status == "running", JobRun.started_at < now - STALE_AFTER),
+            ),
+        )
+        .values(status="running", run_for=today, error=None, started_at=now)
         .returning(JobRun.id)
     ).scalar()
     session.commit()
@@ -180,6 +193,15 @@ def _mark_failed(session: Session, run_id: int, error: Exception) -> None:
     session.execute(
         sa.update(JobRun)
         .where(JobRun.id == run_id)
-        .values(status="failed", error=str(error)[:2000], finished_at=datetime.now(UTC))
+        .values(status="failed", error=describe(error), finished_at=datetime.now(UTC))
     )
     session.commit()
+
+
+def describe(error: Exception) -> str:
+    """What a failed run records: a rule's French message, else only the exception's class
+    (a database error's text carries SQL and values; the process log has the traceback)."""
+    message = getattr(error, "detail", None) or getattr(error, "message", None)
+    if isinstance(message, str):
+        return f"{type(error).__name__} : {message}"[:2000]
+    return f"{type(error).__name__} (détail dans le journal du processus ordonnanceur)"

@@ -27,10 +27,12 @@ log = logging.getLogger("flux.scheduler")
 
 TIME_ZONE = "Europe/Paris"
 ADVISORY_KEY = 0x466C7578  # "Flux"
-# Hour (Paris time) at which each job runs daily; deadlines first so the nightly check sees them.
+# Hour (Paris time) at which each job runs daily, in this order at start-up (the catch-up).
+# Deadlines come first: after an outage over a year end, carences due in December are then
+# recorded in their year before it is closed, not as late entries of the next.
 SCHEDULE = {
+    "deadlines": (0, 15),
     "year-close": (0, 30),
-    "deadlines": (1, 0),
     "bilan-campaign": (2, 0),
     "nightly-check": (3, 0),
     "expiring-conventions": (6, 0),

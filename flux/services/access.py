@@ -46,12 +46,6 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("Action réservée aux administrateurs.")
 
 
-def require_admin_or_prefecture(actor: Actor) -> None:
-    """Cross-landlord operational data (the scheduler's runs): admins and prefecture staff."""
-    if not (actor.is_admin or actor.role is Role.PREFECTURE):
-        raise Forbidden("Réservé aux administrateurs et aux services de la préfecture.")
-
-
 # --- dwellings -------------------------------------------------------------------------
 
 

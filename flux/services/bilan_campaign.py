@@ -11,6 +11,7 @@ readable at any time (`missing`, GET /api/v1/bilans, `flux bilans`).
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from flux.services.alerts import Draft
 from flux.services.allocation_book import Scope
 
 FORMAT = "pdf"
+log = logging.getLogger("flux.scheduler")
 
 
 def deadline(year: int) -> date:
@@ -65,7 +67,7 @@ def pairs(session: Session, year: int) -> list[Pair]:
 def run(session: Session, today: date, job_run_id: int | None) -> dict[str, Any]:
     year = today.year - 1
     issued = _issued(session, year)
-    generated, waiting = [], []
+    generated, waiting, failed = [], [], []
     for pair in pairs(session, year):
         if pair in issued:
             continue
@@ -73,19 +75,26 @@ def run(session: Session, today: date, job_run_id: int | None) -> dict[str, Any]
         if allocation_book.closed_through(session, scope, year) is None:
             waiting.append(pair)
             continue
-        session.add(_generate(session, pair, year, job_run_id, today))
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(_generate(session, pair, year, job_run_id, today))
+        except Exception as error:  # one bilan that cannot be produced must not stop the rest
+            log.exception("bilan %s %s failed", year, pair)
+            failed.append(_failure_alert(pair, year, error))
+            continue
         generated.append(pair)
     summary: dict[str, Any] = {
         "year": year,
         "generated": len(generated),
         "already_issued": len(issued),
         "waiting_for_year_close": len(waiting),
+        "failed": len(failed),
     }
+    summary["new_alerts"] = alerts.raise_all(session, failed, job_run_id)
     if today > deadline(year):
         missing = waiting
         summary["missing"] = len(missing)
-        summary["new_alerts"] = alerts.raise_all(
+        summary["new_alerts"] += alerts.raise_all(
             session, [_missing_alert(session, pair, year) for pair in missing], job_run_id
         )
     return summary
@@ -123,6 +132,7 @@ def _generate(
         content=rendered.content,
         generated_at=now,
         issued_at=now,
+        issued_on=today,
         job_run_id=job_run_id,
     )
 
@@ -134,6 +144,22 @@ def _issued(session: Session, year: int) -> set[Pair]:
         ).where(IssuedReport.year == year, IssuedReport.issued_at.is_not(None))
     )
     return {Pair(*row) for row in rows}
+
+
+def _failure_alert(pair: Pair, year: int, error: Exception) -> Draft:
+    return Draft(
+        key=f"bilan_failed:{year}:{pair.landlord_id}:{pair.departement}:{pair.reserver_id}",
+        kind="bilan_failed",
+        message=(
+            f"Le bilan annuel {year} (bailleur {pair.landlord_id}, réservataire "
+            f"{pair.reserver_id}, département {pair.departement}) n'a pas pu être produit "
+            f"({type(error).__name__}) ; la campagne réessaiera demain."
+        ),
+        landlord_id=pair.landlord_id,
+        reserver_id=pair.reserver_id,
+        departement=pair.departement,
+        figures={"year": year},
+    )
 
 
 def _missing_alert(session: Session, pair: Pair, year: int) -> Draft:
@@ -180,7 +206,8 @@ def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
                 "departement": pair.departement,
                 "status": "issued" if report and report.issued_at else "missing",
                 "issued_at": report.issued_at if report else None,
-                "late": bool(report and report.issued_at.date() > deadline(year)),
+                "issued_on": report.issued_on if report else None,
+                "late": bool(report and report.issued_on and report.issued_on > deadline(year)),
                 "content_hash": report.content_hash if report else None,
                 "filename": report.filename if report else None,
                 "deadline": deadline(year),

@@ -18,10 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux.domain import lifecycle
+from flux.domain.errors import DomainError
 from flux.models import JournalEntry
-from flux.services import allocation_book, vacancies, vacancy_events
+from flux.services import allocation_book, vacancies, vacancy_events, year_close
 from flux.services.access import SYSTEM, Actor
+from flux.services.alerts import Draft
 from flux.services.allocation_book import Scope
+from flux.services.errors import ServiceError
 from flux.services.journal import Kind
 
 _CLOSING_KINDS = (Kind.LEASE, Kind.WITHDRAWAL)
@@ -35,8 +38,15 @@ class Expired:
     entry_id: int
 
 
-def expire(session: Session, today: date, actor: Actor = SYSTEM) -> list[Expired]:
-    """Record every carence and take-back due by `today`; the caller commits."""
+def expire(
+    session: Session, today: date, actor: Actor = SYSTEM, refused: list[Draft] | None = None
+) -> list[Expired]:
+    """Record every carence and take-back due by `today`; the caller commits.
+
+    Each vacancy is recorded in a savepoint: one the rules refuse (its year closed in a way
+    no date can fix, say) is rolled back alone and reported in `refused` as an alert draft,
+    and the others still get their entries.
+    """
     done = []
     for vacancy_id, entries in _open_vacancies(session).items():
         state = vacancies.replay(session, vacancy_id, entries)
@@ -45,12 +55,37 @@ def expire(session: Session, today: date, actor: Actor = SYSTEM) -> list[Expired
             continue
         event, on = due
         scope = Scope(state.logged.landlord_id, state.logged.departement_code)
-        if allocation_book.closed_through(session, scope, on.year) is not None:
-            on = max(date(today.year, 1, 1), on)
+        last_closed = max(year_close.closed_years(session, scope), default=None)
+        if last_closed is not None and on.year <= last_closed:
+            on = max(date(last_closed + 1, 1, 1), on)  # a late entry, in the open year
         data = {"type": str(event), "date": on}
-        entry_id = vacancy_events.record(session, actor, vacancy_id, data, today=today)
+        allocation_book.lock(session, scope)  # before the savepoint (SQLite's write lock)
+        try:
+            with session.begin_nested():
+                entry_id = vacancy_events.record(session, actor, vacancy_id, data, today=today)
+        except (ServiceError, DomainError) as error:
+            if refused is not None:
+                refused.append(_refusal(state, scope, event, error))
+            continue
         done.append(Expired(vacancy_id, str(event), on, entry_id))
     return done
+
+
+def _refusal(
+    state: vacancies.Replayed, scope: Scope, event: lifecycle.Event, error: Exception
+) -> Draft:
+    detail = getattr(error, "detail", None) or getattr(error, "message", None) or str(error)
+    return Draft(
+        key=f"deadline_refused:{state.logged.id}:{event}",
+        kind="deadline_refused",
+        message=(
+            f"Délai échu sur la libération n° {state.logged.id} : "
+            f"{lifecycle.EVENT_LABELS[event]} n'a pas pu être enregistré(e) ({detail})."
+        ),
+        landlord_id=scope.landlord_id,
+        departement=scope.departement,
+        figures={"vacancy": state.logged.id, "event": str(event)},
+    )
 
 
 def _open_vacancies(session: Session) -> dict[int, list[JournalEntry]]:

@@ -33,7 +33,6 @@ from flux.models import Convention, JournalEntry
 from flux.services import allocation_book, journal, scope_conventions
 from flux.services.access import Actor, check_scope_write
 from flux.services.allocation_book import Scope, share_ref
-from flux.services.errors import Conflict
 from flux.services.journal import Kind
 
 
@@ -66,9 +65,9 @@ def closed_years(session: Session, scope: Scope) -> set[int]:
 
 
 def check_open(session: Session, scope: Scope, on: date) -> None:
-    """Refuse an entry of the scope dated in a closed year (409)."""
-    if allocation_book.closed_through(session, scope, on.year) is not None:
-        raise reconciliation.ClosedYear(on.year, on)
+    """Refuse an entry of the scope dated in a closed year, or before one (409): the closed
+    years of a scope are always its first years, so that every carry lands in an open year."""
+    reconciliation.check_open(on, closed_years(session, scope))
 
 
 def close(
@@ -84,7 +83,15 @@ def close(
     allocation_book.lock(session, scope)
     first = _first_year(session, scope)
     years = range(min(first, year) if first is not None else year, year + 1)
-    return [_close_one(session, actor, scope, y) for y in years]
+    closed = closed_years(session, scope)
+    last_closed = max(closed, default=None)
+    return [
+        _close_one(session, actor, scope, y)
+        for y in years
+        # Never close a year before the last closed one: nothing can be logged there (it is
+        # refused), and its carry would land in a closed year.
+        if last_closed is None or y >= last_closed or y in closed
+    ]
 
 
 def close_all(
@@ -122,20 +129,34 @@ def scopes(session: Session, landlord: int | None, departement: str | None) -> l
 def adjust_late(
     session: Session, actor: Actor, scope: Scope, year: int, cause: JournalEntry
 ) -> int:
-    """After a late entry about a vacancy of the closed `year`: add to the next year's
-    carry-ins the difference it makes. Returns the number of adjustments appended."""
-    if allocation_book.closed_through(session, scope, year + 1) is not None:
-        raise Conflict(
-            f"Les années {year} et {year + 1} sont toutes deux clôturées : cette écriture ne "
-            f"peut plus être reportée. Enregistrez-la sur une libération de l'année ouverte.",
-            extra={"year": year},
-        )
+    """After a late entry about a vacancy of the closed `year`: add to the carry-ins of the
+    first open year after it the difference the entry makes. Returns the number of
+    adjustments appended.
+
+    When the years in between are closed too, the difference goes to the first open one: a
+    carry-in moved by δ moves that year's gap by −δ, hence its own carry by δ, year after
+    year (for a share that carries over; the landlord part absorbs the rest, Σ stays 0).
+    """
     recomputed = _refigure(session, scope, year, through=None)
     carried = _carried(session, scope, year)
     deltas = reconciliation.carry_adjustments(recomputed, carried)
+    if not deltas:
+        return 0
+    closed = closed_years(session, scope)
+    into = year + 1
+    while into in closed:
+        into += 1
     for share, units in sorted(deltas.items(), key=lambda item: allocation.order_key(item[0])):
         _append_carry(
-            session, actor, scope, year, share, units, cause.effective_date, late_cause=cause.id
+            session,
+            actor,
+            scope,
+            year,
+            share,
+            units,
+            cause.effective_date,
+            late_cause=cause.id,
+            into=into,
         )
     return len(deltas)
 
@@ -262,7 +283,7 @@ def _carried(session: Session, scope: Scope, year: int) -> dict[ShareRef, int]:
         sa.select(JournalEntry.share_id, JournalEntry.payload).where(
             JournalEntry.landlord_id == scope.landlord_id,
             JournalEntry.departement_code == scope.departement,
-            JournalEntry.period == year + 1,
+            JournalEntry.period > year,
             JournalEntry.kind == Kind.CARRY_OVER,
         )
     )
@@ -283,6 +304,7 @@ def _append_carry(
     units: int,
     on: date | None,
     late_cause: int | None = None,
+    into: int | None = None,
 ) -> None:
     journal.append(
         session,
@@ -291,7 +313,7 @@ def _append_carry(
         on or date(year + 1, 1, 1),
         landlord_id=scope.landlord_id,
         departement_code=scope.departement,
-        period=year + 1,
+        period=into or year + 1,
         share_id=None if share == LANDLORD else int(share),
         payload={
             "units": units,

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("issued_on", sa.Date(), nullable=True),
         sa.Column("job_run_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["job_run_id"], ["job_runs.id"], name=op.f("fk_issued_reports_job_run_id_job_runs")

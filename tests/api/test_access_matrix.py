@@ -606,7 +606,7 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     # --- scheduled work: alerts about the caller, job runs for staff, bilans per pair ---------
     ("GET", "/api/v1/alerts"): Endpoint(lambda s, t: _get(f"{V1}/alerts"), {"-": READ_ALL}),
     ("GET", "/api/v1/job-runs"): Endpoint(
-        lambda s, t: _get(f"{V1}/job-runs"), {"-": "401 200 403 403 403 403 403 200 200"}
+        lambda s, t: _get(f"{V1}/job-runs"), {"-": "401 200 403 403 403 403 403 403 403"}
     ),
     ("GET", "/api/v1/bilans"): Endpoint(
         lambda s, t: _get(f"{V1}/bilans", year=2025), {"-": READ_ALL}, check_bilans

@@ -91,3 +91,25 @@ def test_after_28_february_the_missing_bilans_raise_alerts(client, auth, session
     ).get_json()
     assert [r["landlord"]["id"] for r in missing] == [world["ids"][ESH]]
     assert jobs.run(session, "bilan-campaign", date(2026, 3, 2)).summary["new_alerts"] == 0
+
+
+def test_a_bilan_that_fails_does_not_stop_the_others(session, world, monkeypatch):
+    from flux.reporting import render
+
+    year_close.close(session, SYSTEM, Scope(world["ids"][ESH], "31"), 2025, date(2026, 1, 1))
+    session.commit()
+    real = render.render
+
+    def failing(report, fmt):
+        if report.meta.landlord and "Pastel" in report.meta.landlord:
+            raise RuntimeError("rendu impossible")
+        return real(report, fmt)
+
+    monkeypatch.setattr(render, "render", failing)
+    outcome = jobs.run(session, "bilan-campaign", date(2026, 1, 2))
+    assert outcome.status == "succeeded"
+    assert (outcome.summary["generated"], outcome.summary["failed"]) == (1, 1)
+    alert = session.scalar(sa.select(Alert).where(Alert.kind == "bilan_failed"))
+    assert alert.landlord_id == world["ids"][ESH]
+    monkeypatch.undo()
+    assert jobs.run(session, "bilan-campaign", date(2026, 1, 3)).summary["generated"] == 1

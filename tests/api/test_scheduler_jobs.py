@@ -3,7 +3,7 @@ alerts, and that running a job twice for the same period changes nothing the sec
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from flux.cli import main
 from flux.models import Alert, JobRun, JournalEntry
 from flux.scheduler import jobs
 from flux.services import deadlines
+from flux.services.errors import Conflict
 
 from .conftest import assert_problem, share
 from .vacancy_kit import (
@@ -143,13 +144,13 @@ def test_expiring_conventions_and_ended_guarantees_are_listed(client, oph, sessi
 
 
 def test_a_failed_run_is_recorded_and_retried(session, al_vacancy, monkeypatch):
-    def broken(*_args):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("panne simulée")
 
     monkeypatch.setattr(deadlines, "expire", broken)
     assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "failed"
     run = session.scalar(sa.select(JobRun))
-    assert run.status == "failed" and "panne simulée" in run.error
+    assert run.status == "failed" and run.error.startswith("RuntimeError")
     monkeypatch.undo()
     assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "succeeded"
     assert count(session, JobRun) == 1
@@ -192,3 +193,84 @@ def test_alerts_and_job_runs_are_read_as_their_subjects_allow(client, oph, auth,
     runs = client.get("/api/v1/job-runs", headers=auth("admin")).get_json()
     assert [(r["job"], r["status"]) for r in runs] == [("nightly-check", "succeeded")]
     assert_problem(client.get("/api/v1/alerts?kind=nope", headers=oph), 422)
+
+
+def test_an_overdue_vacancy_of_a_closed_year_gets_a_late_carence(client, oph, session):
+    al = action_logement(client, oph, "50.00", valid_from="2024-01-01")
+    dwelling = create_dwelling(client, oph, "J0000009", TOULOUSE)
+    old = logged(client, oph, dwelling, "2024-10-01", orient_to=al, reason="test")
+    # The scheduler was never run: its first catch-up closes 2024 and 2025 first.
+    assert jobs.run(session, "year-close", date(2026, 1, 5)).status == "succeeded"
+    outcome = jobs.run(session, "deadlines", date(2026, 1, 5))
+    assert outcome.status == "succeeded" and outcome.summary["carences"] == 1
+    carence = session.scalar(
+        sa.select(JournalEntry).where(
+            JournalEntry.vacancy_id == old["id"], JournalEntry.kind == "carence"
+        )
+    )
+    assert carence.effective_date == date(2026, 1, 1)  # the first day of the open year
+
+
+def test_one_vacancy_the_rules_refuse_does_not_stop_the_others(
+    client, oph, session, al_vacancy, monkeypatch
+):
+    other = logged(
+        client,
+        oph,
+        create_dwelling(client, oph, "J0000002", TOULOUSE),
+        "2025-10-02",
+        orient_to=al_vacancy["share"],
+        reason="test",
+    )
+    real = deadlines.vacancy_events.record
+
+    def refusing(session_, actor, vacancy_id, data, today=None):
+        if vacancy_id == al_vacancy["vacancy"]["id"]:
+            raise Conflict("Refus simulé.")
+        return real(session_, actor, vacancy_id, data, today=today)
+
+    monkeypatch.setattr(deadlines.vacancy_events, "record", refusing)
+    outcome = jobs.run(session, "deadlines", date(2025, 11, 15))
+    assert outcome.status == "succeeded"
+    assert (outcome.summary["carences"], outcome.summary["refused"]) == (1, 1)
+    assert kinds(session, other["id"])[-1] == "carence"
+    alert = session.scalar(sa.select(Alert).where(Alert.kind == "deadline_refused"))
+    assert "Refus simulé" in alert.message
+
+
+def test_a_run_left_running_by_a_dead_process_is_taken_over(session, al_vacancy):
+    stale = datetime.now(UTC) - jobs.STALE_AFTER - timedelta(minutes=1)
+    session.add(
+        JobRun(
+            job="deadlines",
+            period="2025-11-15",
+            run_for=date(2025, 11, 15),
+            status="running",
+            started_at=stale,
+            summary={},
+        )
+    )
+    session.commit()
+    assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "succeeded"
+    # A recent one is not: it may still be running elsewhere.
+    session.add(
+        JobRun(
+            job="deadlines",
+            period="2025-11-16",
+            run_for=date(2025, 11, 16),
+            status="running",
+            summary={},
+        )
+    )
+    session.commit()
+    assert jobs.run(session, "deadlines", date(2025, 11, 16)).status == "skipped"
+
+
+def test_a_failed_run_records_no_sql(session, al_vacancy, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT secret FROM t WHERE x = ?", ("valeur",), None)
+
+    monkeypatch.setattr(deadlines, "expire", broken)
+    assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "failed"
+    error = session.scalar(sa.select(JobRun.error))
+    assert error.startswith("OperationalError") and "secret" not in error

@@ -252,3 +252,54 @@ def test_a_reserver_reads_the_carry_over_entries_of_its_shares(
     shares = {item["share_id"] for item in items if item["kind"] == "carry_over"}
     # AL's target, 25 % of 13 = 3.25, is never met exactly: it has a carry, and only it.
     assert shares == {year_2025["shares"]["al"]}
+
+
+def test_nothing_is_accepted_before_the_last_closed_year(client, oph, session, scope, year_2025):
+    """Closed years are always a scope's first years: a vacancy backdated into 2024 after
+    2025 was closed would carry into a closed year, so it is refused too."""
+    close(session, scope)
+    dwelling = create_dwelling(client, oph, "Z0000009", TOULOUSE)
+    body = assert_problem(log(client, oph, dwelling, "2024-06-01"), 409)
+    assert body["rule"] == "annee_cloturee" and body["figures"]["year"] == 2025
+    # Closing an earlier year afterwards writes nothing either.
+    count = session.scalar(sa.select(sa.func.count(JournalEntry.id)))
+    assert year_close.close(session, SYSTEM, scope, 2024, AFTER) == []
+    assert session.scalar(sa.select(sa.func.count(JournalEntry.id))) == count
+
+
+def test_a_late_entry_two_closed_years_back_carries_into_the_first_open_year(
+    client, oph, session, scope
+):
+    al = action_logement(client, oph, "50.00", valid_from="2024-01-01")
+    old = logged(
+        client,
+        oph,
+        create_dwelling(client, oph, "Z0000010", TOULOUSE),
+        "2024-11-01",
+        orient_to=al,
+        reason="test",
+    )
+    logged(client, oph, create_dwelling(client, oph, "Z0000011", TOULOUSE), "2025-03-03")
+    close(session, scope, 2025, today=date(2026, 6, 1))
+    assert year_close.closed_years(session, scope) == {2024, 2025}
+    before = balances_by_share(client, oph, "2026-12-31", year=2026)
+
+    # The tenant of the 2024 vacancy stayed after all: AL loses 1 orientation and 0.50 of
+    # target in 2024, so it is owed 0.50 more, in 2026 (2025 is closed too).
+    recorded(client, oph, old["id"], "withdrawal", "2026-02-01", reason="le locataire reste")
+    late = {
+        (e.share_id or LANDLORD): (e.period, e.payload["units"], e.payload["from_year"])
+        for e in entries(session, "carry_over")
+        if e.payload["late"]
+    }
+    assert late == {al: (2026, 5000, 2024), LANDLORD: (2026, -5000, 2024)}
+    after = balances_by_share(client, oph, "2026-12-31", year=2026)
+    assert after[al]["target_units"] - before[al]["target_units"] == 5000
+
+
+def test_a_late_entry_that_changes_nothing_adds_nothing(client, oph, session, scope, year_2025):
+    vacancy = year_2025["vacancies"][-1]["id"]
+    close(session, scope)
+    household = {"dalo": False, "prioritaire": True, "first_quartile": True}
+    recorded(client, oph, vacancy, "cal_attribution", "2026-01-10", rank=1, household=household)
+    assert not [e for e in entries(session, "carry_over") if e.payload["late"]]

@@ -15,7 +15,15 @@ blp = Blueprint(
     "alerts", __name__, url_prefix="/alerts", description="Alertes des tâches planifiées"
 )
 
-KINDS = ("invariant", "gap", "convention_expiring", "guarantee_ended", "bilan_missing")
+KINDS = (
+    "invariant",
+    "gap",
+    "convention_expiring",
+    "guarantee_ended",
+    "bilan_missing",
+    "bilan_failed",
+    "deadline_refused",
+)
 
 
 class AlertFilterSchema(ma.Schema):
@@ -49,7 +57,9 @@ class Alerts(MethodView):
         `invariant` : un invariant du journal rompu ; `gap` : une part à plus de 2 logements
         de son objectif ; `convention_expiring` : une convention qui échoit dans les 90 jours ;
         `guarantee_ended` : une part liée à une garantie d'emprunt échue ; `bilan_missing` : un
-        bilan annuel non émis au 28 février.
+        bilan annuel non émis au 28 février ; `bilan_failed` : un bilan que la campagne n'a pas
+        pu produire ; `deadline_refused` : une carence ou une reprise échue que les règles
+        refusent d'enregistrer (à traiter à la main).
         """
         stmt = alerts.listing(db.session, current_actor(), **filters)
         return page_of(stmt, pagination_parameters)

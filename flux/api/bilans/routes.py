@@ -34,6 +34,7 @@ class BilanSchema(ma.Schema):
     departement = ma.fields.String()
     status = ma.fields.String(metadata={"description": "issued ou missing"})
     issued_at = ma.fields.DateTime(allow_none=True)
+    issued_on = ma.fields.Date(allow_none=True, metadata={"description": "Date d'émission"})
     late = ma.fields.Boolean(metadata={"description": "émis après le 28 février"})
     deadline = ma.fields.Date()
     content_hash = ma.fields.String(allow_none=True, metadata={"description": "SHA-256"})

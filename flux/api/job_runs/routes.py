@@ -11,7 +11,7 @@ from flux.api.auth import current_actor
 from flux.api.common import page_of, paginated
 from flux.models import JobRun
 from flux.scheduler.jobs import JOBS
-from flux.services.access import require_admin_or_prefecture
+from flux.services.access import require_admin
 
 blp = Blueprint(
     "job_runs", __name__, url_prefix="/job-runs", description="Exécutions des tâches planifiées"
@@ -38,13 +38,14 @@ class JobRunSchema(ma.Schema):
 class JobRuns(MethodView):
     @blp.arguments(JobRunFilterSchema, location="query")
     @blp.response(200, JobRunSchema(many=True))
-    @blp.alt_response(403, description="Réservé aux administrateurs et à la préfecture")
+    @blp.alt_response(403, description="Réservé aux administrateurs")
     @paginated(blp)
     def get(self, filters, pagination_parameters):
         """Les exécutions des tâches planifiées (une par tâche et par période), les plus
-        récentes d'abord. Elles concernent tous les bailleurs à la fois : administrateurs et
-        préfecture seulement ; chacun lit ce qui le concerne dans `/alerts` et `/bilans`."""
-        require_admin_or_prefecture(current_actor())
+        récentes d'abord. Elles concernent tous les bailleurs et tous les départements à la
+        fois : administrateurs seulement ; chacun lit ce qui le concerne dans `/alerts` et
+        `/bilans`."""
+        require_admin(current_actor())
         stmt = sa.select(JobRun).order_by(JobRun.id.desc())
         if "job" in filters:
             stmt = stmt.where(JobRun.job == filters["job"])
