@@ -191,31 +191,33 @@ def _share_rows(scope_year: ScopeYear, catalogue: Catalogue, view: View) -> list
     return rows
 
 
+_COUNTS = (
+    "proposed",
+    "taken_back_counted",
+    "taken_back_not_counted",
+    "attributed",
+    "leases",
+    "overrides_received",
+    "overrides_lost",
+)
+
+
 def _share_counts(scope_year: ScopeYear) -> dict[str, Counter]:
-    counts = {
-        key: Counter()
-        for key in (
-            "proposed",
-            "taken_back_counted",
-            "taken_back_not_counted",
-            "attributed",
-            "leases",
-            "overrides_received",
-            "overrides_lost",
-        )
-    }
+    """Per share: the vacancies proposed, taken back, attributed, leased, and the overrides."""
+    counts: dict[str, Counter] = {key: Counter() for key in _COUNTS}
+    proposed, attributed, leases = counts["proposed"], counts["attributed"], counts["leases"]
     for vacancy in scope_year.vacancies.values():
         if not vacancy.in_flux:
             continue
-        counts["proposed"].update(vacancy.proposed)
-        counts["taken_back_counted"].update({s for s, counted in vacancy.taken_back if counted})
-        counts["taken_back_not_counted"].update(
-            {s for s, counted in vacancy.taken_back if not counted}
-        )
+        for share in vacancy.proposed:
+            proposed[share] += 1
+        if vacancy.taken_back:
+            for share, counted in set(vacancy.taken_back):
+                counts["taken_back_counted" if counted else "taken_back_not_counted"][share] += 1
         if vacancy.attributed is not None:
-            counts["attributed"][vacancy.attributed] += 1
+            attributed[vacancy.attributed] += 1
         if vacancy.leased is not None:
-            counts["leases"][vacancy.leased] += 1
+            leases[vacancy.leased] += 1
         for lost, received in vacancy.overrides:
             counts["overrides_lost"][lost] += 1
             counts["overrides_received"][received] += 1
@@ -242,9 +244,9 @@ def _share_row(
             info.label,
             percent(info.basis_points),
         )
-    reconciled = scope_year.reconciled.get(share)
+    reconciled = scope_year.reconciled.get(share)  # None: no vacancy in a closed year
     counted = reconciled.counted if reconciled else balance.realised
-    event = reconciled.counting_event if reconciled else "orientation"
+    event = reconciled.counting_event if reconciled else (info.counting_event if info else "")
     gap = reconciled.gap_units if reconciled else FULL * counted - balance.target_units
     carry = reconciled.carry_units if reconciled else 0
     final = reconciled.final if reconciled else scope_year.closed
@@ -307,18 +309,17 @@ def _count_breakdown(
     object columns, and it needs no frame of every dwelling of the country)."""
     landlord, departement = _where(catalogue, scope_year.scope)
     reservers: dict[ShareRef, tuple[int | None, str]] = {}
+    places: dict[tuple[str | None, bool], tuple[str, str, str]] = {}
+    periods: dict[int | None, str] = {}
     for vacancy in scope_year.vacancies.values():
         if not vacancy.in_flux:
             continue
-        commune = vacancy.commune or UNKNOWN
-        dwelling = (
-            vacancy.typology or UNKNOWN,
-            vacancy.financing or UNKNOWN,
-            "en QPV" if vacancy.qpv else "hors QPV",
-            commune,
-            catalogue.communes[commune].name if commune in catalogue.communes else UNKNOWN,
-            construction_period(vacancy.construction_year),
+        place = places.get((vacancy.commune, vacancy.qpv)) or places.setdefault(
+            (vacancy.commune, vacancy.qpv), _place(catalogue, vacancy.commune, vacancy.qpv)
         )
+        year = vacancy.construction_year
+        period = periods.get(year) or periods.setdefault(year, construction_period(year))
+        dwelling = (vacancy.typology or UNKNOWN, vacancy.financing or UNKNOWN, *place, period)
         held = [(share, 0) for share in vacancy.proposed]
         if vacancy.attributed is not None:
             held.append((vacancy.attributed, 1))
@@ -330,6 +331,12 @@ def _count_breakdown(
                 key = (landlord, departement, reserver[1], *dwelling)
                 figures = counts.get(key) or counts.setdefault(key, [0, 0])
                 figures[measure] += 1
+
+
+def _place(catalogue: Catalogue, commune: str | None, qpv: bool) -> tuple[str, str, str]:
+    """In or out of QPV, the commune's INSEE code and its name."""
+    info = catalogue.communes.get(commune or "")
+    return "en QPV" if qpv else "hors QPV", commune or UNKNOWN, info.name if info else UNKNOWN
 
 
 def _reserver(catalogue: Catalogue, share: ShareRef) -> tuple[int | None, str]:

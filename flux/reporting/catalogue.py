@@ -47,6 +47,7 @@ class ShareInfo:
     basis_points: int
     etat_uniform_by_commune: bool
     etat_hors_qpv_minimum: bool
+    counting_event: str = "orientation"  # CountingEvent value
     in_year: bool = True  # in force at some point of the year (else: its last terms)
 
     @property
@@ -154,6 +155,7 @@ def _shares(
             ConventionVersion.valid_until,
             ConventionVersion.etat_uniform_by_commune,
             ConventionVersion.etat_hors_qpv_minimum,
+            ConventionVersion.counting_event,
         )
         .where(ConventionVersion.convention_id.in_(conventions))
         .order_by(ConventionVersion.convention_id, ConventionVersion.number)
@@ -213,6 +215,7 @@ def _shares(
                 basis_points=row.basis_points,
                 etat_uniform_by_commune=version.etat_uniform_by_commune,
                 etat_hors_qpv_minimum=version.etat_hors_qpv_minimum,
+                counting_event=str(version.counting_event),
                 in_year=in_year,
             ),
         )

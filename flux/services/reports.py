@@ -68,9 +68,14 @@ def annual(session: Session, actor: Actor, query: ReportQuery, today: date | Non
         s for s in scopes if catalogue.scope_shares(s) or (s.landlord_id, s.departement) in in_year
     ]
     # A generator: each scope's year is read, turned into rows, and dropped before the next.
+    closings = facts.closings_of(session, query.year)
     scope_years = (
         facts.load(
-            session, scope, query.year, [info.share_id for info in catalogue.scope_shares(scope)]
+            session,
+            scope,
+            query.year,
+            [info.share_id for info in catalogue.scope_shares(scope)],
+            closings,
         )
         for scope in scopes
     )
