@@ -110,6 +110,14 @@ def build(
                 [(*key, *counts) for key, counts in sorted(breakdown.items())],
                 total=True,
                 note=BREAKDOWN_NOTE,
+                detail=True,
+            ),
+            part(
+                "breakdown_summary",
+                "Répartition par dimension",
+                SUMMARY_COLUMNS,
+                _summary_rows(breakdown),
+                note=SUMMARY_NOTE,
             ),
             part(
                 "deductions",
@@ -275,6 +283,28 @@ def _share_row(
 
 # --- 2. breakdown -------------------------------------------------------------------------------
 
+SUMMARY_COLUMNS = (
+    Column("reserver", "Réservataire"),
+    Column("dimension", "Dimension"),
+    Column("value", "Valeur"),
+    Column("proposed", "Proposés", "integer"),
+    Column("attributed", "Attribués", "integer"),
+)
+SUMMARY_NOTE = (
+    "La répartition précédente, par réservataire et une dimension à la fois (tous bailleurs "
+    "du bilan confondus) : chaque logement y figure une fois par dimension, d'où l'absence de "
+    "total. C'est la lecture de l'article R.441-5-1 « par typologie, financement, situation en "
+    "ou hors QPV, commune et période de construction »."
+)
+# Dimensions summarised one at a time: (label, index or indexes in the breakdown's key).
+_SUMMARISED = (
+    ("Typologie", (3,)),
+    ("Financement", (4,)),
+    ("QPV", (5,)),
+    ("Commune", (6, 7)),
+    ("Période de construction", (8,)),
+)
+
 DIMENSIONS = (
     Column("landlord", "Bailleur"),
     Column("departement", "Département"),
@@ -296,6 +326,22 @@ BREAKDOWN_NOTE = (
     "ou hors QPV, commune et période de construction, tels qu'ils étaient à leur libération "
     "(instantané du journal). Un logement réorienté compte pour chaque part qui l'a reçu."
 )
+
+
+def _summary_rows(breakdown: dict[tuple[str, ...], list[int]]) -> list[tuple[Any, ...]]:
+    """The breakdown summed per reserver and one dimension (from the same counts)."""
+    sums: dict[tuple[str, int, str], list[int]] = {}
+    for key, (proposed, attributed) in breakdown.items():
+        reserver = key[2]
+        for order, (_, indexes) in enumerate(_SUMMARISED):
+            value = " ".join(str(key[i]) for i in indexes if key[i])
+            counts = sums.setdefault((reserver, order, value), [0, 0])
+            counts[0] += proposed
+            counts[1] += attributed
+    return [
+        (reserver, _SUMMARISED[order][0], value, *counts)
+        for (reserver, order, value), counts in sorted(sums.items())
+    ]
 
 
 def _count_breakdown(

@@ -73,9 +73,12 @@ def part(
     *,
     total: bool = False,
     note: str | None = None,
+    detail: bool = False,
 ) -> Part:
     """A part from its rows, with its total row last when ``total``."""
     rows = list(rows)
     if total:
         rows.append(total_row(columns, rows))
-    return Part(key, title, tuple(columns), frame(columns, rows), total=total, note=note)
+    return Part(
+        key, title, tuple(columns), frame(columns, rows), total=total, note=note, detail=detail
+    )

@@ -37,12 +37,16 @@ class Column:
 
 @dataclass(frozen=True)
 class Part:
-    key: str  # stable, snake_case: "shares", "breakdown", "deductions", "checks", "late_entries"
+    key: str  # stable, snake_case: "shares", "breakdown", "breakdown_summary", "deductions"…
     title: str  # French: the sheet's name (≤ 31 characters) and the section's heading
     columns: tuple[Column, ...]
     frame: pd.DataFrame  # exactly the columns' keys, in that order
     total: bool = False
     note: str | None = None  # French, one paragraph shown under the heading
+    # A detail table (the breakdown's full cross product): always whole in JSON, CSV and XLSX,
+    # whose readers filter and pivot; a PDF, read by people, prints it only when it is short
+    # and otherwise says where to find it (see flux/reporting/pdf.py).
+    detail: bool = False
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)

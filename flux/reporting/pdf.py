@@ -74,6 +74,11 @@ _GREY = colors.Color(0.87, 0.89, 0.93)
 _ZEBRA = colors.Color(0.96, 0.97, 0.98)
 
 
+# A detail part longer than this is not printed (about 25 pages): a PDF is read by people;
+# the whole table is in the other formats. The national breakdown has ~330 000 rows.
+PDF_DETAIL_MAX_ROWS = 1_000
+
+
 def render_pdf(report: Report) -> bytes:
     """The report as PDF bytes; the same report gives the same bytes."""
     _register_fonts()
@@ -193,6 +198,16 @@ def _part_story(grid: _Grid, width: float, styles: _Styles) -> list[Flowable]:
         story.append(Paragraph(escape(part.note), styles.note))
     if not grid.texts:
         story.append(Paragraph("Aucune ligne pour ce périmètre.", styles.body))
+        return story
+    if part.detail and len(grid.texts) > PDF_DETAIL_MAX_ROWS:
+        story.append(
+            Paragraph(
+                f"Ce tableau croisé compte {fr_number(len(grid.texts), 0, NBSP)} lignes : il "
+                "figure en entier dans les exports CSV et XLSX (et JSON) du même bilan, où il se "
+                "filtre et se croise ; la répartition par dimension qui suit en donne la synthèse.",
+                styles.body,
+            )
+        )
         return story
     everything = list(range(len(part.columns)))
     if grid.layout(everything, width) is not None:

@@ -40,7 +40,7 @@ from .vacancy_kit import (
 )
 
 URL = "/api/v1/reports/annual"
-PARTS = ["shares", "breakdown", "deductions", "checks", "late_entries"]
+PARTS = ["shares", "breakdown", "breakdown_summary", "deductions", "checks", "late_entries"]
 HOUSEHOLD = {"dalo": True, "prioritaire": False, "first_quartile": True}
 AL_NAME = "Action Logement Services"
 OPH_NAME, ESH_NAME = "Office Public de l'Habitat Démo Garonne", "Pastel Habitat Démo (ESH fictive)"

@@ -435,3 +435,23 @@ def test_the_demo_closes_2025_and_issues_every_bilan_as_the_scheduler_would(sess
     ]
     assert all(hashlib.sha256(r.content).hexdigest() == r.content_hash for r in issued)
     assert all(r.issued_at is not None and r.content.startswith(b"%PDF") for r in issued)
+
+
+def test_the_summary_by_dimension_adds_up_to_the_breakdown(everything):
+    breakdown = Counter()
+    for row in _rows(everything, "breakdown"):
+        breakdown[row["reserver"], "proposed"] += row["proposed"]
+        breakdown[row["reserver"], "attributed"] += row["attributed"]
+    per_dimension: dict[str, Counter] = defaultdict(Counter)
+    for row in _rows(everything, "breakdown_summary"):
+        per_dimension[row["dimension"]][row["reserver"], "proposed"] += row["proposed"]
+        per_dimension[row["dimension"]][row["reserver"], "attributed"] += row["attributed"]
+    assert set(per_dimension) == {
+        "Typologie",
+        "Financement",
+        "QPV",
+        "Commune",
+        "Période de construction",
+    }
+    for counts in per_dimension.values():
+        assert counts == breakdown
