@@ -148,7 +148,7 @@ def by_share(body: dict) -> dict[str, dict]:
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def test_the_json_report_has_its_meta_and_five_parts_in_order(client, oph, world):
+def test_the_json_report_has_its_meta_and_its_parts_in_order(client, oph, world):
     body = report(client, oph, year=2025, landlord=OPH)
 
     assert body["meta"]["title"] == "Bilan annuel 2025 de la gestion en flux"
@@ -452,6 +452,24 @@ def test_a_closed_years_report_is_frozen_and_late_entries_are_flagged_in_both_ye
     assert carry_in == 0  # a scope's carries cancel out, adjustments included
     # 2026 lists the late entries of 2025; their carry adjustments are in its carry-ins.
     assert [r["kind"] for r in rows(adjusted, "late_entries")] == kinds[:2]
+
+
+def test_a_closed_years_report_is_byte_identical_in_every_format_after_next_years_entries(
+    client, oph, session, world
+):
+    oph_id = session.scalar(sa.select(Organisation.id).where(Organisation.code == OPH))
+    _close(session, client, oph_id)
+    formats = ("json", "csv", "xlsx", "pdf")
+    before = {f: get(client, oph, year=2025, landlord=OPH, format=f).data for f in formats}
+    again = {f: get(client, oph, year=2025, landlord=OPH, format=f).data for f in formats}
+    assert again == before  # generated twice: the same bytes (PDF and XLSX dated of issue)
+
+    # 2026 goes on: a vacancy, its orientation and its designation.
+    vacancy = logged(client, oph, create_dwelling(client, oph, "Z0000002", TOULOUSE), "2026-01-08")
+    if holder(vacancy) != LANDLORD:
+        recorded(client, oph, vacancy["id"], "designation", "2026-01-20", candidates=3)
+    after = {f: get(client, oph, year=2025, landlord=OPH, format=f).data for f in formats}
+    assert after == before
 
 
 # --- the command line ----------------------------------------------------------------------
