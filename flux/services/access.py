@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from flux.domain.conventions import ReserverCategory
 from flux.domain.reference import Role
-from flux.models import Convention, Dwelling, Organisation, User
+from flux.models import Alert, Convention, Dwelling, Organisation, User
 from flux.services.errors import Forbidden
 
 
@@ -132,6 +132,35 @@ def check_scope_write(actor: Actor, landlord_id: int) -> None:
         return
     if actor.role is not Role.LANDLORD or actor.organisation_id != landlord_id:
         raise Forbidden("Seul le bailleur choisit la règle d'orientation de son périmètre.")
+
+
+# --- scheduled work: alerts and issued bilans --------------------------------------------------
+
+
+def visible_alerts(actor: Actor) -> sa.ColumnElement[bool]:
+    """Landlord and reserver: the alerts about them; prefecture: its département's; admin: all."""
+    if actor.is_admin:
+        return sa.true()
+    if actor.role is Role.LANDLORD:
+        return Alert.landlord_id == actor.organisation_id
+    if actor.role is Role.RESERVER:
+        return Alert.reserver_id == actor.organisation_id
+    if actor.role is Role.PREFECTURE:
+        return Alert.departement_code == actor.departement
+    return sa.false()
+
+
+def sees_bilan(actor: Actor, landlord_id: int, departement: str, reserver_id: int) -> bool:
+    """A landlord's bilan for a reserver: theirs, their département's prefecture's, an admin's."""
+    if actor.is_admin:
+        return True
+    if actor.role is Role.LANDLORD:
+        return landlord_id == actor.organisation_id
+    if actor.role is Role.RESERVER:
+        return reserver_id == actor.organisation_id
+    if actor.role is Role.PREFECTURE:
+        return departement == actor.departement
+    return False
 
 
 # --- users and their tokens ----------------------------------------------------------------

@@ -9,9 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from flux.domain.reference import Role
 from flux.models import Alert
-from flux.services.access import Actor
+from flux.services.access import Actor, visible_alerts
 
 
 @dataclass(frozen=True)
@@ -56,23 +55,10 @@ def raise_all(session: Session, drafts: list[Draft], job_run_id: int | None) -> 
     return new
 
 
-def visible(actor: Actor) -> sa.ColumnElement[bool]:
-    """Landlord and reserver: alerts about them; prefecture: its département's; admin: all."""
-    if actor.is_admin:
-        return sa.true()
-    if actor.role is Role.LANDLORD:
-        return Alert.landlord_id == actor.organisation_id
-    if actor.role is Role.RESERVER:
-        return Alert.reserver_id == actor.organisation_id
-    if actor.role is Role.PREFECTURE:
-        return Alert.departement_code == actor.departement
-    return sa.false()
-
-
 def listing(
     session: Session, actor: Actor, kind: str | None = None, departement: str | None = None
 ) -> sa.Select[Any]:
-    stmt = sa.select(Alert).where(visible(actor)).order_by(Alert.id.desc())
+    stmt = sa.select(Alert).where(visible_alerts(actor)).order_by(Alert.id.desc())
     if kind is not None:
         stmt = stmt.where(Alert.kind == kind)
     if departement is not None:

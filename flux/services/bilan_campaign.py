@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from flux.domain.reference import Role
 from flux.models import Convention, ConventionVersion, IssuedReport, Organisation
 from flux.services import alerts, allocation_book
-from flux.services.access import Actor
+from flux.services.access import Actor, sees_bilan
 from flux.services.alerts import Draft
 from flux.services.allocation_book import Scope
 
@@ -194,7 +194,7 @@ def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
     names = dict(session.execute(sa.select(Organisation.id, Organisation.name)).all())
     rows = []
     for pair in pairs(session, year):
-        if not _sees(actor, pair):
+        if not sees_bilan(actor, *astuple(pair)):
             continue
         report = issued.get(pair)
         rows.append(
@@ -216,22 +216,10 @@ def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _sees(actor: Actor, pair: Pair) -> bool:
-    if actor.is_admin:
-        return True
-    if actor.role is Role.LANDLORD:
-        return pair.landlord_id == actor.organisation_id
-    if actor.role is Role.RESERVER:
-        return pair.reserver_id == actor.organisation_id
-    if actor.role is Role.PREFECTURE:
-        return pair.departement == actor.departement
-    return False
-
-
 def content(session: Session, actor: Actor, report_id: int) -> IssuedReport | None:
     """An issued bilan's stored bytes, if the caller may see it."""
     report = session.get(IssuedReport, report_id)
     if report is None:
         return None
     pair = Pair(report.landlord_id, report.departement_code, report.reserver_id)
-    return report if _sees(actor, pair) else None
+    return report if sees_bilan(actor, *astuple(pair)) else None
