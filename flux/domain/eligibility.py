@@ -79,6 +79,19 @@ def sub_keys(version: VersionView, facts: VacancyFacts) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def share_in_force(versions: Iterable[VersionView], share_id: int, on: date) -> bool:
+    """The share is held under a version in force that day and has not ended (a year's
+    carry-over goes only to shares still in force on 1 January)."""
+    return any(
+        in_force(version, on)
+        and any(
+            s.share_id == share_id and (s.ends_on is None or on <= s.ends_on)
+            for s in version.shares
+        )
+        for version in versions
+    )
+
+
 def eligible_shares(
     versions: Iterable[VersionView], facts: VacancyFacts
 ) -> tuple[EligibleShare, ...]:

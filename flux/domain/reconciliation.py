@@ -92,6 +92,12 @@ class YearNotOver(DomainError):
         )
 
 
+def bilan_deadline(year: int) -> date:
+    """The last day a landlord may send its reservers the bilan of `year`: "avant le 28
+    février" of the next year (R.441-5-1); the 28th itself is taken as in time."""
+    return date(year + 1, 2, 28)
+
+
 def check_open(on: date, closed_years: Iterable[int]) -> None:
     """Refuse an entry dated in a closed year, or in any year before the last closed one."""
     last = max(closed_years, default=None)

@@ -187,13 +187,8 @@ def closings_of(session: Session, year: int) -> dict[tuple[Scope, int], year_clo
     )
     found = {}
     for entry in session.scalars(stmt):
-        scope = Scope(entry.landlord_id, entry.departement_code)  # type: ignore[arg-type]
-        payload = entry.payload
-        shares = {share_ref(row["share"]): row for row in payload["shares"]}
-        closing = year_close.Closing(
-            scope, entry.period, entry.id, int(payload["through_id"]), shares, False
-        )
-        found[scope, int(entry.period)] = closing  # type: ignore[arg-type]
+        closing = year_close.closing_from(entry)
+        found[closing.scope, closing.year] = closing
     return found
 
 

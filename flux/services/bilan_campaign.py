@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from flux.domain import reconciliation
 from flux.domain.reference import Role
 from flux.models import Convention, ConventionVersion, IssuedReport, Organisation
 from flux.services import alerts, allocation_book
@@ -28,11 +29,6 @@ from flux.services.allocation_book import Scope
 
 FORMAT = "pdf"
 log = logging.getLogger("flux.scheduler")
-
-
-def deadline(year: int) -> date:
-    """The last day to issue year's bilan: 28 February of the next year."""
-    return date(year + 1, 2, 28)
 
 
 def period(today: date) -> str | None:
@@ -91,7 +87,7 @@ def run(session: Session, today: date, job_run_id: int | None) -> dict[str, Any]
         "failed": len(failed),
     }
     summary["new_alerts"] = alerts.raise_all(session, failed, job_run_id)
-    if today > deadline(year):
+    if today > reconciliation.bilan_deadline(year):
         missing = waiting
         summary["missing"] = len(missing)
         summary["new_alerts"] += alerts.raise_all(
@@ -176,7 +172,7 @@ def _missing_alert(session: Session, pair: Pair, year: int) -> Draft:
         message=(
             f"Le bilan annuel {year} de {names.get(pair.landlord_id)} pour "
             f"{names.get(pair.reserver_id)} (département {pair.departement}) n'est pas émis "
-            f"au {deadline(year):%d/%m/%Y} (R.441-5-1)."
+            f"au {reconciliation.bilan_deadline(year):%d/%m/%Y} (R.441-5-1)."
         ),
         landlord_id=pair.landlord_id,
         reserver_id=pair.reserver_id,
@@ -193,6 +189,7 @@ def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
     }
     names = dict(session.execute(sa.select(Organisation.id, Organisation.name)).all())
     rows = []
+    deadline = reconciliation.bilan_deadline(year)
     for pair in pairs(session, year):
         if not sees_bilan(actor, *astuple(pair)):
             continue
@@ -207,10 +204,10 @@ def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
                 "status": "issued" if report and report.issued_at else "missing",
                 "issued_at": report.issued_at if report else None,
                 "issued_on": report.issued_on if report else None,
-                "late": bool(report and report.issued_on and report.issued_on > deadline(year)),
+                "late": bool(report and report.issued_on and report.issued_on > deadline),
                 "content_hash": report.content_hash if report else None,
                 "filename": report.filename if report else None,
-                "deadline": deadline(year),
+                "deadline": deadline,
             }
         )
     return rows

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux import clock
-from flux.domain import allocation, reconciliation
+from flux.domain import allocation, eligibility, reconciliation
 from flux.domain.allocation import LANDLORD, ShareRef
 from flux.domain.reconciliation import CarryPolicy, ShareClosing
 from flux.domain.reference import CountingEvent
@@ -49,7 +49,7 @@ class Closing:
 def closing(session: Session, scope: Scope, year: int) -> Closing | None:
     """The year's closing for the scope, or None while it is open."""
     entry = session.scalar(_closing_query(scope, year))
-    return None if entry is None else _closing_of(scope, year, entry, created=False)
+    return None if entry is None else closing_from(entry)
 
 
 def closed_years(session: Session, scope: Scope) -> set[int]:
@@ -167,7 +167,7 @@ def adjust_late(
 def _close_one(session: Session, actor: Actor, scope: Scope, year: int) -> Closing:
     existing = session.scalar(_closing_query(scope, year))
     if existing is not None:
-        return _closing_of(scope, year, existing, created=False)
+        return closing_from(existing)
     through = session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(JournalEntry.id), 0)).where(
             JournalEntry.landlord_id == scope.landlord_id,
@@ -192,7 +192,7 @@ def _close_one(session: Session, actor: Actor, scope: Scope, year: int) -> Closi
     for share, closing_ in figures.items():
         if closing_.carry_units:
             _append_carry(session, actor, scope, year, share, closing_.carry_units, None)
-    return _closing_of(scope, year, entry, created=True)
+    return closing_from(entry, created=True)
 
 
 def _refigure(
@@ -262,16 +262,7 @@ def carry_policies(
             policies[share_id] = CarryPolicy()
             continue
         version = conventions.version_for_share(share_id, year_end)
-        continues = any(
-            any(
-                s.share_id == share_id and (s.ends_on is None or s.ends_on >= next_start)
-                for s in view.shares
-            )
-            and (view.valid_until is None or view.valid_until >= next_start)
-            and (view.effective_until is None or view.effective_until > next_start)
-            for view in conventions.views
-            if view.convention_id == version.convention_id
-        )
+        continues = eligibility.share_in_force(conventions.views, share_id, next_start)
         policies[share_id] = CarryPolicy(
             version.carry_over, continues, CountingEvent(version.counting_event)
         )
@@ -348,9 +339,13 @@ def _closing_query(scope: Scope, year: int) -> sa.Select[Any]:
     )
 
 
-def _closing_of(scope: Scope, year: int, entry: JournalEntry, created: bool) -> Closing:
+def closing_from(entry: JournalEntry, created: bool = False) -> Closing:
+    """The closing a `year_closed` journal entry records."""
+    scope = Scope(entry.landlord_id, entry.departement_code)  # type: ignore[arg-type]
     shares = {share_ref(row["share"]): row for row in entry.payload["shares"]}
-    return Closing(scope, year, entry.id, int(entry.payload["through_id"]), shares, created)
+    return Closing(
+        scope, int(entry.period), entry.id, int(entry.payload["through_id"]), shares, created
+    )  # type: ignore[arg-type]
 
 
 def _first_year(session: Session, scope: Scope) -> int | None:
