@@ -5,6 +5,7 @@ from flux.models.audit import AuditRecord, audit
 from flux.models.conventions import Convention, ConventionVersion, Share, ShareTerms, VersionCommune
 from flux.models.deductions import DeductionForecast
 from flux.models.dwellings import Dwelling
+from flux.models.imports import ImportJob
 from flux.models.journal import JournalEntry
 from flux.models.organisations import Organisation
 from flux.models.scheduling import Alert, IssuedReport, JobRun
@@ -40,6 +41,7 @@ __all__ = [
     "Departement",
     "Dwelling",
     "Epci",
+    "ImportJob",
     "JournalEntry",
     "Organisation",
     "Qpv",

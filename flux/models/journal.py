@@ -23,6 +23,10 @@ class JournalEntry(Base):
     __table_args__ = (
         sa.Index("ix_journal_scope_date", "landlord_id", "departement_code", "effective_date"),
         sa.Index("ix_journal_scope_period", "landlord_id", "departement_code", "period"),
+        # A scope's entries after a given id (what a cached fold has not seen yet), and its
+        # entries of one kind (the closed years): each read touches only what it returns.
+        sa.Index("ix_journal_scope_id", "landlord_id", "departement_code", "id"),
+        sa.Index("ix_journal_scope_kind", "landlord_id", "departement_code", "kind"),
         sa.UniqueConstraint("landlord_id", "idempotency_key"),
     )
 

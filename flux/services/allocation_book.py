@@ -1,20 +1,24 @@
 """The allocation state of a scope and year, folded from the journal.
 
 The journal is the only record: a scope's counters (targets, realised, sub-targets) are a fold
-of its entries. Folding is incremental: a process keeps each scope's last fold and, under the
-scope lock, folds only the entries appended since. A cheap check (count and max id of the
-scope's entries) detects anything else and refolds from scratch.
+of its entries. Folding is incremental: a process keeps each scope's last fold (``ScopeCache``)
+and, under the scope lock, folds only the entries appended since. The scope row's marks say
+whether anything changed without counting anything: its ``version`` (moved by a trigger on
+every journal insert) and its ``generation`` (moved by migrations and after a restore); the
+last entry folded is read back with the new ones, so that a restore which reused ids is seen
+too (issue 15). Anything the marks cannot explain refolds from scratch.
 
 A fold read by a transaction may include that transaction's own, uncommitted entries, so it is
 checked out of the process cache while the transaction runs and published back only when the
 transaction commits; a rollback drops it. Otherwise a rolled-back vacancy would stay in the
-cache, and on SQLite, which reuses the ids of rolled-back rows, the count-and-max-id check
-would not notice when the next vacancy took its id.
+cache, and on SQLite, which reuses the ids of rolled-back rows, the next vacancy could take the
+id of an entry the cache still holds.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, object_session
 
 from flux.db import begin_immediate
 from flux.domain import allocation
@@ -158,23 +162,53 @@ def _rows(
     return list(session.execute(stmt))
 
 
-def _fingerprint(session: Session, scope: Scope, year: int) -> tuple[int, int]:
-    count, last = session.execute(
-        sa.select(
-            sa.func.count(JournalEntry.id), sa.func.coalesce(sa.func.max(JournalEntry.id), 0)
-        ).where(
-            JournalEntry.landlord_id == scope.landlord_id,
-            JournalEntry.departement_code == scope.departement,
-            JournalEntry.period == year,
-            JournalEntry.kind.in_([str(k) for k in _ALLOCATION_KINDS]),
-        )
-    ).one()
-    return int(count), int(last)
+@dataclass
+class ScopeCache:
+    """What a process keeps of a scope between transactions: its books and the marks that say
+    whether the database still holds what they were folded from.
+
+    ``version`` and ``generation`` are the scope row's marks (see ``AllocationScope``) as of
+    the last fold; ``last_id`` and ``anchor`` (its ``recorded_at``) identify the last entry
+    folded. A catch-up reads the scope's entries from ``last_id`` on and folds them only if the
+    first is still that very entry and the others are exactly the version's increase: after a
+    restore that reused ids, the entry at ``last_id`` is another one (or none) and everything
+    is refolded. The marks never depend on a COUNT over the year.
+    """
+
+    rule: Rule
+    generation: str
+    version: int
+    last_id: int = 0
+    anchor: Any = None
+    closed: dict[int, int] = field(default_factory=dict)  # closed year -> its through id
+    books: dict[int, Book] = field(default_factory=dict)  # open years folded so far
+
+    def absorb(self, row: Any) -> None:
+        """Fold one new entry of the scope (any kind, any year) into what is kept."""
+        self.version += 1
+        self.last_id, self.anchor = row.id, row.recorded_at
+        if row.kind == Kind.YEAR_CLOSED:
+            self.closed[row.period] = int(row.payload["through_id"])
+        book = self.books.get(row.period)
+        if book is not None and row.kind in _ALLOCATION_KIND_NAMES:
+            fold(book, (row,))
 
 
-_cache: dict[tuple[str, Scope, int], Book] = {}
+_ALLOCATION_KIND_NAMES = frozenset(str(k) for k in _ALLOCATION_KINDS)
+_cache: dict[tuple[str, Scope], ScopeCache] = {}
 _cache_lock = threading.Lock()
-_CHECKED_OUT = "flux_allocation_books"  # session.info: the books this transaction folded
+_CHECKED_OUT = "flux_allocation_scopes"  # session.info: the scopes this transaction folded
+_MARKS = "flux_allocation_marks"  # session.info: each locked scope's (rule, version, generation)
+_ROW_COLUMNS = (
+    JournalEntry.id,
+    JournalEntry.kind,
+    JournalEntry.vacancy_id,
+    JournalEntry.share_id,
+    JournalEntry.payload,
+    JournalEntry.effective_date,
+    JournalEntry.period,
+    JournalEntry.recorded_at,
+)
 
 
 def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
@@ -183,27 +217,134 @@ def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
     The book is this transaction's until it ends: published to the cache on commit, dropped on
     rollback (see the module's docstring).
     """
-    key = (str(session.get_bind().url), scope, year)
-    count, last = _fingerprint(session, scope, year)
-    checked_out = session.info.setdefault(_CHECKED_OUT, {})
-    book = checked_out.get(key)
+    cached = scope_cache(session, scope, rule)
+    book = cached.books.get(year)
     if book is None:
-        with _cache_lock:
-            book = _cache.pop(key, None)
-    if book is None or book.state.rule is not rule or last < book.last_id:
         book = Book(AllocationState(rule=rule))
-    new_rows = _rows(session, scope, year, after=book.last_id)
-    if book.count + len(new_rows) != count:  # something the increments cannot explain
-        book, new_rows = Book(AllocationState(rule=rule)), _rows(session, scope, year)
-    fold(book, new_rows)
-    checked_out[key] = book
+        fold(book, _rows(session, scope, year, through=cached.last_id))
+        cached.books[year] = book
     return book
+
+
+def closed_years(session: Session, scope: Scope, rule: Rule) -> set[int]:
+    """The scope's closed years, from the cached state (call under the scope lock)."""
+    return set(scope_cache(session, scope, rule).closed)
+
+
+def scope_cache(session: Session, scope: Scope, rule: Rule) -> ScopeCache:
+    """The scope's cached state, checked against the database's marks (under the scope lock).
+
+    Costs no statement when this process made the scope's last write, one (the new entries)
+    when another did, and a refold when the marks say the database changed under the cache.
+    """
+    key = (str(session.get_bind().url), scope)
+    checked_out = session.info.setdefault(_CHECKED_OUT, {})
+    cached = checked_out.get(key)
+    if cached is None:
+        with _cache_lock:
+            cached = _cache.pop(key, None)
+    version, generation = _marks(session, scope)
+    if cached is not None and (cached.generation != generation or cached.rule is not rule):
+        cached = None
+    if (
+        cached is not None
+        and cached.version != version
+        and not _catch_up(session, scope, cached, version)
+    ):
+        cached = None
+    if cached is None:
+        cached = _fresh(session, scope, rule, version, generation)
+    checked_out[key] = cached
+    return cached
+
+
+def _marks(session: Session, scope: Scope) -> tuple[int, str]:
+    marks = session.info.get(_MARKS, {}).get(scope)
+    if marks is None:  # not locked in this transaction, or an entry was appended since
+        row = session.execute(
+            sa.select(AllocationScope.version, AllocationScope.generation).where(
+                AllocationScope.landlord_id == scope.landlord_id,
+                AllocationScope.departement_code == scope.departement,
+            )
+        ).one_or_none()
+        return (int(row.version), row.generation) if row is not None else (0, "")
+    return marks
+
+
+def _catch_up(session: Session, scope: Scope, cached: ScopeCache, version: int) -> bool:
+    """Fold the entries appended since the cache's last one; False if they do not add up."""
+    rows = list(
+        session.execute(
+            sa.select(*_ROW_COLUMNS)
+            .where(
+                JournalEntry.landlord_id == scope.landlord_id,
+                JournalEntry.departement_code == scope.departement,
+                JournalEntry.id >= cached.last_id,
+            )
+            .order_by(JournalEntry.id)
+        )
+    )
+    if cached.last_id:
+        if not rows or rows[0].id != cached.last_id or rows[0].recorded_at != cached.anchor:
+            return False  # the last entry folded is gone or is another one: a restore
+        rows = rows[1:]
+    if len(rows) != version - cached.version:
+        return False  # entries the increments cannot explain (inserted out of order, lost)
+    for row in rows:
+        cached.absorb(row)
+    return True
+
+
+def _fresh(session: Session, scope: Scope, rule: Rule, version: int, generation: str) -> ScopeCache:
+    cached = ScopeCache(rule, generation, version)
+    last = session.execute(
+        sa.select(JournalEntry.id, JournalEntry.recorded_at)
+        .where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+        )
+        .order_by(JournalEntry.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if last is not None:
+        cached.last_id, cached.anchor = last.id, last.recorded_at
+    for period, payload in session.execute(
+        sa.select(JournalEntry.period, JournalEntry.payload).where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.kind == Kind.YEAR_CLOSED,
+        )
+    ):
+        cached.closed[period] = int(payload["through_id"])
+    return cached
+
+
+def record(session: Session, scope: Scope, entries: Iterable[JournalEntry]) -> None:
+    """Fold entries this transaction has just appended (flushed, under the scope lock), so the
+    next decision neither reads them back nor refolds: the trigger counted them in the
+    version, the cache counts them the same way."""
+    key = (str(session.get_bind().url), scope)
+    cached = session.info.get(_CHECKED_OUT, {}).get(key)
+    if cached is None:
+        return
+    for entry in entries:
+        cached.absorb(entry)
+    session.info.setdefault(_MARKS, {})[scope] = (cached.version, cached.generation)
+
+
+@event.listens_for(JournalEntry, "after_insert")
+def _forget_marks(_mapper: Any, _connection: Any, target: JournalEntry) -> None:
+    # The trigger has moved the scope's version: the marks read under the lock are stale.
+    session = object_session(target)
+    if session is not None and target.landlord_id is not None:
+        session.info.get(_MARKS, {}).pop(Scope(target.landlord_id, target.departement_code), None)
 
 
 @event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the outer transaction may still roll back
+    session.info.pop(_MARKS, None)
     books = session.info.pop(_CHECKED_OUT, None)
     if books:
         with _cache_lock:
@@ -214,12 +355,14 @@ def _publish(session: Session) -> None:
 def _drop_on_rollback(session: Session, _previous: SessionTransaction) -> None:
     # A savepoint's rollback too: the books may hold entries it undid.
     session.info.pop(_CHECKED_OUT, None)
+    session.info.pop(_MARKS, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _drop_unpublished(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # ended without a commit (closed): nothing to publish
         session.info.pop(_CHECKED_OUT, None)
+        session.info.pop(_MARKS, None)
 
 
 def as_of(session: Session, scope: Scope, year: int, day: date) -> Book:
@@ -254,19 +397,49 @@ def closed_through(session: Session, scope: Scope, year: int) -> int | None:
 
 
 def lock(session: Session, scope: Scope) -> Rule:
-    """Serialise the scope's decisions until the transaction ends; returns the scope's rule."""
+    """Serialise the scope's decisions until the transaction ends; returns the scope's rule.
+
+    The same statement reads the scope's cache marks (version, generation), kept for
+    ``scope_cache`` until an entry is appended.
+    """
     begin_immediate(session)
-    values = {"landlord_id": scope.landlord_id, "departement_code": scope.departement}
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AllocationScope)
-    session.execute(insert.values(**values).on_conflict_do_nothing())
-    stmt = sa.select(AllocationScope.rule).where(
+    stmt = sa.select(
+        AllocationScope.rule, AllocationScope.version, AllocationScope.generation
+    ).where(
         AllocationScope.landlord_id == scope.landlord_id,
         AllocationScope.departement_code == scope.departement,
     )
+    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt = stmt.with_for_update()
-    return Rule(session.scalar(stmt))
+    row = session.execute(stmt).one_or_none()
+    if row is None:  # the scope's first write: create its row, then lock it
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AllocationScope)
+        values = {"landlord_id": scope.landlord_id, "departement_code": scope.departement}
+        session.execute(
+            insert.values(**values, generation=secrets.token_hex(16)).on_conflict_do_nothing()
+        )
+        row = session.execute(stmt).one()
+    session.info.setdefault(_MARKS, {})[scope] = (int(row.version), row.generation)
+    return Rule(row.rule)
+
+
+def new_generation(session: Session) -> int:
+    """Move every scope's generation (after a restore or a hand edit of the journal): every
+    process's cached folds are then dropped unread at their next use. Returns the scopes."""
+    scopes = list(
+        session.execute(sa.select(AllocationScope.landlord_id, AllocationScope.departement_code))
+    )
+    for landlord_id, departement in scopes:
+        session.execute(
+            sa.update(AllocationScope)
+            .where(
+                AllocationScope.landlord_id == landlord_id,
+                AllocationScope.departement_code == departement,
+            )
+            .values(generation=secrets.token_hex(16))
+        )
+    return len(scopes)
 
 
 def clear_cache() -> None:

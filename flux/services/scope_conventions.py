@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -36,6 +36,24 @@ class ScopeConventions:
     views: list[VersionView]
     versions: dict[int, list[Policies]]  # convention id -> its versions' policies
     convention_of_share: dict[int, int]
+    # share id -> (its convention and reserver, its label per version: (effective_from, label))
+    labels: dict[int, tuple[dict, tuple[tuple[date, str], ...]]] = field(default_factory=dict)
+
+    def share_labels(self, share_ids: set[int], on: date) -> dict[int, dict]:
+        """As ``share_labels`` (module function) for this scope's shares, from memory: the
+        explanation of a decision is answered without reading the conventions again."""
+        result = {}
+        for share_id in share_ids:
+            known = self.labels.get(share_id)
+            if known is None:
+                continue
+            info, by_version = known
+            label = by_version[0][1]
+            for effective_from, version_label in by_version:
+                if effective_from <= on:
+                    label = version_label
+            result[share_id] = {"share_id": share_id, "label": label, **_copy(info)}
+        return result
 
     def version_for_share(self, share_id: int, on: date) -> Policies:
         """The version governing a share's convention on a date (policies, deadlines)."""
@@ -47,6 +65,10 @@ class ScopeConventions:
         return current
 
 
+def _copy(info: dict) -> dict:
+    return {**info, "reserver": dict(info["reserver"])}
+
+
 _cache: dict[tuple[str, int, str], tuple[tuple[int, int], ScopeConventions]] = {}
 _cache_lock = threading.Lock()
 
@@ -54,18 +76,26 @@ _cache_lock = threading.Lock()
 def load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
     """The scope's conventions; rebuilt only when a version was added since the last call."""
     key = (str(session.get_bind().url), landlord_id, departement)
+    versions = (
+        sa.select(ConventionVersion.id)
+        .join(Convention, ConventionVersion.convention_id == Convention.id)
+        .where(Convention.landlord_id == landlord_id, Convention.departement_code == departement)
+        .subquery()
+    )
+    communes = sa.select(Commune.insee, Commune.epci_siren).where(
+        Commune.departement_code == departement
+    )
+    # One statement: the conventions' versions and the territory perimeters resolve against.
     fingerprint = tuple(
-        session.execute(
+        int(value)
+        for value in session.execute(
             sa.select(
-                sa.func.count(ConventionVersion.id),
-                sa.func.coalesce(sa.func.max(ConventionVersion.id), 0),
-            )
-            .join(Convention, ConventionVersion.convention_id == Convention.id)
-            .where(
-                Convention.landlord_id == landlord_id, Convention.departement_code == departement
+                sa.select(sa.func.count(versions.c.id)).scalar_subquery(),
+                sa.select(sa.func.coalesce(sa.func.max(versions.c.id), 0)).scalar_subquery(),
+                *_territory_counts(communes.subquery()),
             )
         ).one()
-    ) + _territory_fingerprint(session, departement)
+    )
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -76,17 +106,14 @@ def load(session: Session, landlord_id: int, departement: str) -> ScopeConventio
     return result
 
 
-def _territory_fingerprint(session: Session, departement: str) -> tuple[int, ...]:
+def _territory_counts(communes: sa.Subquery) -> list[sa.ScalarSelect]:
     """Perimeters are resolved from the territory tables: a commune added to the département
     or moved between EPCI must rebuild the scope's conventions."""
-    row = session.execute(
-        sa.select(
-            sa.func.count(Commune.insee),
-            sa.func.count(Commune.epci_siren),
-            sa.func.count(sa.distinct(Commune.epci_siren)),
-        ).where(Commune.departement_code == departement)
-    ).one()
-    return tuple(int(value) for value in row)
+    return [
+        sa.select(sa.func.count(communes.c.insee)).scalar_subquery(),
+        sa.select(sa.func.count(communes.c.epci_siren)).scalar_subquery(),
+        sa.select(sa.func.count(sa.distinct(communes.c.epci_siren))).scalar_subquery(),
+    ]
 
 
 def clear_cache() -> None:
@@ -102,12 +129,14 @@ def load_uncached(session: Session, landlord_id: int, departement: str) -> Scope
             selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
             selectinload(Convention.versions).selectinload(ConventionVersion.communes),
             selectinload(Convention.reserver),
+            selectinload(Convention.shares),
         )
         .order_by(Convention.id)
     ).all()
-    views, versions, owner = [], {}, {}
+    views, versions, owner, labels = [], {}, {}, {}
     for convention in conventions:
         versions[convention.id] = [_policies(v) for v in convention.versions]
+        labels.update(_labels(convention))
         for index, version in enumerate(convention.versions):
             following = (
                 convention.versions[index + 1] if index + 1 < len(convention.versions) else None
@@ -115,7 +144,29 @@ def load_uncached(session: Session, landlord_id: int, departement: str) -> Scope
             views.append(_view(session, convention, version, following))
             for terms in version.share_terms:
                 owner[terms.share_id] = convention.id
-    return ScopeConventions(views, versions, owner)
+    return ScopeConventions(views, versions, owner, labels)
+
+
+def _labels(convention: Convention) -> dict[int, tuple[dict, tuple[tuple[date, str], ...]]]:
+    reserver = convention.reserver
+    info = {
+        "convention_id": convention.id,
+        "convention_reference": convention.reference,
+        "reserver": {
+            "id": reserver.id,
+            "code": reserver.code,
+            "name": reserver.name,
+            "category": str(reserver.category),
+        },
+    }
+    result = {}
+    for share in convention.shares:
+        by_version = []
+        for version in convention.versions:
+            terms = next((t for t in version.share_terms if t.share_id == share.id), None)
+            by_version.append((version.effective_from, terms.label if terms else share.code))
+        result[share.id] = (info, tuple(by_version))
+    return result
 
 
 def _policies(version: ConventionVersion) -> Policies:

@@ -10,17 +10,17 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from flux import clock
-from flux.domain import allocation, lifecycle
-from flux.domain.allocation import LANDLORD, Decision, ShareRef
+from flux.domain import allocation, lifecycle, reconciliation
+from flux.domain.allocation import LANDLORD, Decision, EligibleShare, Rule, ShareRef
 from flux.domain.conventions import format_dwellings, format_percent
 from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Lifecycle, Stage
 from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
 from flux.models import Dwelling, JournalEntry
-from flux.services import allocation_book, journal, scope_conventions, year_close
+from flux.services import allocation_book, journal, scope_conventions
 from flux.services.access import Actor, require_writer, visible_dwellings
 from flux.services.allocation_book import Scope, eligible_to_payload, share_ref
 from flux.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -47,6 +47,9 @@ class NewVacancy:
 class Logged:
     vacancy_id: int
     created: bool  # False when an earlier identical request is returned (idempotency)
+    # A new vacancy as the transaction that logged it holds it, to answer without reading back.
+    state: Replayed | None = None
+    labels: dict[int, dict] | None = None
 
 
 # --- logging -------------------------------------------------------------------------------
@@ -55,15 +58,58 @@ class Logged:
 def log_vacancy(
     session: Session, actor: Actor, data: NewVacancy, today: date | None = None
 ) -> Logged:
-    """Log a vacancy and orient it to the share furthest behind its due (or deduct it)."""
+    """Log a vacancy and orient it to the share furthest behind its due (or deduct it).
+
+    What does not depend on the scope's state (the dwelling, the conventions) is read before
+    the scope lock; under it, the decision reads only the scope's cached state.
+    """
     dwelling = _dwelling_for_write(session, actor, data)  # 404 first: one it may not see
     require_writer(actor)
     scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
+    facts = _facts(dwelling, data)
+    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     rule = allocation_book.lock(session, scope)
     # A replay returns the first response, whatever became of the dwelling since.
     earlier = _earlier_request(session, dwelling, data)
     if earlier is not None:
         return Logged(earlier, created=False)
+    _check_loggable(session, dwelling, data, today)
+    reconciliation.check_open(data.available_on, allocation_book.closed_years(session, scope, rule))
+    eligible = eligible_shares(conventions.views, facts)
+    decision = vacancy = None
+    if data.deduction is None:
+        # Decide before writing anything: a refusal must leave no trace in the journal.
+        vacancy = allocation.Vacancy(None, eligible)
+        decision = _decide(session, scope, rule, data, vacancy)
+    logged = _append_logged(session, actor, scope, dwelling, data, eligible)
+    if isinstance(logged, int):  # the same key won a race from another scope: a replay
+        return Logged(logged, created=False)
+    entries = [logged]
+    if decision is not None:
+        entries.append(_orient(session, actor, logged, vacancy, decision, conventions, data))
+    allocation_book.record(session, scope, entries)
+    shares = _shares_named(entries)
+    return Logged(
+        logged.id,
+        created=True,
+        state=replay(session, logged.id, entries),
+        labels=conventions.share_labels(shares, logged.effective_date),
+    )
+
+
+def _facts(dwelling: Dwelling, data: NewVacancy) -> VacancyFacts:
+    return VacancyFacts(
+        data.available_on,
+        dwelling.commune_insee,
+        dwelling.typology,
+        dwelling.qpv_code is not None,
+        data.letting is Letting.FIRST_LETTING,
+    )
+
+
+def _check_loggable(
+    session: Session, dwelling: Dwelling, data: NewVacancy, today: date | None
+) -> None:
     if dwelling.out_of_flux is not None:
         raise InvalidInput(
             f"Le logement {dwelling.rpls_id} est hors du flux "
@@ -73,58 +119,74 @@ def log_vacancy(
         )
     _refuse_if_open(session, dwelling)
     lifecycle.check_available_on(data.available_on, today or clock.today())
-    year_close.check_open(session, scope, data.available_on)
-    year = data.available_on.year
-    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
-    facts = VacancyFacts(
-        data.available_on,
-        dwelling.commune_insee,
-        dwelling.typology,
-        dwelling.qpv_code is not None,
-        data.letting is Letting.FIRST_LETTING,
-    )
-    eligible = eligible_shares(conventions.views, facts)
-    decision = vacancy = None
-    if data.deduction is None:
-        # Decide before writing anything: a refusal must leave no trace in the journal.
-        book = allocation_book.load(session, scope, year, rule)
-        vacancy = allocation.Vacancy(None, eligible)
-        try:
-            decision = allocation.propose(book.state, vacancy)
-        except allocation.RuleNotApplicable as error:
-            raise Conflict(str(error), extra={"rule": str(rule.value)}) from error
-        chosen = decision.chosen if data.orient_to is None else data.orient_to
-        if chosen != decision.chosen:
-            _check_override(vacancy, chosen, data.reason)
+
+
+def _decide(
+    session: Session, scope: Scope, rule: Rule, data: NewVacancy, vacancy: allocation.Vacancy
+) -> Decision:
+    book = allocation_book.load(session, scope, data.available_on.year, rule)
+    try:
+        decision = allocation.propose(book.state, vacancy)
+    except allocation.RuleNotApplicable as error:
+        raise Conflict(str(error), extra={"rule": str(rule.value)}) from error
+    chosen = decision.chosen if data.orient_to is None else data.orient_to
+    if chosen != decision.chosen:
+        _check_override(vacancy, chosen, data.reason)
+    return decision
+
+
+def _append_logged(
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    dwelling: Dwelling,
+    data: NewVacancy,
+    eligible: list[EligibleShare],
+) -> JournalEntry | int:
+    """The vacancy_logged entry; or, when its idempotency key lost a race, the winner's id."""
+
+    def append() -> JournalEntry:
+        return journal.append(
+            session,
+            actor,
+            Kind.VACANCY_LOGGED,
+            data.available_on,
+            landlord_id=scope.landlord_id,
+            departement_code=scope.departement,
+            dwelling_id=dwelling.id,
+            period=data.available_on.year,
+            idempotency_key=data.idempotency_key,
+            payload={
+                "letting": str(data.letting),
+                "deduction": data.deduction,
+                "eligible": eligible_to_payload(eligible),
+                **_snapshot(dwelling),
+            },
+        )
+
+    if not data.idempotency_key:
+        return append()  # nothing unique to collide on: no savepoint needed
     try:
         with session.begin_nested():
-            logged = journal.append(
-                session,
-                actor,
-                Kind.VACANCY_LOGGED,
-                data.available_on,
-                landlord_id=scope.landlord_id,
-                departement_code=scope.departement,
-                dwelling_id=dwelling.id,
-                period=year,
-                idempotency_key=data.idempotency_key,
-                payload={
-                    "letting": str(data.letting),
-                    "deduction": data.deduction,
-                    "eligible": eligible_to_payload(eligible),
-                    **_snapshot(dwelling),
-                },
-            )
+            return append()
     except sa.exc.IntegrityError:
         # The same key, sent at the same moment for a dwelling of another département (another
         # scope, so another lock): the first request won; answer as a replay would.
         earlier = _earlier_request(session, dwelling, data)
         if earlier is None:
             raise
-        return Logged(earlier, created=False)
-    if decision is not None:
-        _orient(session, actor, logged, vacancy, decision, conventions, data)
-    return Logged(logged.id, created=True)
+        return earlier
+
+
+def _shares_named(entries: list[JournalEntry]) -> set[int]:
+    """The shares an answer names: the explanation's participants."""
+    if len(entries) < 2:
+        return set()
+    return {
+        int(line["share"])
+        for line in entries[1].payload["explanation"]
+        if line["share"] != LANDLORD
+    }
 
 
 def _orient(
@@ -135,11 +197,11 @@ def _orient(
     decision: Decision,
     conventions: scope_conventions.ScopeConventions,
     data: NewVacancy,
-) -> None:
+) -> JournalEntry:
     chosen = decision.chosen if data.orient_to is None else data.orient_to
     override = chosen != decision.chosen
     policies = policies_for(conventions, chosen, logged.effective_date)
-    journal.append(
+    return journal.append(
         session,
         actor,
         Kind.ORIENTATION,
@@ -234,7 +296,7 @@ def _snapshot(dwelling: Dwelling) -> dict[str, Any]:
 
 
 def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwelling:
-    stmt = sa.select(Dwelling).where(visible_dwellings(actor))
+    stmt = sa.select(Dwelling).where(visible_dwellings(actor)).options(joinedload(Dwelling.commune))
     if data.dwelling_id is not None:
         stmt = stmt.where(Dwelling.id == data.dwelling_id)
     else:
@@ -378,7 +440,11 @@ def replay(
 
 
 def describe(
-    session: Session, vacancy_id: int, actor: Actor | None = None, state: Replayed | None = None
+    session: Session,
+    vacancy_id: int,
+    actor: Actor | None = None,
+    state: Replayed | None = None,
+    labels: dict[int, dict] | None = None,
 ) -> dict[str, Any]:
     """Everything the API shows of a vacancy: facts, orientation with its explanation, stage,
     deadlines, the events it accepts now, and its journal.
@@ -395,7 +461,8 @@ def describe(
     }
     if state.holder not in (None, LANDLORD):
         shares.add(int(state.holder))
-    labels = scope_conventions.share_labels(session, shares, logged.effective_date)
+    if labels is None or not shares <= labels.keys():
+        labels = scope_conventions.share_labels(session, shares, logged.effective_date)
     cycle = state.lifecycle
     own = None  # None: every share; else the ids of the reserver's own shares
     if actor is not None and actor.role is Role.RESERVER:

@@ -120,9 +120,14 @@ class Vacancies(MethodView):
                 idempotency_key=key,
             ),
         )
+        if logged.state is not None:  # a new vacancy: answered from memory, before commit
+            body = vacancies.describe(
+                db.session, logged.vacancy_id, current_actor(), logged.state, logged.labels
+            )
+            db.session.commit()
+            return body, 201
         db.session.commit()
-        body = vacancies.describe(db.session, logged.vacancy_id, current_actor())
-        return (body, 201) if logged.created else (body, 200)
+        return vacancies.describe(db.session, logged.vacancy_id, current_actor()), 200
 
 
 @blp.route("/<int:vacancy_id>")
