@@ -78,6 +78,28 @@ def eligible_to_payload(shares: Iterable[EligibleShare]) -> list[list[Any]]:
     return [[share.share_id, share.basis_points, list(share.sub_keys)] for share in shares]
 
 
+def explanation_to_payload(lines: Iterable[allocation.ExplanationLine]) -> list[dict[str, Any]]:
+    """A decision's explanation as recorded with the orientation (and compared on refold)."""
+    return [
+        {
+            "share": line.share_id,
+            "basis_points": line.basis_points,
+            "carry_in": line.carry_in,
+            "target": line.target,
+            "realised": line.realised,
+            "deficit": line.deficit,
+            "priority": str(line.priority),
+            "candidate": line.candidate,
+            "deadline": line.deadline,
+            "sub_deficits": [
+                {"key": s.key, "target": s.target, "realised": s.realised, "deficit": s.deficit}
+                for s in line.sub_deficits
+            ],
+        }
+        for line in lines
+    ]
+
+
 def vacancy_from_payload(vacancy_id: int, payload: dict[str, Any]) -> allocation.Vacancy:
     shares = tuple(_eligible(s, bp, tuple(keys)) for s, bp, keys in payload["eligible"])
     return allocation.Vacancy(vacancy_id, shares, payload.get("deduction"))
@@ -234,21 +256,24 @@ def closed_years(session: Session, scope: Scope, rule: Rule) -> set[int]:
 def scope_cache(session: Session, scope: Scope, rule: Rule) -> ScopeCache:
     """The scope's cached state, checked against the database's marks (under the scope lock).
 
-    Costs no statement when this process made the scope's last write, one (the new entries)
-    when another did, and a refold when the marks say the database changed under the cache.
+    Costs one statement (the last entry folded, and those appended since) the first time in a
+    transaction, and a refold when the marks say the database changed under the cache.
     """
     key = (str(session.get_bind().url), scope)
     checked_out = session.info.setdefault(_CHECKED_OUT, {})
     cached = checked_out.get(key)
+    verified = cached is not None  # already checked in this transaction
     if cached is None:
         with _cache_lock:
             cached = _cache.pop(key, None)
     version, generation = _marks(session, scope)
     if cached is not None and (cached.generation != generation or cached.rule is not rule):
         cached = None
+    # Read even when the versions agree: after a restore and new writes that reused its ids,
+    # the version can be back where the cache left it, but the entry at ``last_id`` is another.
     if (
         cached is not None
-        and cached.version != version
+        and not (verified and cached.version == version)
         and not _catch_up(session, scope, cached, version)
     ):
         cached = None
@@ -374,6 +399,35 @@ def as_of(session: Session, scope: Scope, year: int, day: date) -> Book:
     book = Book(AllocationState())
     fold(book, _rows(session, scope, year, as_of=day, through=closed_through(session, scope, year)))
     return book
+
+
+def stale_decisions(session: Session, scope: Scope, year: int) -> list[int]:
+    """The vacancies whose recorded orientation was not decided on the state the journal gives.
+
+    The year is refolded in id order and each orientation's proposal made again on the state
+    just before it: its explanation (every participant's target, realised and deficit, the
+    figures the rule ranked) is the digest of the state the deciding worker held. A worker
+    that decided on a cache the database no longer had (after a restore, say) recorded other
+    figures, which this finds (the nightly check reports them).
+    """
+    book, stale = Book(AllocationState()), []
+    for row in _rows(session, scope, year):
+        if row.kind == Kind.ORIENTATION and row.vacancy_id in book.vacancies:
+            payload = row.payload
+            book.state.rule = Rule(payload.get("rule", Rule.LARGEST_DEFICIT.value))
+            vacancy = book.vacancies[row.vacancy_id].vacancy
+            try:
+                decision = allocation.propose(book.state, vacancy)
+            except allocation.AllocationError:
+                decision = None
+            if (
+                decision is None
+                or share_ref(payload["proposed"]) != decision.chosen
+                or payload.get("explanation") != explanation_to_payload(decision.lines)
+            ):
+                stale.append(row.vacancy_id)
+        fold(book, (row,))
+    return stale
 
 
 def frozen(session: Session, scope: Scope, year: int, through: int | None = None) -> Book:

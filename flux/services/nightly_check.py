@@ -42,6 +42,12 @@ def _check_scope_year(session: Session, scope: Scope, year: int, today: date) ->
     residual = allocation.invariant_residual(refolded.state)
     if residual:
         problems.append(f"Σ (réalisé − objectif) vaut {residual} unités au lieu de 0")
+    stale = allocation_book.stale_decisions(session, scope, year)
+    if stale:
+        problems.append(
+            f"{len(stale)} orientation(s) décidée(s) sur un état que le journal ne donne pas "
+            f"(libérations {', '.join(str(v) for v in stale[:10])})"
+        )
     counted = sum(1 for v in refolded.vacancies.values() if v.holder is not None)
     realised = sum(refolded.state.realised.values())
     if counted != realised:

@@ -22,7 +22,12 @@ from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
 from flux.models import Dwelling, JournalEntry
 from flux.services import allocation_book, journal, scope_conventions
 from flux.services.access import Actor, require_writer, visible_dwellings
-from flux.services.allocation_book import Scope, eligible_to_payload, share_ref
+from flux.services.allocation_book import (
+    Scope,
+    eligible_to_payload,
+    explanation_to_payload,
+    share_ref,
+)
 from flux.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flux.services.journal import Kind
 
@@ -220,7 +225,7 @@ def _orient(
             "reason": data.reason if override else None,
             "rule": decision.rule_name,
             "rule_version": decision.rule_version,
-            "explanation": [_line(line) for line in decision.lines],
+            "explanation": explanation_to_payload(decision.lines),
             **policies,
         },
     )
@@ -262,24 +267,6 @@ def policies_for(
         "candidates_required": version.candidates_per_designation,
         "carence_counts": version.carence_counts,
         "cal_refusal_counts": version.cal_refusal_counts,
-    }
-
-
-def _line(line: allocation.ExplanationLine) -> dict[str, Any]:
-    return {
-        "share": line.share_id,
-        "basis_points": line.basis_points,
-        "carry_in": line.carry_in,
-        "target": line.target,
-        "realised": line.realised,
-        "deficit": line.deficit,
-        "priority": str(line.priority),
-        "candidate": line.candidate,
-        "deadline": line.deadline,
-        "sub_deficits": [
-            {"key": s.key, "target": s.target, "realised": s.realised, "deficit": s.deficit}
-            for s in line.sub_deficits
-        ],
     }
 
 
