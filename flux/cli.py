@@ -259,7 +259,7 @@ def organisations_load(file: Path) -> None:
 
 @main.group("import")
 def import_group() -> None:
-    """Imports de fichiers CSV."""
+    """Imports de fichiers (CSV, JSON Lines)."""
 
 
 @import_group.command("dwellings")
@@ -277,6 +277,53 @@ def import_dwellings(file: Path, landlord: str) -> None:
     click.echo(
         f"{report.created} créés, {report.updated} mis à jour, {report.unchanged} inchangés."
     )
+
+
+@import_group.command("vacancies")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--landlord", required=True, help="Code du bailleur.")
+@click.option("--dry-run", is_flag=True, help="Tout décider et rapporter, rien écrire.")
+@click.option(
+    "--keep-good-rows", is_flag=True, help="Garder les bonnes lignes si d'autres sont refusées."
+)
+@with_appcontext
+def import_vacancies(file: Path, landlord: str, dry_run: bool, keep_good_rows: bool) -> None:
+    """Importer les libérations et leurs événements (CSV ou JSON Lines ; voir le README)."""
+    from flux.services import vacancy_import
+    from flux.services.access import SYSTEM
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\r{done}/{total} lignes", nl=False, err=True)
+
+    try:
+        with file.open("rb") as stream:
+            report = vacancy_import.import_vacancies(
+                db.session,
+                SYSTEM,
+                stream,
+                file.name,
+                landlord,
+                dry_run=dry_run,
+                all_or_nothing=not keep_good_rows,
+                progress=progress,
+            )
+    except (ServiceError, DomainError) as error:
+        db.session.rollback()
+        _fail(getattr(error, "detail", None) or str(error))
+    if report.written:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    click.echo("", err=True)
+    for refusal in report.as_dict()["refusals"]:
+        click.echo(f"ligne {refusal['line']} : {refusal['reason']}")
+    verdict = "rien écrit" if not report.written else "écrit"
+    click.echo(
+        f"{report.created} créée(s), {report.existing} déjà présente(s), "
+        f"{report.refused} refusée(s) ; {verdict}."
+    )
+    if report.refused and not keep_good_rows:
+        sys.exit(1)
 
 
 @main.group("year")

@@ -17,6 +17,7 @@ from .conventions.routes import blp as conventions_blp
 from .deduction_forecasts.routes import blp as deduction_forecasts_blp
 from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp
+from .imports.routes import blp as imports_blp
 from .job_runs.routes import blp as job_runs_blp
 from .journal.routes import blp as journal_blp
 from .organisations.routes import blp as organisations_blp
@@ -50,6 +51,7 @@ BLUEPRINTS = [
     dwellings_blp,
     conventions_blp,
     vacancies_blp,
+    imports_blp,
     balances_blp,
     deduction_forecasts_blp,
     reports_blp,

@@ -273,7 +273,9 @@ class World:
             shutil.copyfile(template, self.live)
             self.url = f"sqlite:///{self.live}"
         self._clear_caches()
-        self.app = create_app({"ENV": "test", "DATABASE_URL": self.url, "TESTING": True})
+        self.app = create_app(
+            {"ENV": "test", "DATABASE_URL": self.url, "TESTING": True, "IMPORTS_IN_THREAD": False}
+        )
         with self.app.app_context():
             if on_postgres:
                 _truncate(db.engine)

@@ -261,6 +261,7 @@ def check_organisations(seed: Seed, caller: str, body: Any) -> None:
 
 DWELLING = {"A": "A-spare", "B": "B-spare", "B32": "B-32"}
 LANDLORD = {"A": A, "B": B}
+DWELLING_RPLS = {"A": "A0000003", "B": "B0000003"}  # the spare dwellings (seeded_world)
 VACANCY = {"A": "A-X", "B": "B-X", "B32": "B-32"}
 CONVENTION = {"A": "A-X", "B": "B-X", "etat": "A-etat"}
 CALLER_OF = {"A": "landlord-A", "B": "landlord-B"}
@@ -283,6 +284,16 @@ def _import(seed: Seed, target: str) -> Request:
         "path": f"{V1}/dwellings/import",
         "query_string": {"landlord": LANDLORD[target]},
         "data": {"file": (io.BytesIO(content.encode()), "logements.csv")},
+        "content_type": "multipart/form-data",
+    }
+
+
+def _vacancy_import(seed: Seed, target: str) -> Request:
+    content = f"rpls_id;available_on\n{DWELLING_RPLS[target]};2025-04-02\n"
+    return {
+        "path": f"{V1}/vacancies/import",
+        "query_string": {"landlord": LANDLORD[target], "dry_run": "true"},
+        "data": {"file": (io.BytesIO(content.encode()), "liberations.csv")},
         "content_type": "multipart/form-data",
     }
 
@@ -538,6 +549,17 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "A": "401 201 201 403 404 404 404 403 404",
             "B": "401 201 404 404 201 404 404 403 404",
         },
+    ),
+    ("POST", "/api/v1/vacancies/import"): Endpoint(
+        _vacancy_import,
+        {
+            "A": "401 202 202 403 403 403 403 403 403",
+            "B": "401 202 403 403 202 403 403 403 403",
+        },
+    ),
+    # An unknown job: the owner's and the others' views are tested in test_vacancy_import_api.
+    ("GET", "/api/v1/imports/<int:job_id>"): Endpoint(
+        lambda s, t: _get(f"{V1}/imports/999999"), {"-": "401 404 404 404 404 404 404 404 404"}
     ),
     ("GET", "/api/v1/vacancies/<int:vacancy_id>"): Endpoint(
         _item("/vacancies/{}", _vacancy_id),

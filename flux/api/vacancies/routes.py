@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import request
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from flux.api.auth import current_actor
 from flux.api.common import page_of, paginated
+from flux.api.imports.routes import ImportJobSchema
 from flux.db import db
 from flux.models import JournalEntry
-from flux.services import vacancies, vacancy_events
+from flux.services import import_jobs, vacancies, vacancy_events
 from flux.services.errors import InvalidInput
 from flux.services.journal import Kind
 from flux.services.vacancies import NewVacancy
@@ -21,6 +22,8 @@ from .schemas import (
     NewVacancySchema,
     VacancyEventSchema,
     VacancyFilterSchema,
+    VacancyImportFileSchema,
+    VacancyImportQuerySchema,
     VacancySchema,
 )
 
@@ -128,6 +131,55 @@ class Vacancies(MethodView):
             return body, 201
         db.session.commit()
         return vacancies.describe(db.session, logged.vacancy_id, current_actor()), 200
+
+
+@blp.route("/import")
+class VacancyImport(MethodView):
+    @blp.arguments(VacancyImportQuerySchema, location="query")
+    @blp.arguments(VacancyImportFileSchema, location="files")
+    @blp.response(202, ImportJobSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(403, description="Seul le bailleur (ou un administrateur) importe")
+    def post(self, query, files):
+        """Importer les libérations d'un bailleur et leurs événements depuis son ERP.
+
+        Fichier CSV (séparateur `;` ou `,`, UTF-8 avec ou sans BOM) ou JSON Lines (`.jsonl`),
+        colonnes : `type;reference;rpls_id;available_on;letting;deduction;date;candidates;dalo;
+        rank;prioritaire;first_quartile;reason` (voir le README, « Import depuis un ERP »).
+        Chaque ligne a sa clé (la `reference` du bailleur, ou le numéro RPLS et la date) :
+        envoyer deux fois le même fichier ne change rien. Les lignes sont appliquées par date
+        dans chaque périmètre, orientées par la même règle, avec la même explication, que
+        `POST /vacancies`. La réponse (202) donne l'adresse de la tâche (`Location`) : la
+        consulter jusqu'à `succeeded` pour le compte rendu ligne par ligne (créée, déjà
+        présente, refusée avec son motif). `all_or_nothing` (défaut) : une ligne refusée et
+        rien n'est écrit ; `dry_run` : tout est décidé et rapporté, rien n'est écrit.
+        """
+        upload = files["file"]
+        if not hasattr(upload, "read"):
+            raise InvalidInput(
+                "Fichier attendu dans le champ « file ».",
+                errors={"files": {"file": ["Fichier attendu."]}},
+            )
+        try:
+            job, path = import_jobs.submit(
+                db.session,
+                current_actor(),
+                "vacancies",
+                upload,
+                upload.filename or "import.csv",
+                query.get("landlord"),
+                dry_run=query["dry_run"],
+                all_or_nothing=query["all_or_nothing"],
+            )
+        except InvalidInput as error:
+            # The service names the landlord as a body field; here it is a query parameter.
+            if "json" in error.errors:
+                error.errors = {"query": error.errors.pop("json"), **error.errors}
+            raise
+        db.session.commit()
+        body = import_jobs.describe(job)
+        import_jobs.start(current_app._get_current_object(), job.id, path, current_actor())
+        location = url_for("imports.ImportItem", job_id=job.id)
+        return body, 202, {"Location": location}
 
 
 @blp.route("/<int:vacancy_id>")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from flux.api.common import ORG_REF_METADATA, OrganisationRef
+from flux.api.common import ORG_REF_METADATA, OrganisationRef, QueryOrganisationRef
 from flux.api.conventions.schemas import SANE_DATES
 from flux.domain.lifecycle import Event, Stage
 from flux.domain.reference import DeductionCategory, Letting
@@ -199,3 +199,27 @@ class VacancyFilterSchema(ma.Schema):
     year = ma.fields.Integer(validate=ma.validate.Range(2000, 2100))
     available_from = ma.fields.Date(validate=SANE_DATES)
     available_to = ma.fields.Date(validate=SANE_DATES)
+
+
+class VacancyImportQuerySchema(ma.Schema):
+    landlord = QueryOrganisationRef(
+        metadata={
+            "type": "string",
+            "description": "Bailleur, par son identifiant ou son code (administrateurs) ; "
+            "par défaut le vôtre",
+        }
+    )
+    dry_run = ma.fields.Boolean(
+        load_default=False, metadata={"description": "Tout décider et rapporter, rien écrire"}
+    )
+    all_or_nothing = ma.fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "Une ligne refusée et rien n'est écrit (défaut) ; sinon les "
+            "bonnes lignes sont gardées et les autres listées"
+        },
+    )
+
+
+class VacancyImportFileSchema(ma.Schema):
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
