@@ -253,13 +253,19 @@ def closed_years(session: Session, scope: Scope, rule: Rule) -> set[int]:
     return set(scope_cache(session, scope, rule).closed)
 
 
+@functools.lru_cache(maxsize=64)
+def _database(bind: Any) -> str:
+    """The cache's name for a database (rendering an URL costs more than a decision)."""
+    return str(bind.url)
+
+
 def scope_cache(session: Session, scope: Scope, rule: Rule) -> ScopeCache:
     """The scope's cached state, checked against the database's marks (under the scope lock).
 
     Costs one statement (the last entry folded, and those appended since) the first time in a
     transaction, and a refold when the marks say the database changed under the cache.
     """
-    key = (str(session.get_bind().url), scope)
+    key = (_database(session.get_bind()), scope)
     checked_out = session.info.setdefault(_CHECKED_OUT, {})
     cached = checked_out.get(key)
     verified = cached is not None  # already checked in this transaction
@@ -348,7 +354,7 @@ def record(session: Session, scope: Scope, entries: Iterable[JournalEntry]) -> N
     """Fold entries this transaction has just appended (flushed, under the scope lock), so the
     next decision neither reads them back nor refolds: the trigger counted them in the
     version, the cache counts them the same way."""
-    key = (str(session.get_bind().url), scope)
+    key = (_database(session.get_bind()), scope)
     cached = session.info.get(_CHECKED_OUT, {}).get(key)
     if cached is None:
         return

@@ -15,6 +15,7 @@ reported, nothing is written.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,6 +52,25 @@ EVENTS = {
     Event.WITHDRAWAL,
 }
 BATCH = 1_000
+_COLUMNS = (
+    "id",
+    "kind",
+    "effective_date",
+    "recorded_at",
+    "actor_user_id",
+    "actor_organisation_id",
+    "landlord_id",
+    "departement_code",
+    "dwelling_id",
+    "vacancy_id",
+    "convention_id",
+    "share_id",
+    "reverses_id",
+    "period",
+    "request_id",
+    "idempotency_key",
+    "payload",
+)
 
 
 class Refused(Exception):
@@ -328,9 +348,22 @@ class _Run:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending:
+        """Insert the waiting entries: COPY on PostgreSQL (several times faster than INSERT
+        for the explanations' JSON), batched INSERTs elsewhere. Triggers fire for both."""
+        if not self.pending:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            connection = self.session.connection().connection.driver_connection
+            with connection.cursor() as cursor:
+                statement = f"COPY journal_entries ({', '.join(_COLUMNS)}) FROM STDIN"
+                with cursor.copy(statement) as copy:
+                    for entry in self.pending:
+                        copy.write_row(
+                            [json.dumps(entry[c]) if c == "payload" else entry[c] for c in _COLUMNS]
+                        )
+        else:
             self.session.execute(sa.insert(JournalEntry), self.pending)
-            self.pending = []
+        self.pending = []
 
     def _entry(self, context: _ScopeContext, kind: Kind, on: date, **columns: Any) -> dict:
         return {
@@ -486,10 +519,11 @@ class _Run:
         if row.on is None:
             raise Refused("Date de l'événement (date) manquante.")
         vacancy_id = self._vacancy_of(row)
-        tracked = self._tracked(vacancy_id)
         shown = vacancy_id if vacancy_id > 0 else None
-        if (str(event), row.on) in tracked.events:
-            return "existing", shown
+        known = self.tracked.get(vacancy_id)
+        if (str(event), row.on) in (known.events if known else self.events.get(vacancy_id, ())):
+            return "existing", shown  # before any replay: a second send reads nothing more
+        tracked = self._tracked(vacancy_id)
         lifecycle.check_event_date(row.on, self.today)
         reconciliation.check_open(row.on, context.closed)
         if tracked.period in context.closed:
