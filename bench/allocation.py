@@ -7,7 +7,11 @@ Scenarios, each on the same generated département (about 20 communes, 19 shares
 - orient, amendments: the same with mid-year amendments;
 - orient, Tijdeman: every share eligible everywhere, Tijdeman's rule;
 - replay: apply only, folding the recorded orientations (how the service rebuilds a scope);
-- one proposal: a single propose on the year-end state (the cost once the state is built).
+- one proposal: a single propose on the year-end state (the cost once the state is built);
+- reference: a plain implementation of the same rule (largest deficit first, sub-targets
+  ranked by the mean of the deficit and the sub-deficits, ties to the fixed order) on the same
+  vacancies, choosing only (no explanation): the anchor the engine's rate is compared with.
+  Both must choose the same share for every vacancy (checked).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.domain.generators
 
 from flux.domain.allocation import (  # noqa: E402
+    FULL,
     AllocationState,
     Rule,
     ShareRef,
@@ -59,6 +64,38 @@ def replay_all(journal: list[tuple[Vacancy, ShareRef]]) -> Callable[[], object]:
     return run
 
 
+def reference_all(vacancies: list[Vacancy]) -> Callable[[], list[ShareRef]]:
+    """The rule alone, written plainly: integers, dictionaries, one pass per vacancy."""
+
+    def run() -> list[ShareRef]:
+        targets: dict = {}
+        realised: dict = {}
+        sub_targets: dict = {}
+        sub_realised: dict = {}
+        chosen = []
+        for vacancy in vacancies:
+            best, best_num, best_den, best_keys = None, 0, 1, ()
+            for share, weight, keys in vacancy.participants:
+                num = targets.get(share, 0) + weight - FULL * realised.get(share, 0)
+                for key in keys:
+                    pair = (share, key)
+                    num += sub_targets.get(pair, 0) + weight - FULL * sub_realised.get(pair, 0)
+                den = 1 + len(keys)
+                if best is None or num * best_den > best_num * den:
+                    best, best_num, best_den, best_keys = share, num, den, keys
+            for share, weight, keys in vacancy.participants:
+                targets[share] = targets.get(share, 0) + weight
+                for key in keys:
+                    sub_targets[(share, key)] = sub_targets.get((share, key), 0) + weight
+            realised[best] = realised.get(best, 0) + 1
+            for key in best_keys:
+                sub_realised[(best, key)] = sub_realised.get((best, key), 0) + 1
+            chosen.append(best)
+        return chosen
+
+    return run
+
+
 def best_of(repeat: int, run: Callable[[], object]) -> float:
     times = []
     for _ in range(repeat):
@@ -84,9 +121,13 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, {count} vacancies, seed {seed}, best of {repeat}")
 
     plain = year(seed, count)
-    report(
-        "orient (largest deficit)", best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT)), count
-    )
+    engine = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT))
+    report("orient (largest deficit)", engine, count)
+    reference = best_of(repeat, reference_all(plain))
+    report("reference (plain rule)", reference, count)
+    check, expected = AllocationState(), reference_all(plain)()
+    assert [orient(check, v).chosen for v in plain] == expected, "the reference disagrees"
+    print(f"engine / reference rate: {reference / engine:.3f}")
     amended = year(seed, count, amendments=True)
     report("orient, amendments", best_of(repeat, orient_all(amended, Rule.LARGEST_DEFICIT)), count)
     everywhere = year(seed, count, everywhere=True)

@@ -86,6 +86,18 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"Base ramenée à {revision}.", err=True)
 
 
+@db_group.command("new-generation")
+@with_appcontext
+def db_new_generation() -> None:
+    """Après une restauration ou une retouche du journal hors de Flux : les processus en
+    service abandonnent leurs états en cache et les recalculent depuis la base."""
+    from flux.services import allocation_book
+
+    count = allocation_book.new_generation(db.session)
+    db.session.commit()
+    click.echo(f"Nouvelle génération pour {count} périmètre(s).", err=True)
+
+
 @main.command("demo")
 @click.option(
     "--if-empty",

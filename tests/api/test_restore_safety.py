@@ -206,3 +206,20 @@ def test_the_nightly_check_finds_a_decision_made_on_a_stale_fold(
     assert outcome.summary["new_alerts"] >= 1
     messages = session.scalars(sa.select(Alert.message).where(Alert.kind == "invariant")).all()
     assert any("état que le journal ne donne pas" in m for m in messages), messages
+
+
+def test_flux_db_new_generation_moves_every_scope(client, oph, world, database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from flux.cli import main
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        before = connection.scalar(sa.select(AllocationScope.generation))
+    monkeypatch.setenv("FLUX_ENV", "test")
+    monkeypatch.setenv("FLUX_DATABASE_URL", database_url)
+    result = CliRunner().invoke(main, ["db", "new-generation"], catch_exceptions=False)
+    assert result.exit_code == 0 and "1 périmètre" in result.output
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(AllocationScope.generation)) != before
+    engine.dispose()

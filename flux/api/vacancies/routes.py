@@ -133,6 +133,17 @@ class Vacancies(MethodView):
         return vacancies.describe(db.session, logged.vacancy_id, current_actor()), 200
 
 
+IMPORT_MAX_BYTES = 512 * 1024 * 1024  # a large landlord's year is tens of megabytes
+
+
+@blp.before_request
+def _larger_uploads_for_imports() -> None:
+    # The global limit (max_content_length) is sized for JSON bodies; an import streams its
+    # file to disk, so it may be far larger (FLUX_IMPORT_MAX_BYTES to change it).
+    if request.endpoint == "vacancies.VacancyImport":
+        request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", IMPORT_MAX_BYTES)
+
+
 @blp.route("/import")
 class VacancyImport(MethodView):
     @blp.arguments(VacancyImportQuerySchema, location="query")

@@ -1,0 +1,157 @@
+"""The API against the database's own limit, in one run: pgbench running the minimal
+same-scope transaction (bench/pgbench_scope.sql), then POST /api/v1/vacancies under gunicorn,
+each at 1 and 8 clients.
+
+    .venv/bin/python bench/load.py --database-url postgresql+psycopg://…/scratch \
+        [--seconds 10] [--workers 4] [--port 5120]
+
+The scratch database is cloned from the bulk benchmark's template (bench/world.py). pgbench
+works on another landlord's scope of the same département (its rows would otherwise be new
+entries the API's scope reads back); the API's clients each log vacancies of distinct
+dwellings of one scope (the demo's largest landlord in the Haute-Garonne), over keep-alive
+HTTP connections from threads of this process. Both run niced; the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import world as bench_world  # noqa: E402
+from flux.db import db  # noqa: E402
+from flux.models import AllocationScope, Organisation  # noqa: E402
+from flux.services import allocation_book  # noqa: E402
+from flux.services.allocation_book import Scope  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pgbench_binary() -> str:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
+    if not candidates:
+        raise SystemExit("pgbench introuvable (paquet postgresql)")
+    return str(candidates[-1])
+
+
+def run_pgbench(url: sa.URL, landlord: int, clients: int, seconds: int) -> float:
+    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    command = ["nice", pgbench_binary(), "-n", "-f", str(ROOT / "bench/pgbench_scope.sql")]
+    command += ["-c", str(clients), "-j", str(clients), "-T", str(seconds)]
+    command += ["-D", f"landlord={landlord}", libpq]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", output).group(1))
+
+
+def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
+    env = {**os.environ, "FLUX_DATABASE_URL": url, "FLUX_ENV": "production"}
+    env.setdefault("FLUX_SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
+    command = ["nice", str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "flux:create_app()"]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/v1/health")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def run_api(
+    port: int, token: str, dwellings: list[int], clients: int, seconds: int
+) -> tuple[float, int]:
+    """Decisions per second, and how many dwellings were used."""
+    queue = iter(dwellings)
+    lock, done, errors, taken = threading.Lock(), [0], [], [0]
+    deadline = time.perf_counter() + seconds
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        while time.perf_counter() < deadline:
+            with lock:
+                dwelling = next(queue)
+                taken[0] += 1
+            on = date(2026, 7, 1) + timedelta(days=dwelling % 150)
+            body = json.dumps({"dwelling": dwelling, "available_on": str(on)})
+            connection.request("POST", "/api/v1/vacancies", body, headers)
+            response = connection.getresponse()
+            response.read()
+            with lock:
+                if response.status == 201:
+                    done[0] += 1
+                else:
+                    errors.append(response.status)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        print(f"  {len(errors)} non-201 answers: {sorted(set(errors))}")
+    return done[0] / (time.perf_counter() - started), taken[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=5120)
+    parser.add_argument("--template-dwellings", type=int, default=100_000)
+    args = parser.parse_args()
+    built = bench_world.from_template(args.database_url, args.template_dwellings)
+    with built.app.app_context():
+        other = db.session.scalar(
+            sa.select(Organisation.id).where(Organisation.code == "esh-demo-pastel")
+        )
+        allocation_book.lock(db.session, Scope(other, "31"))  # its scope row, for pgbench
+        db.session.commit()
+        assert db.session.get(AllocationScope, (other, "31")) is not None
+        dwellings = db.session.scalars(
+            sa.text("SELECT id FROM dwellings WHERE rpls_id LIKE 'B%' ORDER BY id")
+        ).all()
+        db.session.commit()
+        db.engine.dispose()
+    url = sa.engine.make_url(args.database_url)
+    server = start_gunicorn(args.database_url, args.workers, args.port)
+    try:
+        used = 0
+        for clients in (1, 8):
+            tps = run_pgbench(url, other, clients, args.seconds)
+            rate, taken = run_api(args.port, built.token, dwellings[used:], clients, args.seconds)
+            used += taken
+            print(
+                f"{clients} client(s): pgbench {tps:,.0f} tps, API {rate:,.1f} decisions/s, "
+                f"ratio {rate / tps:.3f}"
+            )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
