@@ -203,12 +203,14 @@ def _add_weights(state: AllocationState, vacancy: Vacancy, sign: int) -> None:
     targets, eligible = state.targets, state.eligible
     sub_targets, sub_eligible = state.sub_targets, state.sub_eligible
     for share, weight, keys in vacancy.participants:
-        targets[share] = targets.get(share, 0) + sign * weight
+        signed = sign * weight
+        targets[share] = targets.get(share, 0) + signed
         eligible[share] = eligible.get(share, 0) + sign
-        for key in keys:
-            pair = (share, key)
-            sub_targets[pair] = sub_targets.get(pair, 0) + sign * weight
-            sub_eligible[pair] = sub_eligible.get(pair, 0) + sign
+        if keys:
+            for key in keys:
+                pair = (share, key)
+                sub_targets[pair] = sub_targets.get(pair, 0) + signed
+                sub_eligible[pair] = sub_eligible.get(pair, 0) + sign
 
 
 def _credit(state: AllocationState, vacancy: Vacancy, share: ShareRef, sign: int) -> None:

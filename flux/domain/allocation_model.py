@@ -6,7 +6,7 @@ See ``flux.domain.allocation`` for the rules and the invariants; this module onl
 from __future__ import annotations
 
 import enum
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final, Literal, TypeAlias
@@ -233,19 +233,76 @@ class ExplanationLine:
     deadline: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class Decision:
     """A proposal with its explanation: every participant's figures and the share chosen.
 
     ``taken_from`` is set when the decision re-orients a vacancy whose share was re-credited.
+    The explanation may be built on first use (``explain``) from figures captured when the
+    decision was made: ranking needs only integers, and most of a decision's cost was
+    building the lines, which a caller that only wants the choice never reads.
     """
 
-    vacancy_id: Hashable
-    chosen: ShareRef
-    rule_name: str
-    rule_version: str
-    lines: tuple[ExplanationLine, ...]
-    taken_from: ShareRef | None = None
+    __slots__ = (
+        "vacancy_id",
+        "chosen",
+        "rule_name",
+        "rule_version",
+        "taken_from",
+        "_lines",
+        "_explain",
+    )
+
+    def __init__(
+        self,
+        vacancy_id: Hashable,
+        chosen: ShareRef,
+        rule_name: str,
+        rule_version: str,
+        lines: tuple[ExplanationLine, ...] | None = None,
+        taken_from: ShareRef | None = None,
+        *,
+        explain: Callable[[], tuple[ExplanationLine, ...]] | None = None,
+    ) -> None:
+        if (lines is None) == (explain is None):
+            raise ValueError("a decision needs its lines or a way to explain itself, not both")
+        self.vacancy_id = vacancy_id
+        self.chosen = chosen
+        self.rule_name = rule_name
+        self.rule_version = rule_version
+        self.taken_from = taken_from
+        self._lines = lines
+        self._explain = explain
+
+    @property
+    def lines(self) -> tuple[ExplanationLine, ...]:
+        """Every participant's figures at the moment of the decision, in the fixed order."""
+        if self._lines is None:
+            self._lines = self._explain()
+            self._explain = None
+        return self._lines
+
+    def _key(self) -> tuple:
+        return (
+            self.vacancy_id,
+            self.chosen,
+            self.rule_name,
+            self.rule_version,
+            self.lines,
+            self.taken_from,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(vacancy_id={self.vacancy_id!r}, chosen={self.chosen!r}, "
+            f"rule_name={self.rule_name!r}, rule_version={self.rule_version!r}, "
+            f"lines={self.lines!r}, taken_from={self.taken_from!r})"
+        )
 
     def line(self, share: ShareRef) -> ExplanationLine:
         """The figures of one participant; raises KeyError if it was not eligible."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from functools import partial
 
 from flux.domain.allocation_model import (
     FULL,
@@ -33,15 +34,81 @@ def decide(
     or already are (a re-orientation, where ``taken_from`` has given its dwelling back and is
     not a candidate).
     """
+    if state.rule is not Rule.TIJDEMAN:
+        figures, chosen = _rank(state, vacancy, added, taken_from)
+        return Decision(
+            vacancy.vacancy_id,
+            chosen,
+            state.rule.value,
+            RULE_VERSION,
+            taken_from=taken_from,
+            explain=partial(_lines, figures, taken_from),
+        )
     lines = _explain(state, vacancy, added, taken_from)
-    if state.rule is Rule.TIJDEMAN:
-        lines = _with_deadlines(vacancy, lines)
-        chosen = _earliest_deadline(lines)
-        if chosen is None:  # nobody released: only after a re-credit or a carry-in
-            chosen = _largest_priority(lines, taken_from)
-    else:
+    lines = _with_deadlines(vacancy, lines)
+    chosen = _earliest_deadline(lines)
+    if chosen is None:  # nobody released: only after a re-credit or a carry-in
         chosen = _largest_priority(lines, taken_from)
     return Decision(vacancy.vacancy_id, chosen, state.rule.value, RULE_VERSION, lines, taken_from)
+
+
+# One participant's figures as captured for a decision (the explanation is built from them):
+# (share, weight, carry-in, target, realised, deficit, sub-figures, priority's numerator and
+# denominator), each sub-figure being (key, target, realised, deficit).
+_Figures = tuple
+
+
+def _rank(
+    state: AllocationState, vacancy: Vacancy, added: bool, taken_from: ShareRef | None
+) -> tuple[list[_Figures], ShareRef]:
+    """Largest priority first, in integers: the priority ``num/den`` (the mean of the deficit
+    and the sub-deficits) is compared by cross-multiplication, exactly as the fractions
+    would be; the first of equals in the fixed order wins. The same figures as ``_explain``."""
+    targets, realised, carry_in = state.targets, state.realised, state.carry_in
+    sub_targets, sub_realised = state.sub_targets, state.sub_realised
+    figures = []
+    best, best_num, best_den = None, 0, 1
+    for share, weight, keys in vacancy.participants:
+        back = 1 if share == taken_from else 0
+        owed = weight if added else 0
+        carry = carry_in.get(share, 0)
+        target = targets.get(share, 0) + owed + carry
+        real = realised.get(share, 0) - back
+        num = deficit = target - FULL * real
+        subs: list | tuple = ()
+        if keys:
+            subs = []
+            for key in keys:
+                pair = (share, key)
+                sub_target = sub_targets.get(pair, 0) + owed
+                sub_real = sub_realised.get(pair, 0) - back
+                sub_deficit = sub_target - FULL * sub_real
+                subs.append((key, sub_target, sub_real, sub_deficit))
+                num += sub_deficit
+        den = 1 + len(keys)
+        figures.append((share, weight, carry, target, real, deficit, subs, num, den))
+        if share != taken_from and (best is None or num * best_den > best_num * den):
+            best, best_num, best_den = share, num, den
+    if best is None:
+        raise AllocationError("Aucun droit ne reste pour recevoir ce logement.")
+    return figures, best
+
+
+def _lines(figures: list[_Figures], taken_from: ShareRef | None) -> tuple[ExplanationLine, ...]:
+    return tuple(
+        ExplanationLine(
+            share,
+            weight,
+            carry,
+            target,
+            real,
+            deficit,
+            tuple(SubDeficit(*sub) for sub in subs),
+            num if den == 1 else Fraction(num, den),
+            share != taken_from,
+        )
+        for share, weight, carry, target, real, deficit, subs, num, den in figures
+    )
 
 
 def _explain(

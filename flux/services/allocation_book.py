@@ -128,7 +128,8 @@ def _fold_one(book: Book, row: Any) -> None:
         state.carry_in[share] = state.carry_in.get(share, 0) + int(payload["units"])
         return
     if kind == Kind.VACANCY_LOGGED:
-        vacancy = vacancy_from_payload(row.id, payload)
+        # A bulk import hands the engine's vacancy along with the row it has just built.
+        vacancy = getattr(row, "vacancy", None) or vacancy_from_payload(row.id, payload)
         book.vacancies[row.id] = BookVacancy(vacancy, row.effective_date)
         return
     entry = book.vacancies.get(row.vacancy_id)

@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import IO
 
 from flux.services.errors import InvalidInput
@@ -163,11 +163,13 @@ def parse(line: int, record: dict[str, str]) -> Row:
         value = text(key)
         if value is None:
             return None
-        for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-            try:
-                return datetime.strptime(value, pattern).date()
-            except ValueError:
-                continue
+        try:
+            if len(value) == 10 and value[2] == "/" and value[5] == "/":
+                return date(int(value[6:]), int(value[3:5]), int(value[:2]))
+            if len(value) == 10 and value[4] == "-":
+                return date.fromisoformat(value)
+        except ValueError:
+            pass
         problems.append(f"{key} : date attendue AAAA-MM-JJ ou JJ/MM/AAAA, reçu « {value} »")
         return None
 
