@@ -74,11 +74,12 @@ def log_vacancy(
     facts = _facts(dwelling, data)
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     rule = allocation_book.lock(session, scope)
+    logged_before, replays = _logged_of(session, dwelling), {}
     # A replay returns the first response, whatever became of the dwelling since.
-    earlier = _earlier_request(session, dwelling, data)
+    earlier = _earlier_request(session, dwelling, data, logged_before, replays)
     if earlier is not None:
         return Logged(earlier, created=False)
-    _check_loggable(session, dwelling, data, today)
+    _check_loggable(session, dwelling, data, today, logged_before, replays)
     reconciliation.check_open(data.available_on, allocation_book.closed_years(session, scope, rule))
     eligible = eligible_shares(conventions.views, facts)
     decision = vacancy = None
@@ -113,7 +114,12 @@ def _facts(dwelling: Dwelling, data: NewVacancy) -> VacancyFacts:
 
 
 def _check_loggable(
-    session: Session, dwelling: Dwelling, data: NewVacancy, today: date | None
+    session: Session,
+    dwelling: Dwelling,
+    data: NewVacancy,
+    today: date | None,
+    logged: list[tuple[int, date]],
+    replays: dict[int, Replayed],
 ) -> None:
     if dwelling.out_of_flux is not None:
         raise InvalidInput(
@@ -122,7 +128,7 @@ def _check_loggable(
             errors={"json": {"dwelling": ["Logement hors du flux."]}},
             extra={"out_of_flux": str(dwelling.out_of_flux)},
         )
-    _refuse_if_open(session, dwelling)
+    _refuse_if_open(session, dwelling, logged, replays)
     lifecycle.check_available_on(data.available_on, today or clock.today())
 
 
@@ -316,13 +322,36 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwe
     return dwelling
 
 
-def _earlier_request(session: Session, dwelling: Dwelling, data: NewVacancy) -> int | None:
+def _logged_of(session: Session, dwelling: Dwelling) -> list[tuple[int, date]]:
+    """The dwelling's vacancies (id, date), oldest first: one read for both checks below."""
+    return [
+        (row.id, row.effective_date)
+        for row in session.execute(
+            sa.select(JournalEntry.id, JournalEntry.effective_date)
+            .where(
+                JournalEntry.kind == Kind.VACANCY_LOGGED, JournalEntry.dwelling_id == dwelling.id
+            )
+            .order_by(JournalEntry.id)
+        )
+    ]
+
+
+def _earlier_request(
+    session: Session,
+    dwelling: Dwelling,
+    data: NewVacancy,
+    logged: list[tuple[int, date]] | None = None,
+    replays: dict[int, Replayed] | None = None,
+) -> int | None:
     """The vacancy an identical earlier request logged (same key, or same dwelling and date)."""
-    base = sa.select(JournalEntry).where(
-        JournalEntry.kind == Kind.VACANCY_LOGGED, JournalEntry.landlord_id == dwelling.landlord_id
-    )
     if data.idempotency_key:
-        earlier = session.scalar(base.where(JournalEntry.idempotency_key == data.idempotency_key))
+        earlier = session.scalar(
+            sa.select(JournalEntry).where(
+                JournalEntry.kind == Kind.VACANCY_LOGGED,
+                JournalEntry.landlord_id == dwelling.landlord_id,
+                JournalEntry.idempotency_key == data.idempotency_key,
+            )
+        )
         if earlier is not None:
             if earlier.dwelling_id != dwelling.id or earlier.effective_date != data.available_on:
                 raise Conflict(
@@ -330,26 +359,32 @@ def _earlier_request(session: Session, dwelling: Dwelling, data: NewVacancy) -> 
                     errors={"headers": {"Idempotency-Key": ["Clé déjà utilisée."]}},
                 )
             return earlier.id
-    same_day = session.scalars(
-        base.where(
-            JournalEntry.dwelling_id == dwelling.id,
-            JournalEntry.effective_date == data.available_on,
-        ).with_only_columns(JournalEntry.id)
-    ).all()
+    logged = _logged_of(session, dwelling) if logged is None else logged
+    same_day = [vid for vid, on in logged if on == data.available_on]
     # A withdrawn vacancy does not stand for a new request: it may be logged again, corrected.
-    live = [v for v in same_day if replay(session, v).lifecycle.stage is not Stage.WITHDRAWN]
+    live = [
+        v for v in same_day if _replayed(session, v, replays).lifecycle.stage is not Stage.WITHDRAWN
+    ]
     return live[0] if live else None
 
 
-def _refuse_if_open(session: Session, dwelling: Dwelling) -> None:
-    last = session.scalar(
-        sa.select(JournalEntry.id)
-        .where(JournalEntry.kind == Kind.VACANCY_LOGGED, JournalEntry.dwelling_id == dwelling.id)
-        .order_by(JournalEntry.id.desc())
-        .limit(1)
-    )
-    if last is not None:
-        state = replay(session, last)
+def _replayed(session: Session, vacancy_id: int, replays: dict[int, Replayed] | None) -> Replayed:
+    if replays is None:
+        return replay(session, vacancy_id)
+    if vacancy_id not in replays:
+        replays[vacancy_id] = replay(session, vacancy_id)
+    return replays[vacancy_id]
+
+
+def _refuse_if_open(
+    session: Session,
+    dwelling: Dwelling,
+    logged: list[tuple[int, date]],
+    replays: dict[int, Replayed],
+) -> None:
+    if logged:
+        last = logged[-1][0]
+        state = _replayed(session, last, replays)
         if not state.lifecycle.closed:
             raise Conflict(
                 f"Le logement {dwelling.rpls_id} a déjà une libération en cours (n° {last}, "

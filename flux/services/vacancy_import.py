@@ -14,12 +14,13 @@ reported, nothing is written.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import IO, Any
 
@@ -647,15 +648,21 @@ class _ScopeContext:
     closed: set[int]
     books: dict[int, allocation_book.Book]
     recorded_at: Any = field(default_factory=utcnow)
-    # Vacancies of the same commune, typology, QPV, kind of letting and date have the same
-    # eligible shares: computed once per distinct facts (a year has far fewer than rows).
-    _eligible: dict[VacancyFacts, list] = field(default_factory=dict)
+    # Eligibility changes with the date only where a version or a share starts or ends: the
+    # same commune, typology, QPV and kind of letting between two such days have the same
+    # eligible shares, computed once (a year has a few hundred cases for 100 000 rows).
+    _eligible: dict[tuple, tuple] = field(default_factory=dict)
     _payloads: dict[int, list] = field(default_factory=dict)
+    _breaks: list[date] | None = None
 
-    def eligible(self, facts: VacancyFacts) -> list:
-        found = self._eligible.get(facts)
+    def eligible(self, facts: VacancyFacts) -> tuple:
+        if self._breaks is None:
+            self._breaks = _breakpoints(self.conventions.views)
+        span = bisect.bisect_right(self._breaks, facts.available_on)
+        key = (facts.commune, facts.typology, facts.in_qpv, facts.first_letting, span)
+        found = self._eligible.get(key)
         if found is None:
-            found = self._eligible[facts] = eligible_shares(self.conventions.views, facts)
+            found = self._eligible[key] = eligible_shares(self.conventions.views, facts)
         return found
 
     def eligible_payload(self, eligible: list) -> list:
@@ -663,6 +670,19 @@ class _ScopeContext:
         if found is None:
             found = self._payloads[id(eligible)] = eligible_to_payload(eligible)
         return found
+
+
+def _breakpoints(views: list) -> list[date]:
+    """Every day on or after which some version's or share's being in force may change (each
+    bound and the day after it, whichever way the comparison goes)."""
+    days: set[date] = set()
+    for view in views:
+        bounds = [view.valid_from, view.valid_until, view.effective_from, view.effective_until]
+        bounds += [share.ends_on for share in view.shares]
+        for bound in bounds:
+            if bound is not None:
+                days.update((bound, bound + timedelta(days=1)))
+    return sorted(days)
 
 
 def _letting(value: str | None) -> Letting:

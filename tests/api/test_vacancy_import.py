@@ -29,9 +29,10 @@ def oph(auth, territory) -> dict:
 
 @pytest.fixture
 def world(client, oph, session) -> dict:
-    """Action Logement 40 % everywhere, Toulouse 20 % in Toulouse; 24 + 12 dwellings."""
+    """Action Logement 40 % everywhere, Toulouse 20 % in Toulouse from 15 February (the
+    year's vacancies fall on both sides); 24 + 12 dwellings."""
     action_logement(client, oph, "40.00")
-    toulouse(client, oph, "20.00")
+    toulouse(client, oph, "20.00", valid_from="2026-02-15")
     rpls = [f"T{n:07d}" for n in range(24)] + [f"C{n:07d}" for n in range(12)]
     for number in rpls:
         create_dwelling(client, oph, number, TOULOUSE if number[0] == "T" else COLOMIERS)
