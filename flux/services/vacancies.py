@@ -378,7 +378,11 @@ def replay(
 
 
 def describe(
-    session: Session, vacancy_id: int, actor: Actor | None = None, state: Replayed | None = None
+    session: Session,
+    vacancy_id: int,
+    actor: Actor | None = None,
+    state: Replayed | None = None,
+    labels: dict[int, dict] | None = None,
 ) -> dict[str, Any]:
     """Everything the API shows of a vacancy: facts, orientation with its explanation, stage,
     deadlines, the events it accepts now, and its journal.
@@ -395,7 +399,8 @@ def describe(
     }
     if state.holder not in (None, LANDLORD):
         shares.add(int(state.holder))
-    labels = scope_conventions.share_labels(session, shares, logged.effective_date)
+    if labels is None:  # a list passes the labels it loaded for the whole page
+        labels = scope_conventions.share_labels(session, shares, logged.effective_date)
     cycle = state.lifecycle
     own = None  # None: every share; else the ids of the reserver's own shares
     if actor is not None and actor.role is Role.RESERVER:

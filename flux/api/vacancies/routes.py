@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from flux import clock
 from flux.api.auth import current_actor
-from flux.api.common import page_of, paginated
+from flux.api.common import paginated
 from flux.db import db
-from flux.models import JournalEntry
-from flux.services import vacancies, vacancy_events
+from flux.services import vacancies, vacancy_events, vacancy_lists
 from flux.services.errors import InvalidInput
-from flux.services.journal import Kind
 from flux.services.vacancies import NewVacancy
 
 from .schemas import (
@@ -51,32 +49,30 @@ class Vacancies(MethodView):
     @blp.response(200, VacancySchema(many=True))
     @paginated(blp)
     def get(self, filters, pagination_parameters):
-        """Libérations visibles par l'appelant (filtres : bailleur, département, logement,
-        année, période de disponibilité)."""
-        stmt = (
-            sa.select(JournalEntry.id)
-            .where(
-                JournalEntry.kind == Kind.VACANCY_LOGGED,
-                vacancy_events.visible_vacancies(current_actor()),
-            )
-            .order_by(JournalEntry.id)
+        """Listes de travail : libérations visibles par l'appelant, filtrées et triées.
+
+        Filtres : bailleur, département, commune, logement, année, période de disponibilité,
+        étape (`stage`, répétable), titulaire (`share`, `convention`, `reserver`,
+        `landlord_part`), délai en cours (`deadline_before`, `deadline_after`, `overdue`).
+        `to_fill=true` donne la liste « à pourvoir » d'un réservataire : les logements
+        orientés vers ses parts qui attendent ses candidats, avec `days_left`. Les codes
+        (bailleur, réservataire, référence de convention, « référence/code » de part) valent
+        les identifiants. Une page coûte le même petit nombre de requêtes SQL quelle que soit
+        sa taille.
+        """
+        page = vacancy_lists.list_vacancies(
+            db.session,
+            current_actor(),
+            vacancy_lists.VacancyFilters(
+                **{k: v for k, v in filters.items() if k != "stage"},
+                stages=frozenset(filters.get("stage", ())),
+            ),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+            today=clock.today(),
         )
-        for key, column in (
-            ("landlord", JournalEntry.landlord_id),
-            ("departement", JournalEntry.departement_code),
-            ("dwelling", JournalEntry.dwelling_id),
-            ("year", JournalEntry.period),
-        ):
-            if key in filters:
-                stmt = stmt.where(column == filters[key])
-        if "available_from" in filters:
-            stmt = stmt.where(JournalEntry.effective_date >= filters["available_from"])
-        if "available_to" in filters:
-            stmt = stmt.where(JournalEntry.effective_date <= filters["available_to"])
-        return [
-            vacancies.describe(db.session, vacancy_id, current_actor())
-            for vacancy_id in page_of(stmt, pagination_parameters)
-        ]
+        pagination_parameters.item_count = page.total
+        return page.items
 
     @blp.arguments(NewVacancySchema)
     @blp.response(201, VacancySchema)
