@@ -200,3 +200,15 @@ def test_a_page_costs_the_same_few_statements_whatever_its_size(app, client, oph
     assert len(small.get_json()) == 2 and len(large.get_json()) >= 9
     assert len(many) == len(few)
     assert len(many) < 10, many
+
+
+def test_every_orientation_carries_its_summary_in_french(client, oph, auth, world):
+    first = world["vacancies"][0]
+    assert first["orientation"]["summary"].startswith("Orienté vers « ")
+    assert "la part la plus en retard sur son dû" in first["orientation"]["summary"]
+    listed = _list(client, oph)
+    assert all(v["orientation"]["summary"] for v in listed)
+    al_user = auth("reserver", "action-logement")
+    seen = client.get(f"/api/v1/vacancies/{first['id']}", headers=al_user).get_json()
+    # A reserver reads the sentence built from its own figures only.
+    assert "non réservée" not in seen["orientation"]["summary"]

@@ -180,6 +180,12 @@ class OrientationSchema(ma.Schema):
     rule = ma.fields.String()
     rule_version = ma.fields.String()
     explanation = ma.fields.List(ma.fields.Nested(ExplanationLineSchema))
+    summary = ma.fields.String(
+        metadata={
+            "description": "L'orientation en une phrase : la part choisie et pourquoi (plus "
+            "grand retard ; sous-objectif et moyenne utilisée ; dérogation, par qui et pourquoi)"
+        }
+    )
 
 
 class VacancyEventSchema(ma.Schema):
