@@ -97,6 +97,7 @@ def init_app(app: Flask) -> None:
         return DOCS_PAGE.format(prefix=PREFIX)
 
     app.register_blueprint(assets)
+    app.json.ensure_ascii = False  # plain UTF-8 ("Salariés", not "Salari\\u00e9s"), as problems
     transactions.install_converter(app)
     inputs.install_converters(app)
     api = problems.FluxApi(app)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request
+import json
+
+import sqlalchemy as sa
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,7 +13,9 @@ from flux import clock
 from flux.api.auth import current_actor
 from flux.api.common import paginated
 from flux.db import db
-from flux.services import vacancies, vacancy_events, vacancy_lists
+from flux.models import IdempotentRequest, JournalEntry
+from flux.services import allocation_book, idempotency, vacancies, vacancy_events, vacancy_lists
+from flux.services.allocation_book import Scope
 from flux.services.errors import InvalidInput
 from flux.services.vacancies import NewVacancy
 
@@ -95,12 +100,7 @@ class Vacancies(MethodView):
         = un logement), la règle et sa version. Un logement déduit du flux (`deduction`)
         n'est orienté vers personne. `orient_to` déroge à la proposition, avec un motif.
         """
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
-            raise InvalidInput(
-                "Clé d'idempotence de 1 à 200 caractères imprimables.",
-                errors={"headers": {"Idempotency-Key": ["Longueur ou caractères invalides."]}},
-            )
+        key = _idempotency_key()
         logged = vacancies.log_vacancy(
             db.session,
             current_actor(),
@@ -116,6 +116,20 @@ class Vacancies(MethodView):
                 idempotency_key=key,
             ),
         )
+        if key is not None and not logged.created:
+            first = _first_response(f"landlord:{_landlord_of(logged.vacancy_id)}", key)
+            if first is not None:  # the first response, as it was (README)
+                db.session.rollback()
+                return first
+        if key is not None and logged.created:
+            body = VacancySchema().dump(
+                vacancies.describe(db.session, logged.vacancy_id, current_actor())
+            )
+            owner = f"landlord:{body['landlord_id']}"
+            fingerprint = idempotency.fingerprint("vacancies", data)
+            idempotency.remember(db.session, owner, key, fingerprint, 201, body)
+            db.session.commit()
+            return _json(body, 201)  # byte for byte what a retry will get
         db.session.commit()
         body = vacancies.describe(db.session, logged.vacancy_id, current_actor())
         return (body, 201) if logged.created else (body, 200)
@@ -141,9 +155,16 @@ class VacancyEvents(MethodView):
     @blp.arguments(EventSchema)
     @blp.response(201, VacancySchema)
     @blp.alt_response(
+        200,
+        schema=VacancySchema,
+        description="Requête déjà reçue avec la même clé et le même corps : la première réponse",
+    )
+    @blp.alt_response(
         403,
         description="Événement réservé au bailleur (ou désignation par le réservataire titulaire)",
     )
+    @blp.alt_response(409, description="Clé d'idempotence déjà utilisée pour un autre corps")
+    @blp.doc(**IDEMPOTENCY)
     def post(self, data, vacancy_id):
         """Enregistrer un événement : désignation, décision CALEOL, carence, reprise, bail,
         retrait, réorientation (motif obligatoire) ou correction d'une écriture.
@@ -151,6 +172,73 @@ class VacancyEvents(MethodView):
         Une transition impossible (par exemple un bail avant l'attribution) est refusée (422)
         avec l'étape du logement et les événements possibles.
         """
-        vacancy_events.record(db.session, current_actor(), vacancy_id, data)
+        key = _idempotency_key()
+        if key is None:
+            vacancy_events.record(db.session, current_actor(), vacancy_id, data)
+            db.session.commit()
+            return vacancies.describe(db.session, vacancy_id, current_actor())
+        return _record_once(vacancy_id, data, key)
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
+        raise InvalidInput(
+            "Clé d'idempotence de 1 à 200 caractères imprimables.",
+            errors={"headers": {"Idempotency-Key": ["Longueur ou caractères invalides."]}},
+        )
+    return key
+
+
+def _first_response(owner: str, key: str, print_: str | None = None):
+    """The stored first response to this key, as a 200 response (None if none is stored)."""
+    found = (
+        idempotency.earlier(db.session, owner, key, print_)
+        if print_ is not None
+        else db.session.scalar(
+            sa.select(IdempotentRequest).where(
+                IdempotentRequest.owner == owner, IdempotentRequest.key == key
+            )
+        )
+    )
+    if found is None:
+        return None
+    return _json(found.response, 200)
+
+
+def _json(body: dict, status: int):
+    return current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+    )
+
+
+def _landlord_of(vacancy_id: int) -> int | None:
+    return db.session.scalar(
+        sa.select(JournalEntry.landlord_id).where(JournalEntry.id == vacancy_id)
+    )
+
+
+def _record_once(vacancy_id: int, data: dict, key: str):
+    """An event sent with an Idempotency-Key: checked under the scope's lock, so that
+    concurrent retries are serialised and only the first one records anything."""
+    actor = current_actor()
+    owner = idempotency.owner_of(actor)
+    print_ = idempotency.fingerprint(f"vacancies/{vacancy_id}/events", data)
+    logged = vacancy_events.visible(db.session, actor, vacancy_id)
+    allocation_book.lock(db.session, Scope(logged.landlord_id, logged.departement_code))
+    first = _first_response(owner, key, print_)
+    if first is not None:
+        db.session.rollback()
+        return first
+    vacancy_events.record(db.session, actor, vacancy_id, data)
+    body = VacancySchema().dump(vacancies.describe(db.session, vacancy_id, actor))
+    try:
+        idempotency.remember(db.session, owner, key, print_, 201, body)
         db.session.commit()
-        return vacancies.describe(db.session, vacancy_id, current_actor())
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # a concurrent retry won the key: answer as it did
+        first = _first_response(owner, key, print_)
+        if first is None:
+            raise
+        return first
+    return _json(body, 201)  # byte for byte what a retry will get
