@@ -16,13 +16,13 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from flux.domain.allocation import LANDLORD
 from flux.domain.lifecycle import Stage
 from flux.domain.reference import Role
 from flux.models import Convention, ConventionVersion, Dwelling, JournalEntry, Share
-from flux.services import references, vacancies
+from flux.services import dwellings, references, vacancies
 from flux.services.access import Actor
 from flux.services.journal import Kind
 from flux.services.vacancy_events import visible_vacancies
@@ -98,16 +98,7 @@ def list_vacancies(
     holders = _holder_shares(session, actor, filters)
     stmt = _candidates(session, actor, filters, holders)
     if not filters.needs_replay:
-        total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-        order = JournalEntry.id.desc() if filters.sort == "-id" else JournalEntry.id
-        if filters.sort.lstrip("-") == "available_on":
-            column = JournalEntry.effective_date
-            order_by = (column.desc(), JournalEntry.id.desc())
-            if not filters.sort.startswith("-"):
-                order_by = (column, JournalEntry.id)
-            ids = list(session.scalars(stmt.order_by(*order_by).offset(offset).limit(limit)))
-        else:
-            ids = list(session.scalars(stmt.order_by(order).offset(offset).limit(limit)))
+        ids, total = _page_ids(session, stmt, filters.sort, offset, limit)
         states = _replayed(session, ids)
         chosen = [states[i] for i in ids]
     else:
@@ -118,6 +109,28 @@ def list_vacancies(
         total = len(kept)
         chosen = kept[offset : offset + limit]
     return Page(_described(session, actor, chosen, today), total)
+
+
+def _page_ids(
+    session: Session, stmt: sa.Select[Any], sort: str, offset: int, limit: int
+) -> tuple[list[int], int]:
+    """One page of ids in SQL order, with the total counted in the same statement."""
+    descending = sort.startswith("-")
+    columns = [JournalEntry.id]
+    if sort.lstrip("-") == "available_on":
+        columns.insert(0, JournalEntry.effective_date)
+    order_by = [c.desc() if descending else c for c in columns]
+    page = session.execute(
+        stmt.add_columns(sa.func.count().over().label("total"))
+        .order_by(*order_by)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    if page:
+        return [row[0] for row in page], page[0].total
+    # Past the last page: the window function has no row to ride on.
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    return [], total
 
 
 def _candidates(
@@ -269,7 +282,34 @@ def _described(
             labels=labels_on(state.logged.effective_date),
         )
         items.append({**body, **deadline_fields(state, today)})
+    return with_dwelling_details(session, actor, items)
+
+
+def with_dwelling_details(
+    session: Session, actor: Actor, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Add what a réservataire needs to choose candidates (address, surface, rent, access,
+    landlord contact) where the caller may see it: the landlord and an admin, and the
+    réservataire whose share holds the vacancy now — no other one, nor past holders."""
+    shown = [item for item in items if _sees_details(actor, item)]
+    details = dwellings.details_of(session, {item["dwelling_id"] for item in shown})
+    for item in items:
+        item["dwelling_details"] = None
+    for item in shown:
+        item["dwelling_details"] = details.get(item["dwelling_id"])
     return items
+
+
+def _sees_details(actor: Actor, item: dict[str, Any]) -> bool:
+    if actor.is_admin:
+        return True
+    if actor.role is Role.LANDLORD:
+        return item["landlord_id"] == actor.organisation_id
+    if actor.role is Role.RESERVER:
+        holder = item.get("holder") or {}
+        awaited = item.get("stage") not in ("leased", "withdrawn", "deducted")
+        return awaited and (holder.get("reserver") or {}).get("id") == actor.organisation_id
+    return False
 
 
 def deadline_fields(state: vacancies.Replayed, today: date) -> dict[str, Any]:
@@ -293,7 +333,7 @@ def labels_loader(session: Session, share_ids: set[int]) -> Callable[[date], dic
         .join(Convention, Share.convention_id == Convention.id)
         .where(Share.id.in_(share_ids))
         .options(
-            selectinload(Convention.reserver),
+            joinedload(Convention.reserver),
             selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
         )
     ).all()

@@ -139,9 +139,13 @@ class Vacancies(MethodView):
 class VacancyItem(MethodView):
     @blp.response(200, VacancySchema)
     def get(self, vacancy_id):
-        """Une libération : orientation expliquée, étape, délais, événements possibles."""
-        vacancy_events.visible(db.session, current_actor(), vacancy_id)
-        return vacancies.describe(db.session, vacancy_id, current_actor())
+        """Une libération : orientation expliquée, étape, délais, événements possibles ; pour
+        le bailleur et le réservataire titulaire, ce qu'il faut pour choisir des candidats
+        (`dwelling_details`)."""
+        actor = current_actor()
+        vacancy_events.visible(db.session, actor, vacancy_id)
+        body = vacancies.describe(db.session, vacancy_id, actor)
+        return vacancy_lists.with_dwelling_details(db.session, actor, [body])[0]
 
 
 @blp.route("/<int:vacancy_id>/events")

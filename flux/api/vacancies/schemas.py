@@ -226,6 +226,15 @@ class VacancySchema(ma.Schema):
         metadata={"description": "Jours restants avant ce délai (négatif : dépassé ; listes)"},
     )
     overdue = ma.fields.Boolean(metadata={"description": "Délai dépassé (listes)"})
+    dwelling_details = ma.fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "Pour choisir des candidats : adresse, nom de la commune, étage, "
+            "surface (m²), pièces, loyer et charges (euros), PMR, ascenseur, contact du "
+            "bailleur. Montré au bailleur et au réservataire titulaire seulement ; jamais de "
+            "données de ménage."
+        },
+    )
 
 
 class VacancyFilterSchema(ma.Schema):
