@@ -19,6 +19,7 @@ from .dwellings.routes import blp as dwellings_blp
 from .health.routes import blp as health_blp
 from .job_runs.routes import blp as job_runs_blp
 from .journal.routes import blp as journal_blp
+from .notifications.routes import blp as notifications_blp
 from .organisations.routes import blp as organisations_blp
 from .reports.routes import blp as reports_blp
 from .scopes.routes import blp as scopes_blp
@@ -59,6 +60,7 @@ BLUEPRINTS = [
     alerts_blp,
     job_runs_blp,
     bilans_blp,
+    notifications_blp,
 ]
 
 API_DESCRIPTION = """\

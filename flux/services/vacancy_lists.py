@@ -196,6 +196,31 @@ def _holder_shares(session: Session, actor: Actor, filters: VacancyFilters) -> s
     return set(session.scalars(stmt))
 
 
+def awaiting_candidates(session: Session) -> list[vacancies.Replayed]:
+    """Every vacancy whose holder (a réservataire's share) still owes candidates: replayed
+    together, in a fixed number of statements."""
+    ever_held = sa.select(JournalEntry.vacancy_id).where(
+        JournalEntry.kind.in_([Kind.ORIENTATION, Kind.OVERRIDE]),
+        JournalEntry.share_id.is_not(None),
+    )
+    closed = sa.select(JournalEntry.vacancy_id).where(
+        JournalEntry.kind.in_([Kind.LEASE, Kind.WITHDRAWAL, Kind.CARENCE, Kind.TAKE_BACK])
+    )
+    # A lease or withdrawal may have been corrected: those vacancies are replayed to be sure.
+    corrected = sa.select(JournalEntry.vacancy_id).where(JournalEntry.kind == Kind.CORRECTION)
+    ids = list(
+        session.scalars(
+            sa.select(JournalEntry.id).where(
+                JournalEntry.kind == Kind.VACANCY_LOGGED,
+                JournalEntry.id.in_(ever_held),
+                sa.or_(JournalEntry.id.not_in(closed), JournalEntry.id.in_(corrected)),
+            )
+        )
+    )
+    states = _replayed(session, ids).values()
+    return [s for s in states if current_deadline(s) is not None]
+
+
 def _replayed(session: Session, ids: list[int]) -> dict[int, vacancies.Replayed]:
     """Each vacancy replayed from its entries, all read in one statement."""
     if not ids:
