@@ -13,6 +13,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the WSGI application (settings, database, API, CLI)."""
     from flux import api
     from flux.db import db, engine_options, harden
+    from flux.services import notifications  # noqa: F401  (the outbox's flush hook)
     from flux.settings import load_settings
 
     settings = load_settings(config)

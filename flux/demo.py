@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from flux import demo_activity, loaders
 from flux.domain.reference import DeductionCategory, OrganisationKind, Role
-from flux.models import Commune, Dwelling, Organisation, User
+from flux.models import ApiToken, Commune, Dwelling, Organisation, User
+from flux.models.types import utcnow
 from flux.services import deduction_forecasts, users
 from flux.services.access import SYSTEM
 from flux.settings import PROJECT_ROOT
@@ -101,13 +102,35 @@ def _roles_of(org: Organisation) -> list[Role]:
 
 
 def fresh_tokens(session: Session) -> list[DemoUser]:
-    """New tokens for the demo users (tokens are stored hashed: old ones cannot be shown again)."""
+    """New tokens for the demo users (tokens are stored hashed: old ones cannot be shown again).
+
+    They expire like any other token, and each call revokes the demo tokens issued before:
+    a restart of `make run` leaves only the tokens it printed."""
     result = []
-    demo_users = session.scalars(
-        sa.select(User).where(User.email.like(f"%@%{DEMO_DOMAIN}")).order_by(User.id)
+    demo_users = list(
+        session.scalars(
+            sa.select(User).where(User.email.like(f"%@%{DEMO_DOMAIN}")).order_by(User.id)
+        )
     )
+    _revoke_demo_tokens(session, [user.id for user in demo_users])
     for user in demo_users:
-        token = users.issue_token(session, user, label="demo")
+        token = users.issue_token(
+            session, user, label="demo", expires_at=users.expiry_in(users.DEFAULT_TOKEN_DAYS)
+        )
         org = user.organisation.code if user.organisation else None
         result.append(DemoUser(user.email, str(user.role), org, token))
     return result
+
+
+def _revoke_demo_tokens(session: Session, user_ids: list[int]) -> None:
+    if not user_ids:
+        return
+    session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.user_id.in_(user_ids),
+            ApiToken.label == "demo",
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )

@@ -20,6 +20,7 @@ from .health.routes import blp as health_blp
 from .imports.routes import blp as imports_blp
 from .job_runs.routes import blp as job_runs_blp
 from .journal.routes import blp as journal_blp
+from .notifications.routes import blp as notifications_blp
 from .organisations.routes import blp as organisations_blp
 from .reports.routes import blp as reports_blp
 from .scopes.routes import blp as scopes_blp
@@ -61,6 +62,7 @@ BLUEPRINTS = [
     alerts_blp,
     job_runs_blp,
     bilans_blp,
+    notifications_blp,
 ]
 
 API_DESCRIPTION = """\
@@ -99,6 +101,7 @@ def init_app(app: Flask) -> None:
         return DOCS_PAGE.format(prefix=PREFIX)
 
     app.register_blueprint(assets)
+    app.json.ensure_ascii = False  # plain UTF-8 ("Salariés", not "Salari\\u00e9s"), as problems
     transactions.install_converter(app)
     inputs.install_converters(app)
     api = problems.FluxApi(app)

@@ -15,7 +15,8 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask import Flask
-from webargs.flaskparser import FlaskParser
+from flask_smorest import abort
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import UnicodeConverter
 
 NUL = "\x00"
@@ -44,7 +45,17 @@ def nul_errors(data: Any) -> Any:
 
 
 class FluxParser(FlaskParser):
-    """webargs' Flask parser, refusing NUL characters before the schema loads the data."""
+    """webargs' Flask parser, refusing NUL characters before the schema loads the data, and a
+    body that is not JSON where JSON is expected (415, not a list of missing fields)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req) and req.get_data(cache=True):
+            abort(
+                415,
+                message="Corps de requête attendu en JSON (en-tête « Content-Type: "
+                f"application/json ») ; reçu : « {req.mimetype or 'aucun type'} ».",
+            )
+        return super()._raw_load_json(req)
 
     def _load_location_data(self, *, schema: ma.Schema, req: Any, location: str) -> Any:
         data = super()._load_location_data(schema=schema, req=req, location=location)

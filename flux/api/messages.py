@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import marshmallow as ma
 
 _FIELD_MESSAGES = {
@@ -44,8 +47,31 @@ def _validators() -> None:
     ma.validate.Regexp.default_message = "Format invalide."
 
 
+_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
+
+
+def _iso_date(value: str) -> date:
+    """An ISO date; a well-formed date that does not exist (30 February) is called impossible,
+    not badly formatted."""
+    found = _ISO_DAY.fullmatch(value) if isinstance(value, str) else None
+    if found is not None:
+        year, month, day = (int(part) for part in found.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ma.ValidationError(
+                f"Date impossible : le {day:02d}/{month:02d}/{year:04d} n'existe pas."
+            ) from None
+    return date.fromisoformat(value)
+
+
 def install() -> None:
     _validators()
+    ma.fields.Date.DESERIALIZATION_FUNCS = {
+        **ma.fields.Date.DESERIALIZATION_FUNCS,
+        "iso": _iso_date,
+        "iso8601": _iso_date,
+    }
     for field_class, messages in _FIELD_MESSAGES.items():
         field_class.default_error_messages = {**field_class.default_error_messages, **messages}
     ma.Schema._default_error_messages = {

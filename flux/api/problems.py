@@ -82,8 +82,7 @@ def problem(
         "title": title or _TITLES.get(status, "Erreur"),
         "status": status,
     }
-    if detail or status in _DETAILS:
-        body["detail"] = detail or _DETAILS[status]
+    body["detail"] = detail or _DETAILS.get(status) or _default_detail(status, errors)
     if errors:
         body["errors"] = errors
     body.update(extra)
@@ -92,6 +91,15 @@ def problem(
     )
     response.headers.update(headers or {})
     return response
+
+
+def _default_detail(status: int, errors: dict[str, Any] | None) -> str:
+    """Every problem has a `detail` (RFC 9457 makes it optional; users read it first)."""
+    if status == 400 and errors:
+        return "La requête ne peut pas être lue (par exemple un JSON mal formé) : voir « errors »."
+    if errors:
+        return "Certaines valeurs sont refusées : voir « errors »."
+    return _TITLES.get(status, "Erreur") + "."
 
 
 # English messages raised by webargs and flask-smorest themselves.

@@ -122,12 +122,18 @@ class Vacancy:
     def __post_init__(self) -> None:
         shares = tuple(sorted(self.shares, key=lambda s: s.share_id))
         ids = [s.share_id for s in shares]
+        # A vacancy being logged has no number yet: never "Logement libéré None".
+        name = (
+            "Ce logement libéré"
+            if self.vacancy_id is None
+            else f"Logement libéré n° {self.vacancy_id}"
+        )
         if len(set(ids)) != len(ids):
-            raise AllocationError(f"Logement libéré {self.vacancy_id} : un droit figure deux fois.")
+            raise AllocationError(f"{name} : un droit figure deux fois.")
         reserved = sum(s.basis_points for s in shares)
         if reserved > FULL:
             raise AllocationError(
-                f"Logement libéré {self.vacancy_id} : les droits éligibles totalisent "
+                f"{name} : les droits éligibles totalisent "
                 f"{reserved} points de base, plus de 100 %.",
                 {"vacancy": _figure(self.vacancy_id), "basis_points": reserved},
             )

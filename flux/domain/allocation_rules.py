@@ -177,7 +177,7 @@ def _with_deadlines(
     """Mark Tijdeman's released participants and compute each one's deadline."""
     if any(line.sub_deficits for line in lines):
         raise RuleNotApplicable(
-            f"Logement libéré {vacancy.vacancy_id} : la règle de Tijdeman n'équilibre pas les "
+            f"{_which(vacancy)} : la règle de Tijdeman n'équilibre pas les "
             "sous-objectifs (commune, typologie, QPV) ; choisir la règle du plus grand retard "
             "pour ce périmètre."
         )
@@ -190,6 +190,13 @@ def _with_deadlines(
         )
         for line in lines
     )
+
+
+def _which(vacancy: Vacancy) -> str:
+    """How a message names the vacancy: a new one has no number yet."""
+    if vacancy.vacancy_id is None:
+        return "Ce logement libéré"
+    return f"Logement libéré n° {vacancy.vacancy_id}"
 
 
 def _deadline(deficit: int, weight: int, span: int) -> int | None:

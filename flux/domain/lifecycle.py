@@ -175,14 +175,13 @@ def advance(lifecycle: Lifecycle, event: Event, on: date) -> Lifecycle:
     if event not in options:
         raise TransitionRefused(
             f"Impossible d'enregistrer {EVENT_LABELS[event]} : le logement est à l'étape "
-            f"« {STAGE_LABELS[lifecycle.stage]} ». Événements possibles : "
-            f"{', '.join(sorted(options)) or 'aucun'}.",
+            f"« {STAGE_LABELS[lifecycle.stage]} ». {possible_events(lifecycle)}",
             {"stage": str(lifecycle.stage), "event": str(event)},
         )
     if on < lifecycle.last_event_on:
         raise TransitionRefused(
-            f"Date du {on.isoformat()} antérieure au dernier événement du logement "
-            f"({lifecycle.last_event_on.isoformat()}).",
+            f"Date du {on:%d/%m/%Y} antérieure au dernier événement du logement "
+            f"({lifecycle.last_event_on:%d/%m/%Y}).",
             {"date": on.isoformat(), "last_event_on": lifecycle.last_event_on.isoformat()},
         )
     _check_deadlines(lifecycle, event, on)
@@ -194,6 +193,19 @@ def advance(lifecycle: Lifecycle, event: Event, on: date) -> Lifecycle:
         refused_on=on if stage is Stage.CAL_REFUSED else None,
         held_by_landlord=lifecycle.held_by_landlord or event in (Event.CARENCE, Event.TAKE_BACK),
     )
+
+
+def possible_events(lifecycle: Lifecycle) -> str:
+    """The events the vacancy accepts now, in French words (the API keeps their codes)."""
+    options = allowed(lifecycle)
+    if options:
+        labels = ", ".join(EVENT_LABELS[e] for e in sorted(options))
+        return f"Événements possibles : {labels}."
+    if lifecycle.stage is Stage.LEASED:
+        return (
+            "Plus aucun événement possible, sauf la correction du bail s'il a été saisi par erreur."
+        )
+    return "Plus aucun événement possible."
 
 
 def _check_deadlines(lifecycle: Lifecycle, event: Event, on: date) -> None:
@@ -213,7 +225,7 @@ def _check_deadlines(lifecycle: Lifecycle, event: Event, on: date) -> None:
 
 def _late(what: str, deadline: date, on: date) -> None:
     raise TransitionRefused(
-        f"{what} du {on.isoformat()} arrive après le délai, échu le {deadline.isoformat()}.",
+        f"{what} du {on:%d/%m/%Y} arrive après le délai, échu le {deadline:%d/%m/%Y}.",
         {"deadline": deadline.isoformat(), "date": on.isoformat()},
     )
 
@@ -221,7 +233,7 @@ def _late(what: str, deadline: date, on: date) -> None:
 def _early(what: str, deadline: date, on: date) -> None:
     raise TransitionRefused(
         f"{what} ne peut être constatée qu'après le délai, qui court jusqu'au "
-        f"{deadline.isoformat()} inclus (date demandée : {on.isoformat()}).",
+        f"{deadline:%d/%m/%Y} inclus (date demandée : {on:%d/%m/%Y}).",
         {"deadline": deadline.isoformat(), "date": on.isoformat()},
     )
 
@@ -245,7 +257,7 @@ def check_available_on(available_on: date, today: date) -> None:
     if available_on > today + timedelta(days=NOTICE_DAYS):
         raise DateRefused(
             f"Date de disponibilité trop lointaine : au plus {NOTICE_DAYS} jours après "
-            f"aujourd'hui ({today.isoformat()}).",
+            f"aujourd'hui ({today:%d/%m/%Y}).",
             "available_on",
             {"available_on": available_on.isoformat(), "today": today.isoformat()},
         )

@@ -7,6 +7,7 @@ from flux.models.deductions import DeductionForecast
 from flux.models.dwellings import Dwelling
 from flux.models.imports import ImportJob
 from flux.models.journal import JournalEntry
+from flux.models.notifications import IdempotentRequest, Notification, NotificationPreference
 from flux.models.organisations import Organisation
 from flux.models.scheduling import Alert, IssuedReport, JobRun
 from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_communes
@@ -31,6 +32,9 @@ __all__ = [
     "Alert",
     "IssuedReport",
     "JobRun",
+    "IdempotentRequest",
+    "Notification",
+    "NotificationPreference",
     "AuditRecord",
     "AllocationScope",
     "ApiToken",

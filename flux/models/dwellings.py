@@ -34,6 +34,17 @@ class Dwelling(Base):
         enum_column(OutOfFluxReason, "out_of_flux_reason")
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # What a réservataire needs to choose candidates (all optional; never household data).
+    # Money in cents and surfaces in hundredths of a square metre: integers, no float.
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    floor: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    surface_m2_x100: Mapped[int | None] = mapped_column()
+    rooms: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    rent_cents: Mapped[int | None] = mapped_column()
+    charges_cents: Mapped[int | None] = mapped_column()
+    pmr: Mapped[bool | None] = mapped_column()
+    lift: Mapped[bool | None] = mapped_column()
+    landlord_contact: Mapped[str | None] = mapped_column(sa.String(300))
 
     landlord: Mapped[Organisation] = relationship()
     commune: Mapped[Commune] = relationship()

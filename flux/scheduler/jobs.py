@@ -18,8 +18,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux.models import JobRun
-from flux.services import alerts, bilan_campaign, deadlines, expiring, nightly_check, year_close
+from flux.services import (
+    alerts,
+    bilan_campaign,
+    deadlines,
+    expiring,
+    nightly_check,
+    notification_delivery,
+    notifications,
+    year_close,
+)
 from flux.services.access import SYSTEM
+from flux.services.mail import Sender
 
 log = logging.getLogger("flux.scheduler")
 STALE_AFTER = timedelta(hours=6)  # longer than any job takes
@@ -89,6 +99,16 @@ def _bilan(session: Session, today: date, run: JobRun) -> dict[str, Any]:
     return bilan_campaign.run(session, today, run.id)
 
 
+def _reminders(session: Session, today: date, run: JobRun) -> dict[str, Any]:
+    return {"notifications": notifications.remind_deadlines(session, today)}
+
+
+def send_notifications(session: Session, sender: Sender, today: date) -> dict[str, int]:
+    """E-mail the outbox (every minute, not a once-a-period job: each row is claimed on its
+    own, so two runs never send one notification twice)."""
+    return notification_delivery.send_pending(session, sender, today)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -118,6 +138,13 @@ JOBS: dict[str, Job] = {
             "de 2 logements (chaque nuit)",
             _daily,
             _nightly,
+        ),
+        Job(
+            "deadline-reminders",
+            "notifications : délais de désignation proches (N jours, au choix de chacun) et "
+            "dépassés (chaque jour)",
+            _daily,
+            _reminders,
         ),
         Job(
             "expiring-conventions",

@@ -16,12 +16,14 @@ from datetime import date
 import sqlalchemy as sa
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy.pool import NullPool
 
 from flux import clock
 from flux.db import db
 from flux.scheduler import jobs
+from flux.services import mail
 
 log = logging.getLogger("flux.scheduler")
 
@@ -36,7 +38,9 @@ SCHEDULE = {
     "bilan-campaign": (2, 0),
     "nightly-check": (3, 0),
     "expiring-conventions": (6, 0),
+    "deadline-reminders": (6, 30),
 }
+SEND_EVERY_SECONDS = 60  # the notification outbox
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
 
@@ -76,6 +80,20 @@ def run_all(app: Flask, today: date | None = None) -> list[jobs.Outcome]:
     return [run_job(app, name, today) for name in SCHEDULE]
 
 
+def send_notifications(app: Flask, today: date | None = None) -> dict[str, int]:
+    """One delivery run of the outbox, in its own application context and session."""
+    with app.app_context():
+        try:
+            sender = mail.sender_from(app.config)
+            return jobs.send_notifications(db.session, sender, today or clock.today())
+        except Exception:
+            db.session.rollback()
+            log.exception("notification delivery failed")
+            return {}
+        finally:
+            db.session.close()
+
+
 def build(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(
         timezone=TIME_ZONE,
@@ -94,6 +112,14 @@ def build(app: Flask) -> BlockingScheduler:
             name=name,
             replace_existing=True,
         )
+    scheduler.add_job(
+        send_notifications,
+        IntervalTrigger(seconds=SEND_EVERY_SECONDS, timezone=TIME_ZONE),
+        args=[app],
+        id="notifications",
+        name="notifications",
+        replace_existing=True,
+    )
     return scheduler
 
 
@@ -103,6 +129,7 @@ def serve(app: Flask, url: str, today: date | None = None, once: bool = False) -
     try:
         for outcome in run_all(app, today):
             log.info("catch-up %s: %s %s", outcome.job, outcome.status, outcome.period)
+        log.info("notifications: %s", send_notifications(app, today))
         if once:
             return
         build(app).start()

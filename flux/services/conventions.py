@@ -434,11 +434,11 @@ def _refuse_retroactive(
     )
     if latest is not None and start <= latest:
         raise Conflict(
-            f"Ces termes prendraient effet le {start.isoformat()}, alors que des libérations "
-            f"sont déjà enregistrées jusqu'au {latest.isoformat()} dans ce département : elles "
+            f"Ces termes prendraient effet le {start:%d/%m/%Y}, alors que des libérations "
+            f"sont déjà enregistrées jusqu'au {latest:%d/%m/%Y} dans ce département : elles "
             "ont été orientées avec les termes alors en vigueur. Faites partir l'avenant ou la "
             "convention après cette date.",
-            errors={"json": {field: [f"Doit être postérieur au {latest.isoformat()}."]}},
+            errors={"json": {field: [f"Doit être postérieur au {latest:%d/%m/%Y}."]}},
             extra={"rule": "retroactive_terms", "latest_vacancy": latest.isoformat()},
         )
 

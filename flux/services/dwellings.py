@@ -18,6 +18,19 @@ from flux.services import organisations
 from flux.services.access import Actor, check_dwelling_write, visible_dwellings
 from flux.services.errors import Conflict, InvalidInput, NotFound
 
+# API / CSV name -> column, for the optional attributes (money in cents, surface in hundredths).
+ATTRIBUTES = {
+    "address": "address",
+    "floor": "floor",
+    "surface": "surface_m2_x100",
+    "rooms": "rooms",
+    "rent": "rent_cents",
+    "charges": "charges_cents",
+    "pmr": "pmr",
+    "lift": "lift",
+    "landlord_contact": "landlord_contact",
+}
+ATTRIBUTE_COLUMNS = tuple(ATTRIBUTES)
 CSV_COLUMNS = (
     "rpls_id",
     "commune",
@@ -26,6 +39,8 @@ CSV_COLUMNS = (
     "financing",
     "construction_year",
     "out_of_flux",
+    # Optional: what a réservataire needs to choose candidates.
+    *ATTRIBUTE_COLUMNS,
 )
 REQUIRED_COLUMNS = ("rpls_id", "commune", "typology", "financing", "construction_year")
 
@@ -122,6 +137,7 @@ def _columns(data: Mapping[str, Any]) -> dict[str, Any]:
         "financing": "financing",
         "construction_year": "construction_year",
         "out_of_flux": "out_of_flux",
+        **ATTRIBUTES,
     }
     return {
         column: (data[key] or None) if key == "qpv" else data[key]
@@ -260,3 +276,33 @@ def _write(
         else:
             report.unchanged += 1
     session.flush()
+
+
+def details_of(session: Session, dwelling_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Each dwelling's attributes for choosing candidates (one read for many dwellings)."""
+    if not dwelling_ids:
+        return {}
+    rows = session.scalars(
+        sa.select(Dwelling)
+        .where(Dwelling.id.in_(dwelling_ids))
+        .options(sa.orm.joinedload(Dwelling.commune))
+    )
+    return {
+        dwelling.id: {
+            "address": dwelling.address,
+            "commune_name": dwelling.commune.name if dwelling.commune else None,
+            "floor": dwelling.floor,
+            "surface": _hundredths(dwelling.surface_m2_x100),
+            "rooms": dwelling.rooms,
+            "rent": _hundredths(dwelling.rent_cents),
+            "charges": _hundredths(dwelling.charges_cents),
+            "pmr": dwelling.pmr,
+            "lift": dwelling.lift,
+            "landlord_contact": dwelling.landlord_contact,
+        }
+        for dwelling in rows
+    }
+
+
+def _hundredths(value: int | None) -> str | None:
+    return None if value is None else f"{value // 100}.{value % 100:02d}"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from flux import clock
-from flux.domain import allocation, lifecycle, reconciliation
+from flux.domain import allocation, lifecycle, orientation_summary, reconciliation
 from flux.domain.allocation import LANDLORD, Decision, EligibleShare, Rule, ShareRef
 from flux.domain.conventions import format_dwellings, format_percent
 from flux.domain.eligibility import VacancyFacts, eligible_shares
@@ -564,6 +564,14 @@ def _orientation(
         "rule": payload["rule"],
         "rule_version": payload["rule_version"],
         "explanation": lines,
+        "summary": orientation_summary.from_payload(
+            payload,
+            labels,
+            visible=None if own is None else {*own},
+            by="le bailleur"
+            if entry.actor_organisation_id == entry.landlord_id
+            else "un administrateur",
+        ),
     }
 
 

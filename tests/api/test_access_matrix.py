@@ -627,6 +627,24 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ),
     # --- scheduled work: alerts about the caller, job runs for staff, bilans per pair ---------
     ("GET", "/api/v1/alerts"): Endpoint(lambda s, t: _get(f"{V1}/alerts"), {"-": READ_ALL}),
+    # --- notifications: each user's own; personal, so a read-only account may mark them read ---
+    ("GET", "/api/v1/notifications"): Endpoint(
+        lambda s, t: _get(f"{V1}/notifications"), {"-": READ_ALL}
+    ),
+    ("POST", "/api/v1/notifications/read"): Endpoint(
+        lambda s, t: _json(f"{V1}/notifications/read", {}), {"-": READ_ALL}
+    ),
+    ("POST", "/api/v1/notifications/<int:notification_id>/read"): Endpoint(
+        lambda s, t: _json(f"{V1}/notifications/999999/read", {}),
+        {"-": "401 404 404 404 404 404 404 404 404"},
+    ),
+    ("GET", "/api/v1/notifications/preferences"): Endpoint(
+        lambda s, t: _get(f"{V1}/notifications/preferences"), {"-": READ_ALL}
+    ),
+    ("PUT", "/api/v1/notifications/preferences"): Endpoint(
+        lambda s, t: _json(f"{V1}/notifications/preferences", {"delivery": "digest"}),
+        {"-": READ_ALL},
+    ),
     ("GET", "/api/v1/job-runs"): Endpoint(
         lambda s, t: _get(f"{V1}/job-runs"), {"-": "401 200 403 403 403 403 403 403 403"}
     ),

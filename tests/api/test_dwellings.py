@@ -53,6 +53,11 @@ def test_landlord_creates_a_dwelling_in_its_own_stock(client, oph, org_ids, comm
         "construction_year": 1990,
         "out_of_flux": None,
         "in_flux": True,
+        # Optional attributes for the réservataire, not given here.
+        **dict.fromkeys(
+            ("address", "floor", "surface", "rooms", "rent", "charges", "pmr", "lift"), None
+        ),
+        "landlord_contact": None,
     }
     assert committed(Dwelling) == 1
 

@@ -217,10 +217,15 @@ def test_the_refusal_lists_the_possible_events_or_none():
     with pytest.raises(TransitionRefused) as closed:
         advance(SITUATIONS["reserved/leased"](), Event.LEASE, day(5, 1))
 
-    assert "Événements possibles : carence, designation, override, withdrawal." in (
-        open_stage.value.message
+    assert (
+        "Événements possibles : un constat de carence, une désignation de candidats, une "
+        "réorientation par le bailleur, un retrait." in open_stage.value.message
     )
-    assert closed.value.message.endswith("Événements possibles : aucun.")
+    assert "designation" not in open_stage.value.message  # French words, not codes
+    # After a lease a correction is still accepted: the message must not say "none".
+    assert closed.value.message.endswith(
+        "Plus aucun événement possible, sauf la correction du bail s'il a été saisi par erreur."
+    )
 
 
 # --- deadlines ------------------------------------------------------------------------------
@@ -241,7 +246,7 @@ def test_a_designation_after_the_deadline_is_refused():
         advance(reserved(), Event.DESIGNATION, DEADLINE + timedelta(days=1))
 
     assert refused.value.message == (
-        "La désignation du 2025-04-01 arrive après le délai, échu le 2025-03-31."
+        "La désignation du 01/04/2025 arrive après le délai, échu le 31/03/2025."
     )
     assert refused.value.figures == {"deadline": "2025-03-31", "date": "2025-04-01"}
 
@@ -267,7 +272,7 @@ def test_after_a_cal_refusal_the_reserver_may_designate_again_within_the_delay()
 
     assert refused.redesignation_deadline == last_day
     assert advance(refused, Event.DESIGNATION, last_day).stage is Stage.DESIGNATED
-    with pytest.raises(TransitionRefused, match="La nouvelle désignation du 2025-04-05"):
+    with pytest.raises(TransitionRefused, match="La nouvelle désignation du 05/04/2025"):
         advance(refused, Event.DESIGNATION, last_day + timedelta(days=1))
 
 
@@ -304,7 +309,7 @@ def test_an_event_dated_before_the_last_event_is_refused():
         advance(designated, Event.CAL_ATTRIBUTION, day(3, 9))
 
     assert refused.value.message == (
-        "Date du 2025-03-09 antérieure au dernier événement du logement (2025-03-10)."
+        "Date du 09/03/2025 antérieure au dernier événement du logement (10/03/2025)."
     )
     assert advance(designated, Event.CAL_ATTRIBUTION, day(3, 10)).stage is Stage.ATTRIBUTED
 

@@ -14,6 +14,7 @@ from flux.db import db
 from flux.domain import allocation
 from flux.domain.reference import OrganisationKind, Role
 from flux.models import (
+    ApiToken,
     Commune,
     Convention,
     ConventionVersion,
@@ -219,6 +220,20 @@ def test_demo_reports_itself_loaded_and_fresh_tokens_work(loaded, demo_session):
     assert all(users.actor_for_token(demo_session, u.token) for u in fresh)
     admin = next(u for u in fresh if u.role == "admin")
     assert users.actor_for_token(demo_session, admin.token).role is Role.ADMIN
+
+
+def test_a_restart_revokes_the_previous_demo_tokens_and_new_ones_expire(loaded, demo_session):
+    _, first = loaded
+
+    fresh = demo.fresh_tokens(demo_session)  # what `make run` does on a loaded database
+
+    assert all(users.actor_for_token(demo_session, u.token) is None for u in first)
+    assert all(users.actor_for_token(demo_session, u.token) for u in fresh)
+    live = demo_session.scalars(
+        sa.select(ApiToken).where(ApiToken.label == "demo", ApiToken.revoked_at.is_(None))
+    ).all()
+    assert len(live) == len(fresh)
+    assert all(token.expires_at is not None for token in live)
 
 
 # --- the demo's activity (2025 and 2026 to date) ---------------------------------------------

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from flux import clock
 from flux.api.auth import current_actor
-from flux.api.common import page_of, paginated
+from flux.api.common import paginated
 from flux.api.imports.routes import ImportJobSchema
 from flux.db import db
-from flux.models import JournalEntry
-from flux.services import import_jobs, vacancies, vacancy_events
+from flux.models import IdempotentRequest, JournalEntry
+from flux.services import (
+    allocation_book,
+    idempotency,
+    import_jobs,
+    vacancies,
+    vacancy_events,
+    vacancy_lists,
+)
+from flux.services.allocation_book import Scope
 from flux.services.errors import InvalidInput
-from flux.services.journal import Kind
 from flux.services.vacancies import NewVacancy
 
 from .schemas import (
@@ -54,32 +64,30 @@ class Vacancies(MethodView):
     @blp.response(200, VacancySchema(many=True))
     @paginated(blp)
     def get(self, filters, pagination_parameters):
-        """Libérations visibles par l'appelant (filtres : bailleur, département, logement,
-        année, période de disponibilité)."""
-        stmt = (
-            sa.select(JournalEntry.id)
-            .where(
-                JournalEntry.kind == Kind.VACANCY_LOGGED,
-                vacancy_events.visible_vacancies(current_actor()),
-            )
-            .order_by(JournalEntry.id)
+        """Listes de travail : libérations visibles par l'appelant, filtrées et triées.
+
+        Filtres : bailleur, département, commune, logement, année, période de disponibilité,
+        étape (`stage`, répétable), titulaire (`share`, `convention`, `reserver`,
+        `landlord_part`), délai en cours (`deadline_before`, `deadline_after`, `overdue`).
+        `to_fill=true` donne la liste « à pourvoir » d'un réservataire : les logements
+        orientés vers ses parts qui attendent ses candidats, avec `days_left`. Les codes
+        (bailleur, réservataire, référence de convention, « référence/code » de part) valent
+        les identifiants. Une page coûte le même petit nombre de requêtes SQL quelle que soit
+        sa taille.
+        """
+        page = vacancy_lists.list_vacancies(
+            db.session,
+            current_actor(),
+            vacancy_lists.VacancyFilters(
+                **{k: v for k, v in filters.items() if k != "stage"},
+                stages=frozenset(filters.get("stage", ())),
+            ),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+            today=clock.today(),
         )
-        for key, column in (
-            ("landlord", JournalEntry.landlord_id),
-            ("departement", JournalEntry.departement_code),
-            ("dwelling", JournalEntry.dwelling_id),
-            ("year", JournalEntry.period),
-        ):
-            if key in filters:
-                stmt = stmt.where(column == filters[key])
-        if "available_from" in filters:
-            stmt = stmt.where(JournalEntry.effective_date >= filters["available_from"])
-        if "available_to" in filters:
-            stmt = stmt.where(JournalEntry.effective_date <= filters["available_to"])
-        return [
-            vacancies.describe(db.session, vacancy_id, current_actor())
-            for vacancy_id in page_of(stmt, pagination_parameters)
-        ]
+        pagination_parameters.item_count = page.total
+        return page.items
 
     @blp.arguments(NewVacancySchema)
     @blp.response(201, VacancySchema)
@@ -102,12 +110,7 @@ class Vacancies(MethodView):
         = un logement), la règle et sa version. Un logement déduit du flux (`deduction`)
         n'est orienté vers personne. `orient_to` déroge à la proposition, avec un motif.
         """
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
-            raise InvalidInput(
-                "Clé d'idempotence de 1 à 200 caractères imprimables.",
-                errors={"headers": {"Idempotency-Key": ["Longueur ou caractères invalides."]}},
-            )
+        key = _idempotency_key()
         logged = vacancies.log_vacancy(
             db.session,
             current_actor(),
@@ -123,12 +126,24 @@ class Vacancies(MethodView):
                 idempotency_key=key,
             ),
         )
+        if key is not None and not logged.created:
+            first = _first_response(f"landlord:{_landlord_of(logged.vacancy_id)}", key)
+            if first is not None:  # the first response, as it was (README)
+                db.session.rollback()
+                return first
         if logged.state is not None:  # a new vacancy: answered from memory, before commit
             body = vacancies.describe(
                 db.session, logged.vacancy_id, current_actor(), logged.state, logged.labels
             )
+            if key is None:
+                db.session.commit()
+                return body, 201
+            dumped = VacancySchema().dump(body)
+            owner = f"landlord:{dumped['landlord_id']}"
+            fingerprint = idempotency.fingerprint("vacancies", data)
+            idempotency.remember(db.session, owner, key, fingerprint, 201, dumped)
             db.session.commit()
-            return body, 201
+            return _json(dumped, 201)  # byte for byte what a retry will get
         db.session.commit()
         return vacancies.describe(db.session, logged.vacancy_id, current_actor()), 200
 
@@ -197,9 +212,13 @@ class VacancyImport(MethodView):
 class VacancyItem(MethodView):
     @blp.response(200, VacancySchema)
     def get(self, vacancy_id):
-        """Une libération : orientation expliquée, étape, délais, événements possibles."""
-        vacancy_events.visible(db.session, current_actor(), vacancy_id)
-        return vacancies.describe(db.session, vacancy_id, current_actor())
+        """Une libération : orientation expliquée, étape, délais, événements possibles ; pour
+        le bailleur et le réservataire titulaire, ce qu'il faut pour choisir des candidats
+        (`dwelling_details`)."""
+        actor = current_actor()
+        vacancy_events.visible(db.session, actor, vacancy_id)
+        body = vacancies.describe(db.session, vacancy_id, actor)
+        return vacancy_lists.with_dwelling_details(db.session, actor, [body])[0]
 
 
 @blp.route("/<int:vacancy_id>/events")
@@ -213,9 +232,16 @@ class VacancyEvents(MethodView):
     @blp.arguments(EventSchema)
     @blp.response(201, VacancySchema)
     @blp.alt_response(
+        200,
+        schema=VacancySchema,
+        description="Requête déjà reçue avec la même clé et le même corps : la première réponse",
+    )
+    @blp.alt_response(
         403,
         description="Événement réservé au bailleur (ou désignation par le réservataire titulaire)",
     )
+    @blp.alt_response(409, description="Clé d'idempotence déjà utilisée pour un autre corps")
+    @blp.doc(**IDEMPOTENCY)
     def post(self, data, vacancy_id):
         """Enregistrer un événement : désignation, décision CALEOL, carence, reprise, bail,
         retrait, réorientation (motif obligatoire) ou correction d'une écriture.
@@ -223,6 +249,73 @@ class VacancyEvents(MethodView):
         Une transition impossible (par exemple un bail avant l'attribution) est refusée (422)
         avec l'étape du logement et les événements possibles.
         """
-        vacancy_events.record(db.session, current_actor(), vacancy_id, data)
+        key = _idempotency_key()
+        if key is None:
+            vacancy_events.record(db.session, current_actor(), vacancy_id, data)
+            db.session.commit()
+            return vacancies.describe(db.session, vacancy_id, current_actor())
+        return _record_once(vacancy_id, data, key)
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
+        raise InvalidInput(
+            "Clé d'idempotence de 1 à 200 caractères imprimables.",
+            errors={"headers": {"Idempotency-Key": ["Longueur ou caractères invalides."]}},
+        )
+    return key
+
+
+def _first_response(owner: str, key: str, print_: str | None = None):
+    """The stored first response to this key, as a 200 response (None if none is stored)."""
+    found = (
+        idempotency.earlier(db.session, owner, key, print_)
+        if print_ is not None
+        else db.session.scalar(
+            sa.select(IdempotentRequest).where(
+                IdempotentRequest.owner == owner, IdempotentRequest.key == key
+            )
+        )
+    )
+    if found is None:
+        return None
+    return _json(found.response, 200)
+
+
+def _json(body: dict, status: int):
+    return current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+    )
+
+
+def _landlord_of(vacancy_id: int) -> int | None:
+    return db.session.scalar(
+        sa.select(JournalEntry.landlord_id).where(JournalEntry.id == vacancy_id)
+    )
+
+
+def _record_once(vacancy_id: int, data: dict, key: str):
+    """An event sent with an Idempotency-Key: checked under the scope's lock, so that
+    concurrent retries are serialised and only the first one records anything."""
+    actor = current_actor()
+    owner = idempotency.owner_of(actor)
+    print_ = idempotency.fingerprint(f"vacancies/{vacancy_id}/events", data)
+    logged = vacancy_events.visible(db.session, actor, vacancy_id)
+    allocation_book.lock(db.session, Scope(logged.landlord_id, logged.departement_code))
+    first = _first_response(owner, key, print_)
+    if first is not None:
+        db.session.rollback()
+        return first
+    vacancy_events.record(db.session, actor, vacancy_id, data)
+    body = VacancySchema().dump(vacancies.describe(db.session, vacancy_id, actor))
+    try:
+        idempotency.remember(db.session, owner, key, print_, 201, body)
         db.session.commit()
-        return vacancies.describe(db.session, vacancy_id, current_actor())
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # a concurrent retry won the key: answer as it did
+        first = _first_response(owner, key, print_)
+        if first is None:
+            raise
+        return first
+    return _json(body, 201)  # byte for byte what a retry will get

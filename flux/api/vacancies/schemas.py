@@ -6,6 +6,27 @@ from flux.api.common import ORG_REF_METADATA, OrganisationRef, QueryOrganisation
 from flux.api.conventions.schemas import SANE_DATES
 from flux.domain.lifecycle import Event, Stage
 from flux.domain.reference import DeductionCategory, Letting
+from flux.services.references import numeric_or_code
+from flux.services.vacancy_lists import SORTS
+
+
+class QueryShareRef(ma.fields.Field):
+    """A share in a query string: its id, or « <convention reference>/<share code> »."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value or len(value) > 200:
+            raise ma.ValidationError("Identifiant ou « référence/code » de part attendu.")
+        return numeric_or_code(value)
+
+
+class QueryConventionRef(ma.fields.Field):
+    """A convention in a query string: its id or its reference."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value or len(value) > 100:
+            raise ma.ValidationError("Identifiant ou référence de convention attendu.")
+        return numeric_or_code(value)
+
 
 SHARE_REF_METADATA = {
     "metadata": {
@@ -159,6 +180,12 @@ class OrientationSchema(ma.Schema):
     rule = ma.fields.String()
     rule_version = ma.fields.String()
     explanation = ma.fields.List(ma.fields.Nested(ExplanationLineSchema))
+    summary = ma.fields.String(
+        metadata={
+            "description": "L'orientation en une phrase : la part choisie et pourquoi (plus "
+            "grand retard ; sous-objectif et moyenne utilisée ; dérogation, par qui et pourquoi)"
+        }
+    )
 
 
 class VacancyEventSchema(ma.Schema):
@@ -190,15 +217,98 @@ class VacancySchema(ma.Schema):
     redesignation_deadline = ma.fields.Date(allow_none=True)
     allowed_events = ma.fields.List(ma.fields.String())
     events = ma.fields.List(ma.fields.Nested(VacancyEventSchema))
+    deadline = ma.fields.Date(
+        allow_none=True,
+        metadata={"description": "Délai en cours pour les candidats du titulaire (listes)"},
+    )
+    days_left = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Jours restants avant ce délai (négatif : dépassé ; listes)"},
+    )
+    overdue = ma.fields.Boolean(metadata={"description": "Délai dépassé (listes)"})
+    dwelling_details = ma.fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "Pour choisir des candidats : adresse, nom de la commune, étage, "
+            "surface (m²), pièces, loyer et charges (euros), PMR, ascenseur, contact du "
+            "bailleur. Montré au bailleur et au réservataire titulaire seulement ; jamais de "
+            "données de ménage."
+        },
+    )
 
 
 class VacancyFilterSchema(ma.Schema):
-    landlord = ma.fields.Integer()
-    departement = ma.fields.String()
-    dwelling = ma.fields.Integer()
+    """Work-list filters: every one narrows the list; codes are accepted wherever ids are."""
+
+    landlord = QueryOrganisationRef(
+        metadata={**ORG_REF_METADATA["metadata"], "description": "Bailleur (identifiant ou code)"}
+    )
+    departement = ma.fields.String(metadata={"description": "Département (code)"})
+    commune = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[0-9][0-9AB][0-9]{3}$"),
+        metadata={"description": "Commune du logement (code INSEE)"},
+    )
+    dwelling = ma.fields.Integer(metadata={"description": "Logement (identifiant)"})
     year = ma.fields.Integer(validate=ma.validate.Range(2000, 2100))
-    available_from = ma.fields.Date(validate=SANE_DATES)
-    available_to = ma.fields.Date(validate=SANE_DATES)
+    available_from = ma.fields.Date(
+        validate=SANE_DATES, metadata={"description": "Disponible à partir du"}
+    )
+    available_to = ma.fields.Date(
+        validate=SANE_DATES, metadata={"description": "Disponible au plus tard le"}
+    )
+    stage = ma.fields.List(
+        ma.fields.Enum(Stage, by_value=True),
+        metadata={"description": "Étape(s) du logement (paramètre répétable)"},
+    )
+    share = QueryShareRef(
+        metadata={
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+            "description": "Part titulaire : identifiant, ou « <référence de convention>/<code "
+            "de part> »",
+        }
+    )
+    convention = QueryConventionRef(
+        metadata={
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+            "description": "Convention de la part titulaire : identifiant ou référence",
+        }
+    )
+    reserver = QueryOrganisationRef(
+        metadata={
+            **ORG_REF_METADATA["metadata"],
+            "description": "Réservataire titulaire (identifiant ou code)",
+        }
+    )
+    landlord_part = ma.fields.Boolean(
+        metadata={"description": "Seulement (true) ou sauf (false) la part non réservée"}
+    )
+    deadline_before = ma.fields.Date(
+        validate=SANE_DATES,
+        metadata={"description": "Candidats attendus au plus tard le (délai en cours ≤ date)"},
+    )
+    deadline_after = ma.fields.Date(
+        validate=SANE_DATES,
+        metadata={"description": "Candidats attendus au plus tôt le (délai en cours ≥ date)"},
+    )
+    overdue = ma.fields.Boolean(
+        metadata={"description": "Délai de désignation (ou de nouvelle désignation) dépassé"}
+    )
+    to_fill = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "« À pourvoir » : orientés vers une part de réservataire et en "
+            "attente de ses candidats, avec les jours restants (pour un réservataire : ses "
+            "parts)"
+        },
+    )
+    sort = ma.fields.String(
+        load_default="id",
+        validate=ma.validate.OneOf(SORTS),
+        metadata={
+            "description": "Tri : id, available_on, deadline (délai en cours ; « - » devant "
+            "pour l'ordre décroissant)"
+        },
+    )
 
 
 class VacancyImportQuerySchema(ma.Schema):

@@ -1,0 +1,214 @@
+"""Work lists: GET /vacancies filtered by stage, holder, deadline, commune and dates, sorted;
+a réservataire's "to fill" list; codes wherever ids are; a page in a fixed number of statements
+(issue 11 item 1, issue 14 item 3)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from flux import clock
+from flux.db import db
+
+from .conftest import assert_problem
+from .vacancy_kit import (
+    COLOMIERS,
+    ESH,
+    LANDLORD,
+    OPH,
+    action_logement,
+    create_dwelling,
+    holder,
+    logged,
+    recorded,
+    toulouse,
+)
+
+
+@pytest.fixture
+def oph(auth, territory) -> dict:
+    return auth("landlord", OPH)
+
+
+@pytest.fixture
+def today(monkeypatch) -> date:
+    day = date(2025, 4, 10)
+    monkeypatch.setattr(clock, "today", lambda: day)
+    return day
+
+
+@pytest.fixture
+def world(client, oph, today) -> dict:
+    """Action Logement 50 % (20 days to designate), Toulouse 20 % of Toulouse: nine vacancies
+    in Toulouse in March and one in Colomiers, some designated, one taken back."""
+    al = action_logement(client, oph, policies={"designation_deadline_days": 20})
+    tlse = toulouse(client, oph)
+    homes = [create_dwelling(client, oph, f"W{n:07d}") for n in range(1, 10)]
+    homes.append(create_dwelling(client, oph, "W0000010", commune=COLOMIERS))
+    vacancies = [logged(client, oph, home, f"2025-03-{n + 1:02d}") for n, home in enumerate(homes)]
+    return {"al": al, "tlse": tlse, "vacancies": vacancies}
+
+
+def _list(client, headers, **query) -> list[dict]:
+    response = client.get(
+        "/api/v1/vacancies", query_string={"page_size": 500, **query}, headers=headers
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _ids(items: list[dict]) -> list[int]:
+    return [item["id"] for item in items]
+
+
+def test_the_list_filters_by_stage_and_holder(client, oph, world):
+    first = world["vacancies"][0]
+    recorded(client, oph, first["id"], "designation", "2025-03-05", candidates=3)
+    to_al = [v["id"] for v in world["vacancies"] if holder(v) == world["al"]]
+
+    designated = _list(client, oph, stage="designated")
+    assert _ids(designated) == [first["id"]]
+    assert designated[0]["stage"] == "designated"
+    two_stages = _list(client, oph, stage=["designated", "oriented"])
+    assert len(two_stages) == len(world["vacancies"])
+    assert _ids(_list(client, oph, share=world["al"])) == to_al
+    assert _ids(_list(client, oph, reserver="action-logement")) == to_al
+    landlord_part = _list(client, oph, landlord_part="true")
+    assert landlord_part and all(holder(v) == LANDLORD for v in landlord_part)
+    assert set(_ids(landlord_part)).isdisjoint(to_al)
+
+
+def test_codes_are_accepted_wherever_ids_are(client, oph, world, org_ids):
+    by_id = _list(client, oph, share=world["al"], landlord=org_ids[OPH])
+    assert by_id
+    assert _list(client, oph, share="AL/salaries", landlord=OPH) == by_id
+    assert _list(client, oph, convention="AL") == by_id
+    assert _list(client, oph, reserver=org_ids["action-logement"]) == by_id
+    problem = assert_problem(
+        client.get("/api/v1/vacancies", query_string={"reserver": "nobody"}, headers=oph), 422
+    )
+    assert "nobody" in problem["detail"]
+    assert problem["errors"] == {"query": {"reserver": [problem["detail"]]}}
+
+
+def test_the_list_filters_by_commune_and_dates(client, oph, world):
+    colomiers = _list(client, oph, commune=COLOMIERS)
+    assert _ids(colomiers) == [world["vacancies"][-1]["id"]]
+    window = _list(client, oph, available_from="2025-03-02", available_to="2025-03-04")
+    assert [v["available_on"] for v in window] == ["2025-03-02", "2025-03-03", "2025-03-04"]
+    latest_first = _list(client, oph, sort="-available_on")
+    assert latest_first[0]["available_on"] == "2025-03-10"
+
+
+def test_deadline_filters_and_overdue_follow_the_holders_current_deadline(
+    client, oph, world, today
+):
+    # Action Logement has 20 days, Toulouse 30: on 10 April, March's vacancies held by a
+    # reserver are overdue up to 20 March (Action Logement) or 10 March (Toulouse).
+    overdue = _list(client, oph, overdue="true")
+    expected = [
+        v["id"]
+        for v in world["vacancies"]
+        if v["designation_deadline"] and date.fromisoformat(v["designation_deadline"]) < today
+    ]
+    assert 0 < len(expected) < len(world["vacancies"])
+    assert _ids(overdue) == expected
+    assert all(v["days_left"] < 0 and v["overdue"] for v in overdue)
+    before = _list(client, oph, deadline_before="2025-03-25")
+    assert all(date.fromisoformat(v["deadline"]) <= date(2025, 3, 25) for v in before)
+    after = _list(client, oph, deadline_after="2025-04-10")
+    assert all(date.fromisoformat(v["deadline"]) >= today for v in after)
+    assert set(_ids(before)).isdisjoint(_ids(after))
+    by_deadline = _list(client, oph, sort="deadline")
+    deadlines = [v["deadline"] for v in by_deadline if v["deadline"]]
+    assert deadlines == sorted(deadlines)
+    assert by_deadline[-1]["deadline"] is None  # no deadline: last
+
+
+def test_a_reservers_to_fill_list_has_its_awaited_vacancies_with_days_left(
+    client, oph, auth, world, today
+):
+    al_user = auth("reserver", "action-logement")
+    to_al = [v for v in world["vacancies"] if holder(v) == world["al"]]
+    recorded(client, oph, to_al[0]["id"], "designation", "2025-03-05", candidates=3)
+
+    to_fill = _list(client, al_user, to_fill="true", sort="deadline")
+
+    assert _ids(to_fill) == [v["id"] for v in to_al[1:]]
+    for item in to_fill:
+        deadline = date.fromisoformat(item["deadline"])
+        assert item["days_left"] == (deadline - today).days
+    # A town's user sees nothing of Action Logement's list.
+    assert (
+        _list(
+            client, auth("reserver", "commune-toulouse"), to_fill="true", reserver="action-logement"
+        )
+        == []
+    )
+
+
+def test_the_list_stays_within_what_the_caller_may_see(client, oph, auth, world):
+    other = auth("landlord", ESH)
+    assert _list(client, other) == []
+    assert _list(client, other, stage="oriented") == []
+    toulouse_user = auth("reserver", "commune-toulouse")
+    seen = _list(client, toulouse_user)
+    assert seen and all(holder(v) == world["tlse"] for v in seen)
+
+
+def test_bad_filters_are_refused_with_their_field(client, oph, world):
+    for query, field in (
+        ({"stage": "nowhere"}, "stage"),
+        ({"sort": "rent"}, "sort"),
+        ({"commune": "toulouse"}, "commune"),
+        ({"share": "AL/unknown"}, "share"),
+    ):
+        problem = assert_problem(
+            client.get("/api/v1/vacancies", query_string=query, headers=oph), 422
+        )
+        assert field in problem["errors"]["query"], problem
+
+
+@contextmanager
+def _statements(app):
+    counted: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        counted.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counted
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("query", [{}, {"stage": "oriented", "sort": "deadline"}])
+def test_a_page_costs_the_same_few_statements_whatever_its_size(app, client, oph, world, query):
+    with _statements(app) as few:
+        small = client.get("/api/v1/vacancies", query_string={"page_size": 2, **query}, headers=oph)
+    with _statements(app) as many:
+        large = client.get(
+            "/api/v1/vacancies", query_string={"page_size": 500, **query}, headers=oph
+        )
+    assert small.status_code == large.status_code == 200
+    assert len(small.get_json()) == 2 and len(large.get_json()) >= 9
+    assert len(many) == len(few)
+    assert len(many) < 10, "\n".join(s[:70].replace("\n", " ") for s in many)
+
+
+def test_every_orientation_carries_its_summary_in_french(client, oph, auth, world):
+    first = world["vacancies"][0]
+    assert first["orientation"]["summary"].startswith("Orienté vers « ")
+    assert "la part la plus en retard sur son dû" in first["orientation"]["summary"]
+    listed = _list(client, oph)
+    assert all(v["orientation"]["summary"] for v in listed)
+    al_user = auth("reserver", "action-logement")
+    seen = client.get(f"/api/v1/vacancies/{first['id']}", headers=al_user).get_json()
+    # A reserver reads the sentence built from its own figures only.
+    assert "non réservée" not in seen["orientation"]["summary"]
