@@ -231,8 +231,11 @@ def check_scopes(seed: Seed, caller: str, body: Any) -> None:
 
 
 def check_journal(seed: Seed, caller: str, body: Any) -> None:
-    """Entries of the visible vacancies only, and of every one of them."""
-    vacancies = {entry["vacancy_id"] or entry["id"] for entry in body}
+    """Entries of the visible vacancies only, and of every one of them (the scope's record of
+    its conventions' terms aside: those are the scope's, not a vacancy's)."""
+    vacancies = {
+        entry["vacancy_id"] or entry["id"] for entry in body if entry["kind"] != "terms_changed"
+    }
     assert vacancies == {seed.vacancy[v] for v in _visible_vacancies(seed, caller)}
 
 

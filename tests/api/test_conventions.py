@@ -639,7 +639,11 @@ def test_amendment_changes_the_policies_it_names_and_keeps_the_others(client, op
     payload = convention("AL", policies={"designation_deadline_days": 20, "carry_over": False})
     body = _create(client, oph, payload)
     etag = client.get(f"/api/v1/conventions/{body['id']}", headers=oph).headers["ETag"]
-    amendment = {**AMENDMENT, "policies": {"designation_deadline_days": 45}}
+    amendment = {
+        **AMENDMENT,
+        "policies": {"designation_deadline_days": 45},
+        "ends_shares": ["general"],
+    }
 
     response = _amend(client, oph, {"id": body["id"], "etag": etag}, payload=amendment)
 

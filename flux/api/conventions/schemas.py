@@ -130,6 +130,14 @@ class AmendmentInputSchema(ma.Schema):
         validate=ma.validate.Length(min=1),
         metadata={"description": "Toutes les parts en vigueur à cette date"},
     )
+    ends_shares = ma.fields.List(
+        ma.fields.String(),
+        load_default=list,
+        metadata={
+            "description": "Codes des parts qui prennent fin à cette date ; une part omise de "
+            "`shares` sans figurer ici est refusée (422)"
+        },
+    )
 
 
 class ConventionInputSchema(ma.Schema):
