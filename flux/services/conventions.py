@@ -27,7 +27,9 @@ from flux.models import (
     VersionCommune,
 )
 from flux.services import (
+    alerts,
     allocation_book,
+    derogations,
     journal,
     organisations,
     scope_conventions,
@@ -103,6 +105,12 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
     landlord = _organisation(session, data["landlord"], "landlord", OrganisationKind.LANDLORD)
     reserver = _organisation(session, data["reserver"], "reserver", OrganisationKind.RESERVER)
     check_convention_write(actor, landlord.id, reserver, data["departement"])
+    if data.get("imposed_by_arrete") and reserver.category is not ReserverCategory.ETAT:
+        raise InvalidInput(
+            "Seules les conventions de l'État peuvent être fixées par arrêté du préfet "
+            "(article R.441-5-2 IV du CCH).",
+            errors={"json": {"imposed_by_arrete": ["Réservé aux conventions de l'État."]}},
+        )
     _lock_landlord(session, landlord.id)
     scope = Scope(landlord.id, data["departement"])
     rule = lock_scope(session, scope)
@@ -118,12 +126,16 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
         reserver_id=reserver.id,
         departement_code=data["departement"],
         label=data.get("label"),
+        imposed_by_arrete=data.get("imposed_by_arrete"),
+        imposed_on=data.get("imposed_on"),
     )
     candidate = _terms(session, convention, reserver, drafts)
     warnings = rules.check_convention(
         candidate,
         _others(session, landlord.id, None),
         communes_departement=_departements_of(session, candidate),
+        departement_communes=_communes_of(session, data["departement"]),
+        derogations=derogations.in_force(session, landlord.id, data["departement"]),
     )
     before = scope_conventions.load_uncached(session, scope.landlord_id, scope.departement)
     session.add(convention)
@@ -133,6 +145,7 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
     session.flush()
     _keep_scope_rule_valid(session, convention)
     _record_terms(session, actor, scope, rule, convention, len(drafts), data["valid_from"], before)
+    _keep_warnings(session, convention, warnings)
     return SavedConvention(convention, warnings)
 
 
@@ -162,6 +175,10 @@ def amend(
         candidate,
         _others(session, convention.landlord_id, convention.id),
         communes_departement=_departements_of(session, candidate),
+        departement_communes=_communes_of(session, convention.departement_code),
+        derogations=derogations.in_force(
+            session, convention.landlord_id, convention.departement_code
+        ),
     )
     before = scope_conventions.load_uncached(session, scope.landlord_id, scope.departement)
     _save_version(session, convention, len(drafts), draft, actor)
@@ -170,6 +187,7 @@ def amend(
         session, actor, scope, rule, convention, len(drafts), draft["effective_from"], before
     )
     _bump(session, convention, revision)
+    _keep_warnings(session, convention, warnings)
     return SavedConvention(convention, warnings)
 
 
@@ -267,6 +285,7 @@ def _draft_of(version: ConventionVersion) -> dict[str, Any]:
                 "purpose": t.share.purpose,
                 "guarantee_backed": t.guarantee_backed,
                 "ends_on": t.ends_on,
+                "loan_repaid_on": t.loan_repaid_on,
             }
             for t in version.share_terms
         ],
@@ -304,13 +323,21 @@ def _terms(
                         basis_points=s["percent"],
                         purpose=SharePurpose(s["purpose"]),
                         guarantee_backed=s.get("guarantee_backed", False),
-                        ends_on=s.get("ends_on"),
+                        ends_on=_share_end(s),
+                        loan_repaid_on=s.get("loan_repaid_on"),
                     )
                     for s in draft["shares"]
                 ),
             )
         )
     return result
+
+
+def _share_end(share: Mapping[str, Any]) -> date | None:
+    """The share's last day: given, or derived from the guaranteed loan (R.441-6, +5 years)."""
+    if share.get("ends_on") is None and share.get("loan_repaid_on") is not None:
+        return rules.guarantee_end(share["loan_repaid_on"])
+    return share.get("ends_on")
 
 
 def _perimeter(session: Session, perimeter: Mapping[str, Any], departement: str) -> frozenset[str]:
@@ -333,6 +360,33 @@ def _perimeter(session: Session, perimeter: Mapping[str, Any], departement: str)
             errors={"json": {"perimeter": [f"Périmètre invalide : {detail}."]}},
         )
     return communes
+
+
+def _communes_of(session: Session, departement: str) -> frozenset[str]:
+    return frozenset(
+        session.scalars(sa.select(Commune.insee).where(Commune.departement_code == departement))
+    )
+
+
+def _keep_warnings(session: Session, convention: Convention, warnings: list[RuleWarning]) -> None:
+    """A warning is kept as an alert (the prefecture lists it after the response is gone)."""
+    alerts.raise_all(
+        session,
+        [
+            alerts.Draft(
+                key=f"{w.rule}:{convention.id}:r{convention.revision}",
+                kind=w.rule,
+                message=f"Convention {convention.reference} : {w.message}",
+                landlord_id=convention.landlord_id,
+                reserver_id=convention.reserver_id,
+                departement=convention.departement_code,
+                convention_id=convention.id,
+                figures=dict(w.figures),
+            )
+            for w in warnings
+        ],
+        None,
+    )
 
 
 def _departements_of(session: Session, versions: Sequence[ConventionTerms]) -> dict[str, str]:
@@ -394,7 +448,8 @@ def _save_version(
                 label=share_data["label"],
                 basis_points=share_data["percent"],
                 guarantee_backed=share_data.get("guarantee_backed", False),
-                ends_on=share_data.get("ends_on"),
+                ends_on=_share_end(share_data),
+                loan_repaid_on=share_data.get("loan_repaid_on"),
             )
         )
     session.flush()

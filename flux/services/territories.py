@@ -90,11 +90,12 @@ def perimeter_communes(
 def reserver_territory(
     session: Session, category: str, territory_code: str | None
 ) -> frozenset[str] | None:
-    """INSEE codes of a territorial reserver's own territory (commune, EPCI, EPT), else None."""
+    """INSEE codes of a territorial reserver's own territory (commune, EPCI, EPT, Métropole de
+    Lyon, Ville de Paris), else None."""
     if territory_code is None:
         return None
-    if category == "commune":
+    if category in ("commune", "ville_paris"):
         return frozenset({territory_code})
-    if category in ("epci", "ept"):
+    if category in ("epci", "ept", "metropole_lyon"):
         return perimeter_communes(session, PerimeterKind.EPCI, territory_code)
     return None
