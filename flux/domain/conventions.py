@@ -39,6 +39,8 @@ class ReserverCategory(StrEnum):
     EPT = "ept"
     DEPARTEMENT = "departement"
     REGION = "region"
+    METROPOLE_LYON = "metropole_lyon"  # collectivité à statut particulier (R.441-5-3)
+    VILLE_PARIS = "ville_paris"  # collectivité à statut particulier (R.441-5-3)
     EMPLOYEUR = "employeur"
     ORGANISME_DESINTERESSE = "organisme_desinteresse"
     AUTRE = "autre"
@@ -51,10 +53,35 @@ COLLECTIVITES = frozenset(
         ReserverCategory.EPT,
         ReserverCategory.DEPARTEMENT,
         ReserverCategory.REGION,
+        ReserverCategory.METROPOLE_LYON,
+        ReserverCategory.VILLE_PARIS,
     }
 )
-# Their convention covers their own territory only (R.441-5).
-TERRITORIAL = frozenset({ReserverCategory.COMMUNE, ReserverCategory.EPCI, ReserverCategory.EPT})
+# Their convention covers their own territory only (R.441-5-3).
+TERRITORIAL = frozenset(
+    {
+        ReserverCategory.COMMUNE,
+        ReserverCategory.EPCI,
+        ReserverCategory.EPT,
+        ReserverCategory.METROPOLE_LYON,
+        ReserverCategory.VILLE_PARIS,
+    }
+)
+# L.441-1: the 25 % DALO-or-prioritaire rule binds the collectivités (and their groupements)
+# and Action Logement, plus the landlord on its non-reserved or taken-back dwellings; not
+# employers, non-profit bodies or other reservers, nor the État (its whole contingent is).
+BOUND_BY_PRIORITAIRES_QUOTA = COLLECTIVITES | {ReserverCategory.ACTION_LOGEMENT}
+# R.441-5 I al.3: a convention at département scale covers the landlord's whole patrimoine in
+# the département; only the reservers of R.441-5-3 (TERRITORIAL) reserve on their territory.
+WHOLE_PATRIMOINE = frozenset(
+    {
+        ReserverCategory.ETAT,
+        ReserverCategory.ACTION_LOGEMENT,
+        ReserverCategory.EMPLOYEUR,
+        ReserverCategory.ORGANISME_DESINTERESSE,
+    }
+)
+DEROGATION_MAX_DAYS = 366  # "une durée déterminée qui ne peut excéder un an" (R.441-5-2 I)
 
 
 class SharePurpose(StrEnum):
@@ -74,6 +101,74 @@ class ShareTerms:
     purpose: SharePurpose
     guarantee_backed: bool = False  # collectivité rights in return for a loan guarantee
     ends_on: date | None = None  # inclusive last day; a share may end before its convention
+    loan_repaid_on: date | None = None  # R.441-6: the guaranteed loan's last repayment
+
+
+def guarantee_end(loan_repaid_on: date) -> date:
+    """R.441-6: rights granted for a loan guarantee last until five years after the loan's last
+    repayment (the inclusive last day; 29 February gives 28 February)."""
+    return _years_after(loan_repaid_on, 5)
+
+
+@dataclass(frozen=True)
+class Derogation:
+    """A préfet's arrêté lifting the État's caps for a period (R.441-5-2 I al.2)."""
+
+    reference: str
+    starts_on: date
+    ends_on: date  # inclusive
+    etat_cap_bp: int
+    agents_cap_bp: int
+
+
+def check_derogation(derogation: Derogation) -> None:
+    """Its period is determined and at most one year; its caps are real percentages."""
+    figures = {
+        "starts_on": derogation.starts_on,
+        "ends_on": derogation.ends_on,
+        "reference": derogation.reference,
+    }
+    if derogation.ends_on < derogation.starts_on:
+        _refuse(
+            "invalid_dates",
+            "ends_on",
+            f"La dérogation finit le {_fr_date(derogation.ends_on)}, avant son début "
+            f"({_fr_date(derogation.starts_on)}).",
+            **figures,
+        )
+    last = _one_year_after(derogation.starts_on)
+    if derogation.ends_on > last:
+        _refuse(
+            "derogation_above_one_year",
+            "ends_on",
+            f"Une dérogation du préfet aux plafonds de l'État vaut au plus un an (article "
+            f"R.441-5-2 I du CCH) : commencée le {_fr_date(derogation.starts_on)}, elle finit "
+            f"au plus tard le {_fr_date(last)}, non le {_fr_date(derogation.ends_on)}.",
+            latest=last,
+            **figures,
+        )
+    if not (0 < derogation.agents_cap_bp <= derogation.etat_cap_bp <= FULL_BP):
+        _refuse(
+            "invalid_share",
+            "etat_cap",
+            "Les plafonds dérogatoires vont de 0,01 % à 100 %, celui des agents ne dépassant pas "
+            "celui de l'État.",
+            etat_cap_bp=derogation.etat_cap_bp,
+            agents_cap_bp=derogation.agents_cap_bp,
+            **figures,
+        )
+
+
+def _one_year_after(start: date) -> date:
+    """The last day of a one-year period starting on ``start``."""
+    return date.fromordinal(_years_after(start, 1).toordinal() - 1)
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 @dataclass(frozen=True)
@@ -222,6 +317,8 @@ def check_convention(
     others: Sequence[ConventionTerms],
     *,
     communes_departement: Mapping[str, str] | None = None,
+    departement_communes: frozenset[str] | None = None,
+    derogations: Sequence[Derogation] = (),
 ) -> list[RuleWarning]:
     """Raise ConventionRuleViolation for the first broken rule; return warnings otherwise.
 
@@ -230,6 +327,9 @@ def check_convention(
     date); versions of another landlord are ignored. `communes_departement` maps INSEE commune
     codes to their département: when given, the perimeter must lie in the convention's
     département; when None, that rule is skipped (the caller resolved the perimeter itself).
+    `departement_communes`: every commune of the convention's département; when given, a
+    non-territorial reserver's perimeter must cover them all (R.441-5 I al.3). `derogations`:
+    the préfet's arrêtés lifting the État's caps for this landlord and département.
     """
     if not candidate:
         raise ValueError("check_convention needs at least one version of the candidate")
@@ -238,14 +338,14 @@ def check_convention(
     _check_dates(versions)
     for version in versions:
         _check_shares(version)
-        _check_etat_caps(version)
-        _check_perimeter(version, communes_departement)
+        _check_perimeter(version, communes_departement, departement_communes)
     landlord_id = versions[0].landlord_id
     # A convention of another landlord never shares a flux with this one.
     same_landlord = [other for other in others if other.landlord_id == landlord_id]
+    _check_etat_caps(versions, same_landlord, derogations)
     _check_single_convention(versions, same_landlord)
     _check_commune_totals(versions, same_landlord)
-    return _guarantee_warnings(versions)
+    return guarantee_warnings(versions, same_landlord)
 
 
 def _refuse(
@@ -305,6 +405,7 @@ def _check_dates(versions: tuple[ConventionTerms, ...]) -> None:
         _check_validity(version)
         _check_succession(version, versions[index + 1] if index + 1 < len(versions) else None)
         for share in version.shares:
+            _check_loan(share)
             # An end after the convention's is harmless (the convention's end bounds it) and
             # keeps the legal date of R.441-6 on record; an end before it starts is a typo.
             if share.ends_on is not None and share.ends_on < version.valid_from:
@@ -317,6 +418,32 @@ def _check_dates(versions: tuple[ConventionTerms, ...]) -> None:
                     ends_on=share.ends_on,
                     valid_from=version.valid_from,
                 )
+
+
+def _check_loan(share: ShareTerms) -> None:
+    """R.441-6: a guarantee-backed share ends five years after the loan's last repayment."""
+    if share.loan_repaid_on is None:
+        return
+    if not share.guarantee_backed:
+        _refuse(
+            "invalid_share",
+            "shares",
+            f"La part « {share.label} » indique la fin d'un emprunt garanti, mais n'est pas liée "
+            "à une garantie d'emprunt (guarantee_backed).",
+            share=share.code,
+        )
+    expected = guarantee_end(share.loan_repaid_on)
+    if share.ends_on != expected:
+        _refuse(
+            "invalid_dates",
+            "shares",
+            f"La part « {share.label} », liée à un emprunt remboursé le "
+            f"{_fr_date(share.loan_repaid_on)}, prend fin cinq ans après, le "
+            f"{_fr_date(expected)} (article R.441-6 du CCH).",
+            share=share.code,
+            loan_repaid_on=share.loan_repaid_on,
+            ends_on=expected,
+        )
 
 
 def _check_validity(version: ConventionTerms) -> None:
@@ -422,28 +549,73 @@ def _check_shares(version: ConventionTerms) -> None:
     )
 
 
-def _check_etat_caps(version: ConventionTerms) -> None:
-    """R.441-5-2 I: the État holds at most 30 % of the flux, of which at most 5 % for agents."""
-    if version.reserver_category != ReserverCategory.ETAT:
+def _check_etat_caps(
+    versions: tuple[ConventionTerms, ...],
+    others: list[ConventionTerms],
+    derogations: Sequence[Derogation],
+) -> None:
+    """R.441-5-2 I: the État holds at most 30 % of the landlord's flux in the département, of
+    which at most 5 % for its agents, summed over every État convention of the landlord there
+    (whatever the number of État organisations); a préfet's derogation lifts the caps for its
+    period."""
+    first = versions[0]
+    if first.reserver_category != ReserverCategory.ETAT:
         return
-    alive = _shares_at_start(version)
-    _check_total(
-        version,
-        alive,
-        ETAT_CAP_BP,
-        "etat_total_above_30",
-        "Les droits de l'État atteignent",
-        " (article R.441-5-2 I du CCH)",
-    )
-    agents = [s for s in alive if s.purpose == SharePurpose.AGENTS_ETAT]
-    _check_total(
-        version,
-        agents,
-        ETAT_AGENTS_CAP_BP,
-        "etat_agents_above_5",
-        "Les droits réservés aux agents civils et militaires de l'État atteignent",
-        " (article R.441-5-2 I du CCH)",
-    )
+    etat = [
+        (v, False)
+        for v in others
+        if v.reserver_category == ReserverCategory.ETAT and v.departement == first.departement
+    ] + [(v, True) for v in versions]
+    for rule, subject, default, purposes in (
+        ("etat_total_above_30", "Les droits de l'État atteignent", ETAT_CAP_BP, None),
+        (
+            "etat_agents_above_5",
+            "Les droits réservés aux agents civils et militaires de l'État atteignent",
+            ETAT_AGENTS_CAP_BP,
+            {SharePurpose.AGENTS_ETAT},
+        ),
+    ):
+        slices = [
+            slice_
+            for version, candidate in etat
+            for slice_ in _slices(version, candidate, purposes)
+        ]
+        ends = {d.ends_on.toordinal() + 1 for d in derogations}
+        for day in sorted({s.start for s in slices} | ends):
+            active = [s for s in slices if s.start <= day < s.end]
+            if not any(s.candidate for s in active):
+                continue
+            derogation = next(
+                (d for d in derogations if d.starts_on.toordinal() <= day <= d.ends_on.toordinal()),
+                None,
+            )
+            limit = default
+            if derogation is not None:
+                limit = derogation.agents_cap_bp if purposes else derogation.etat_cap_bp
+            total = sum(s.basis_points for s in active)
+            if total > limit:
+                others_bp = sum(s.basis_points for s in active if not s.candidate)
+                joint = (
+                    f", dont {_fr_percent(others_bp)} par d'autres conventions de l'État"
+                    if others_bp
+                    else ""
+                )
+                lifted = (
+                    f" (plafond relevé par l'arrêté « {derogation.reference} » jusqu'au "
+                    f"{_fr_date(derogation.ends_on)})"
+                    if derogation is not None
+                    else ""
+                )
+                _refuse(
+                    rule,
+                    "shares",
+                    f"{subject} {_fr_percent(total)} du flux du bailleur dans le département "
+                    f"{first.departement} le {_fr_day(day)}{joint} ; le plafond est de "
+                    f"{_fr_percent(limit)}{lifted} (article R.441-5-2 I du CCH).",
+                    effective_from=date.fromordinal(day),
+                    total_bp=total,
+                    limit_bp=limit,
+                )
 
 
 def _check_total(
@@ -468,7 +640,9 @@ def _check_total(
 
 
 def _check_perimeter(
-    version: ConventionTerms, communes_departement: Mapping[str, str] | None
+    version: ConventionTerms,
+    communes_departement: Mapping[str, str] | None,
+    departement_communes: frozenset[str] | None = None,
 ) -> None:
     since = version.effective_from
     if not version.communes:
@@ -484,7 +658,8 @@ def _check_perimeter(
             _refuse(
                 "unknown_territory",
                 "reserver",
-                "Le territoire du réservataire (commune, EPCI ou EPT) n'est pas connu : "
+                "Le territoire du réservataire (commune, EPCI, EPT, Métropole de Lyon ou Ville "
+                "de Paris) n'est pas connu : "
                 "impossible de vérifier que le périmètre s'y limite.",
                 effective_from=since,
             )
@@ -499,6 +674,21 @@ def _check_perimeter(
                 effective_from=since,
                 communes=",".join(sorted(outside)),
                 count=len(outside),
+            )
+    if version.reserver_category in WHOLE_PATRIMOINE and departement_communes is not None:
+        missing = departement_communes - version.communes
+        if missing:
+            _refuse(
+                "perimeter_not_whole_departement",
+                "perimeter",
+                f"La convention d'un réservataire « {version.reserver_category} » porte sur "
+                f"l'ensemble du patrimoine du bailleur dans le département "
+                f"{version.departement} (article R.441-5 I du CCH) ; son périmètre omet "
+                f"{_fr_codes(missing)}. Seuls les communes, EPCI, EPT, la Métropole de Lyon et "
+                "la Ville de Paris réservent sur leur seul territoire (R.441-5-3).",
+                effective_from=since,
+                communes=",".join(sorted(missing)),
+                count=len(missing),
             )
     if communes_departement is not None:
         # A commune missing from the mapping is not known to lie in the département either.
@@ -561,12 +751,19 @@ class _Slice:
     candidate: bool
 
 
-def _slices(version: ConventionTerms, candidate: bool) -> list[_Slice]:
+def _slices(
+    version: ConventionTerms,
+    candidate: bool,
+    purposes: frozenset[SharePurpose] | set[SharePurpose] | None = None,
+    guarantee_only: bool = False,
+) -> list[_Slice]:
     start, end = _in_force(version)
     return [
         _Slice(start, share_end, share.basis_points, version.reference, candidate)
         for share in version.shares
-        if start < (share_end := min(end, _end_after(share.ends_on)))
+        if (purposes is None or share.purpose in purposes)
+        and (share.guarantee_backed or not guarantee_only)
+        and start < (share_end := min(end, _end_after(share.ends_on)))
     ]
 
 
@@ -630,34 +827,54 @@ def _check_commune_totals(
     )
 
 
-def _guarantee_warnings(versions: tuple[ConventionTerms, ...]) -> list[RuleWarning]:
-    """Practice: a collectivité's rights for a loan guarantee are at most 20 % per programme."""
+def guarantee_warnings(
+    versions: tuple[ConventionTerms, ...], others: Sequence[ConventionTerms] = ()
+) -> list[RuleWarning]:
+    """Practice (old R*441-5): rights granted for loan guarantees total at most 20 %
+    "globalement": summed over every guarantor's guarantee-backed shares covering a commune of
+    the landlord, on any day the candidate takes part. A warning, never a refusal."""
     if versions[0].reserver_category not in COLLECTIVITES:
         return []
-    warnings = []
-    seen: set[tuple[str, int]] = set()
-    for version in versions:
-        for share in version.shares:
-            key = (share.code, share.basis_points)
-            # An amendment repeats the unchanged shares: warn about each figure once.
-            if not share.guarantee_backed or share.basis_points <= GUARANTEE_PRACTICE_BP:
-                continue
-            if key in seen:
-                continue
-            seen.add(key)
-            warnings.append(
-                RuleWarning(
-                    "guarantee_share_above_20",
-                    f"La part « {share.label} », accordée en contrepartie d'une garantie "
-                    f"d'emprunt, atteint {_fr_percent(share.basis_points)} à compter du "
-                    f"{_fr_date(version.effective_from)} ; l'usage limite ces droits à "
-                    f"{_fr_percent(GUARANTEE_PRACTICE_BP)} par programme.",
-                    {
-                        "share": share.code,
-                        "basis_points": share.basis_points,
-                        "limit_bp": GUARANTEE_PRACTICE_BP,
-                        "effective_from": version.effective_from.isoformat(),
-                    },
-                )
-            )
-    return warnings
+    if not any(s.guarantee_backed for v in versions for s in v.shares):
+        return []
+    tagged = [(v, True) for v in versions] + [
+        (o, False) for o in others if o.reserver_category in COLLECTIVITES
+    ]
+    groups: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for commune in frozenset[str]().union(*(v.communes for v in versions)):
+        covering = tuple(i for i, (v, _) in enumerate(tagged) if commune in v.communes)
+        groups[covering].append(commune)
+    found = []
+    for covering, communes in groups.items():
+        slices = [s for i in covering for s in _slices(*tagged[i], guarantee_only=True)]
+        for day in sorted({s.start for s in slices}):
+            active = [s for s in slices if s.start <= day < s.end]
+            total = sum(s.basis_points for s in active)
+            if any(s.candidate for s in active) and total > GUARANTEE_PRACTICE_BP:
+                contributions: dict[str, int] = defaultdict(int)
+                for s in active:
+                    contributions[s.reference] += s.basis_points
+                found.append((day, min(communes), total, dict(contributions)))
+                break
+    if not found:
+        return []
+    day, commune, total, contributions = min(found, key=lambda item: item[:2])
+    parts = ", ".join(
+        f"« {reference} » {_fr_percent(bp)}" for reference, bp in sorted(contributions.items())
+    )
+    return [
+        RuleWarning(
+            "guarantee_share_above_20",
+            f"Les droits accordés en contrepartie de garanties d'emprunt atteignent ensemble "
+            f"{_fr_percent(total)} du flux dans la commune {commune} à compter du "
+            f"{_fr_day(day)} ({parts}) ; l'usage limite ces droits à "
+            f"{_fr_percent(GUARANTEE_PRACTICE_BP)} globalement.",
+            {
+                "commune": commune,
+                "total_bp": total,
+                "limit_bp": GUARANTEE_PRACTICE_BP,
+                "effective_from": date.fromordinal(day).isoformat(),
+                **{f"contribution:{reference}": bp for reference, bp in contributions.items()},
+            },
+        )
+    ]

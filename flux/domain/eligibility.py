@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from flux.domain.allocation import EligibleShare
+from flux.domain.allocation import LANDLORD, EligibleShare
 from flux.domain.conventions import ReserverCategory
 
 
@@ -136,3 +136,26 @@ def tijdeman_refusal(
                 "ou QPV : la règle de Tijdeman n'équilibre pas de sous-objectifs."
             )
     return None
+
+
+def reweighting(
+    before: Iterable[EligibleShare], after: Iterable[EligibleShare]
+) -> dict[int | str, int]:
+    """What a late amendment changes in the targets of one vacancy already oriented: each
+    participant's new weight less its old one, in basis-point units, the landlord part's too.
+
+    The vacancy keeps its decision and its recorded eligible set (the journal is not rewritten);
+    the targets move by these deltas from the amendment's effective date on, and the next
+    decisions make up the difference. The deltas sum to zero, as every vacancy weighs ``FULL``.
+    """
+    old = {share.share_id: share.basis_points for share in before}
+    new = {share.share_id: share.basis_points for share in after}
+    deltas: dict[int | str, int] = {}
+    for share_id in sorted(old.keys() | new.keys()):
+        delta = new.get(share_id, 0) - old.get(share_id, 0)
+        if delta:
+            deltas[share_id] = delta
+    landlord = sum(old.values()) - sum(new.values())
+    if landlord:
+        deltas[LANDLORD] = landlord
+    return deltas

@@ -2,7 +2,15 @@
 
 from flux.models.allocation import AllocationScope
 from flux.models.audit import AuditRecord, audit
-from flux.models.conventions import Convention, ConventionVersion, Share, ShareTerms, VersionCommune
+from flux.models.conventions import (
+    Convention,
+    ConventionVersion,
+    EtatDerogation,
+    ReformEpci,
+    Share,
+    ShareTerms,
+    VersionCommune,
+)
 from flux.models.deductions import DeductionForecast
 from flux.models.dwellings import Dwelling
 from flux.models.imports import ImportJob
@@ -25,6 +33,7 @@ for _model in (
     ApiToken,
     AllocationScope,
     DeductionForecast,
+    EtatDerogation,
 ):
     audit(_model)
 
@@ -46,6 +55,8 @@ __all__ = [
     "Dwelling",
     "Epci",
     "ImportJob",
+    "EtatDerogation",
+    "ReformEpci",
     "JournalEntry",
     "Organisation",
     "Qpv",

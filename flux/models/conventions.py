@@ -28,6 +28,10 @@ class Convention(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Bumped on every write, so an ETag taken before a concurrent edit no longer matches.
     revision: Mapped[int] = mapped_column(default=1)
+    # R.441-5-2 IV: failing a signed convention, the préfet sets the terms by arrêté (its
+    # reference and date); None for a convention signed by both parties.
+    imposed_by_arrete: Mapped[str | None] = mapped_column(sa.String(200))
+    imposed_on: Mapped[date | None] = mapped_column(sa.Date)
 
     landlord: Mapped[Organisation] = relationship(foreign_keys=[landlord_id])
     reserver: Mapped[Organisation] = relationship(foreign_keys=[reserver_id])
@@ -132,6 +136,53 @@ class ShareTerms(Base):
     basis_points: Mapped[int]
     guarantee_backed: Mapped[bool] = mapped_column(server_default=sa.false())
     ends_on: Mapped[date | None] = mapped_column(sa.Date)
+    # R.441-6: the guaranteed loan's last repayment; ends_on is derived from it (+5 years).
+    loan_repaid_on: Mapped[date | None] = mapped_column(sa.Date)
 
     version: Mapped[ConventionVersion] = relationship(back_populates="share_terms")
     share: Mapped[Share] = relationship()
+
+
+class EtatDerogation(Base):
+    """A préfet's arrêté lifting the État's 30 % / 5 % caps for a landlord in a département, for
+    a determined period of at most one year (R.441-5-2 I al.2)."""
+
+    __tablename__ = "etat_derogations"
+    __table_args__ = (
+        sa.CheckConstraint("ends_on >= starts_on", name="period_ordered"),
+        sa.CheckConstraint(
+            "etat_cap_bp > 0 AND etat_cap_bp <= 10000 AND agents_cap_bp > 0 "
+            "AND agents_cap_bp <= etat_cap_bp",
+            name="caps",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landlord_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    departement_code: Mapped[str] = mapped_column(sa.ForeignKey("departements.code"))
+    arrete_reference: Mapped[str] = mapped_column(sa.String(200))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)  # inclusive
+    etat_cap_bp: Mapped[int]  # the caps in force during the derogation
+    agents_cap_bp: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class ReformEpci(Base):
+    """An EPCI (or EPT) subject to the attribution reform in a year (L.441-1, loi Égalité et
+    Citoyenneté), with its quartile rates (defaults 25 % outside QPV, 50 % inside)."""
+
+    __tablename__ = "reform_epcis"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "first_quartile_bp > 0 AND first_quartile_bp <= 10000 "
+            "AND other_quartiles_bp > 0 AND other_quartiles_bp <= 10000",
+            name="rates",
+        ),
+    )
+
+    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    epci_siren: Mapped[str] = mapped_column(sa.ForeignKey("epcis.siren"), primary_key=True)
+    first_quartile_bp: Mapped[int] = mapped_column(server_default=sa.text("2500"))
+    other_quartiles_bp: Mapped[int] = mapped_column(server_default=sa.text("5000"))

@@ -44,6 +44,7 @@ _ALLOCATION_KINDS = (
     Kind.TAKE_BACK,
     Kind.WITHDRAWAL,
     Kind.CARRY_OVER,
+    Kind.TARGET_ADJUSTMENT,
 )
 
 
@@ -58,6 +59,8 @@ class BookVacancy:
     vacancy: allocation.Vacancy
     available_on: date
     holder: ShareRef | None = None  # None: deducted, withdrawn, or not yet oriented
+    # Late amendments' changes to this vacancy's weights (share -> units), undone on withdrawal.
+    adjusted: dict[ShareRef, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +130,15 @@ def _fold_one(book: Book, row: Any) -> None:
         share = share_ref(row.share_id)
         state.carry_in[share] = state.carry_in.get(share, 0) + int(payload["units"])
         return
+    if kind == Kind.TARGET_ADJUSTMENT:
+        # A late amendment: the targets of the vacancies already oriented, at the new terms.
+        held = book.vacancies.get(row.vacancy_id)
+        adjusted = held.adjusted if held is not None else {}
+        for share, units in payload["units"].items():
+            ref = share_ref(share)
+            state.targets[ref] = state.targets.get(ref, 0) + int(units)
+            adjusted[ref] = adjusted.get(ref, 0) + int(units)
+        return
     if kind == Kind.VACANCY_LOGGED:
         # A bulk import hands the engine's vacancy along with the row it has just built.
         vacancy = getattr(row, "vacancy", None) or vacancy_from_payload(row.id, payload)
@@ -149,6 +161,9 @@ def _fold_one(book: Book, row: Any) -> None:
     elif kind == Kind.WITHDRAWAL and entry.holder is not None:
         allocation.withdraw(state, entry.vacancy, entry.holder)
         entry.holder = None
+        for ref, units in entry.adjusted.items():
+            state.targets[ref] = state.targets.get(ref, 0) - units
+        entry.adjusted = {}
 
 
 def _rows(

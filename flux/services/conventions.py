@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from flux.db import begin_immediate
 from flux.domain import conventions as rules
 from flux.domain.conventions import ConventionTerms, ReserverCategory, RuleWarning, SharePurpose
-from flux.domain.eligibility import tijdeman_refusal
-from flux.domain.reference import OrganisationKind, PerimeterKind
+from flux.domain.eligibility import VacancyFacts, eligible_shares, reweighting, tijdeman_refusal
+from flux.domain.reference import Letting, OrganisationKind, PerimeterKind
 from flux.models import (
     AllocationScope,
     Commune,
@@ -26,9 +26,20 @@ from flux.models import (
     ShareTerms,
     VersionCommune,
 )
-from flux.services import organisations, scope_conventions, territories
+from flux.services import (
+    alerts,
+    allocation_book,
+    derogations,
+    journal,
+    organisations,
+    scope_conventions,
+    territories,
+    year_close,
+)
 from flux.services.access import Actor, check_convention_write, visible_conventions
+from flux.services.allocation_book import Scope
 from flux.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from flux.services.journal import Kind
 
 POLICY_FIELDS = (
     "designation_deadline_days",
@@ -94,8 +105,15 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
     landlord = _organisation(session, data["landlord"], "landlord", OrganisationKind.LANDLORD)
     reserver = _organisation(session, data["reserver"], "reserver", OrganisationKind.RESERVER)
     check_convention_write(actor, landlord.id, reserver, data["departement"])
+    if data.get("imposed_by_arrete") and reserver.category is not ReserverCategory.ETAT:
+        raise InvalidInput(
+            "Seules les conventions de l'État peuvent être fixées par arrêté du préfet "
+            "(article R.441-5-2 IV du CCH).",
+            errors={"json": {"imposed_by_arrete": ["Réservé aux conventions de l'État."]}},
+        )
     _lock_landlord(session, landlord.id)
-    _refuse_retroactive(session, landlord.id, data["departement"], data["valid_from"], "valid_from")
+    scope = Scope(landlord.id, data["departement"])
+    rule = lock_scope(session, scope)
     if session.scalar(sa.select(Convention.id).where(Convention.reference == data["reference"])):
         raise Conflict(
             f"La référence « {data['reference']} » est déjà utilisée.",
@@ -108,19 +126,26 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> SavedConv
         reserver_id=reserver.id,
         departement_code=data["departement"],
         label=data.get("label"),
+        imposed_by_arrete=data.get("imposed_by_arrete"),
+        imposed_on=data.get("imposed_on"),
     )
     candidate = _terms(session, convention, reserver, drafts)
     warnings = rules.check_convention(
         candidate,
         _others(session, landlord.id, None),
         communes_departement=_departements_of(session, candidate),
+        departement_communes=_communes_of(session, data["departement"]),
+        derogations=derogations.in_force(session, landlord.id, data["departement"]),
     )
+    before = scope_conventions.load_uncached(session, scope.landlord_id, scope.departement)
     session.add(convention)
     session.flush()
     for number, draft in enumerate(drafts, start=1):
         _save_version(session, convention, number, draft, actor)
     session.flush()
     _keep_scope_rule_valid(session, convention)
+    _record_terms(session, actor, scope, rule, convention, len(drafts), data["valid_from"], before)
+    _keep_warnings(session, convention, warnings)
     return SavedConvention(convention, warnings)
 
 
@@ -130,32 +155,39 @@ def amend(
     """Add an amendment (a new version from a date); `revision` is the one the caller read."""
     convention = get_writable(session, actor, convention_id)
     _lock_landlord(session, convention.landlord_id)
+    scope = Scope(convention.landlord_id, convention.departement_code)
+    rule = lock_scope(session, scope)
+    session.refresh(convention)  # re-read under the locks (SQLite may have begun anew)
     if convention.revision != revision:
         raise PreconditionFailed("La convention a été modifiée depuis votre lecture.")
     previous = _draft_of(convention.versions[-1])
+    _check_ended_shares(previous, data)
     draft = {
         **previous,
         **{k: v for k, v in data.items() if k != "policies"},
         "policies": {**previous["policies"], **data.get("policies", {})},
     }
+    draft.pop("ends_shares", None)
     _check_purposes(convention, draft)
-    _refuse_retroactive(
-        session,
-        convention.landlord_id,
-        convention.departement_code,
-        draft["effective_from"],
-        "effective_from",
-    )
     drafts = [_draft_of(v) for v in convention.versions] + [draft]
     candidate = _terms(session, convention, convention.reserver, drafts)
     warnings = rules.check_convention(
         candidate,
         _others(session, convention.landlord_id, convention.id),
         communes_departement=_departements_of(session, candidate),
+        departement_communes=_communes_of(session, convention.departement_code),
+        derogations=derogations.in_force(
+            session, convention.landlord_id, convention.departement_code
+        ),
     )
+    before = scope_conventions.load_uncached(session, scope.landlord_id, scope.departement)
     _save_version(session, convention, len(drafts), draft, actor)
     _keep_scope_rule_valid(session, convention)
+    _record_terms(
+        session, actor, scope, rule, convention, len(drafts), draft["effective_from"], before
+    )
     _bump(session, convention, revision)
+    _keep_warnings(session, convention, warnings)
     return SavedConvention(convention, warnings)
 
 
@@ -221,11 +253,12 @@ def _drafts(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     drafts = [first]
     for amendment in sorted(data.get("amendments", []), key=lambda a: a["effective_from"]):
         previous = drafts[-1]
+        _check_ended_shares(previous, amendment)
         drafts.append(
             {
                 **previous,
                 "note": None,
-                **{k: v for k, v in amendment.items() if k != "policies"},
+                **{k: v for k, v in amendment.items() if k not in ("policies", "ends_shares")},
                 "policies": {**previous["policies"], **amendment.get("policies", {})},
                 "valid_from": first["valid_from"],
             }
@@ -252,6 +285,7 @@ def _draft_of(version: ConventionVersion) -> dict[str, Any]:
                 "purpose": t.share.purpose,
                 "guarantee_backed": t.guarantee_backed,
                 "ends_on": t.ends_on,
+                "loan_repaid_on": t.loan_repaid_on,
             }
             for t in version.share_terms
         ],
@@ -289,13 +323,21 @@ def _terms(
                         basis_points=s["percent"],
                         purpose=SharePurpose(s["purpose"]),
                         guarantee_backed=s.get("guarantee_backed", False),
-                        ends_on=s.get("ends_on"),
+                        ends_on=_share_end(s),
+                        loan_repaid_on=s.get("loan_repaid_on"),
                     )
                     for s in draft["shares"]
                 ),
             )
         )
     return result
+
+
+def _share_end(share: Mapping[str, Any]) -> date | None:
+    """The share's last day: given, or derived from the guaranteed loan (R.441-6, +5 years)."""
+    if share.get("ends_on") is None and share.get("loan_repaid_on") is not None:
+        return rules.guarantee_end(share["loan_repaid_on"])
+    return share.get("ends_on")
 
 
 def _perimeter(session: Session, perimeter: Mapping[str, Any], departement: str) -> frozenset[str]:
@@ -318,6 +360,33 @@ def _perimeter(session: Session, perimeter: Mapping[str, Any], departement: str)
             errors={"json": {"perimeter": [f"Périmètre invalide : {detail}."]}},
         )
     return communes
+
+
+def _communes_of(session: Session, departement: str) -> frozenset[str]:
+    return frozenset(
+        session.scalars(sa.select(Commune.insee).where(Commune.departement_code == departement))
+    )
+
+
+def _keep_warnings(session: Session, convention: Convention, warnings: list[RuleWarning]) -> None:
+    """A warning is kept as an alert (the prefecture lists it after the response is gone)."""
+    alerts.raise_all(
+        session,
+        [
+            alerts.Draft(
+                key=f"{w.rule}:{convention.id}:r{convention.revision}",
+                kind=w.rule,
+                message=f"Convention {convention.reference} : {w.message}",
+                landlord_id=convention.landlord_id,
+                reserver_id=convention.reserver_id,
+                departement=convention.departement_code,
+                convention_id=convention.id,
+                figures=dict(w.figures),
+            )
+            for w in warnings
+        ],
+        None,
+    )
 
 
 def _departements_of(session: Session, versions: Sequence[ConventionTerms]) -> dict[str, str]:
@@ -379,7 +448,8 @@ def _save_version(
                 label=share_data["label"],
                 basis_points=share_data["percent"],
                 guarantee_backed=share_data.get("guarantee_backed", False),
-                ends_on=share_data.get("ends_on"),
+                ends_on=_share_end(share_data),
+                loan_repaid_on=share_data.get("loan_repaid_on"),
             )
         )
     session.flush()
@@ -416,30 +486,154 @@ def _keep_scope_rule_valid(session: Session, convention: Convention) -> None:
         )
 
 
-def _refuse_retroactive(
-    session: Session, landlord_id: int, departement: str, start: date, field: str
-) -> None:
-    """Terms may not start on or before a vacancy already logged in the scope.
+def lock_scope(session: Session, scope: Scope) -> allocation_book.Rule:
+    """Take the lock of the scope's decisions (issue 15): terms never change while a vacancy of
+    the scope is being decided, so each decision is made under the terms committed before it."""
+    return allocation_book.lock(session, scope)
 
-    Each orientation was decided, and its eligible shares recorded, with the terms in force
-    when it was logged; replaying the journal must give the same decisions. Terms reaching
-    back over logged vacancies would leave those vacancies under the old terms silently.
-    """
-    latest = session.scalar(
+
+def _latest_vacancy(session: Session, scope: Scope) -> date | None:
+    return session.scalar(
         sa.select(sa.func.max(JournalEntry.effective_date)).where(
-            JournalEntry.kind == "vacancy_logged",
-            JournalEntry.landlord_id == landlord_id,
-            JournalEntry.departement_code == departement,
+            JournalEntry.kind == Kind.VACANCY_LOGGED,
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
         )
     )
-    if latest is not None and start <= latest:
-        raise Conflict(
-            f"Ces termes prendraient effet le {start:%d/%m/%Y}, alors que des libérations "
-            f"sont déjà enregistrées jusqu'au {latest:%d/%m/%Y} dans ce département : elles "
-            "ont été orientées avec les termes alors en vigueur. Faites partir l'avenant ou la "
-            "convention après cette date.",
-            errors={"json": {field: [f"Doit être postérieur au {latest:%d/%m/%Y}."]}},
-            extra={"rule": "retroactive_terms", "latest_vacancy": latest.isoformat()},
+
+
+def _record_terms(
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    rule: allocation_book.Rule,
+    convention: Convention,
+    version: int,
+    start: date,
+    before: scope_conventions.ScopeConventions,
+) -> None:
+    """Journal the new terms; when they reach back over vacancies already logged (a late
+    amendment, keyed after its effective date), re-target those vacancies.
+
+    Decisions already taken stay as they were (their eligible set is in the journal); each
+    oriented vacancy dated on or after ``start`` gets a ``target_adjustment`` entry with the
+    change of its weights, so targets are those of the new terms from ``start`` on and the next
+    decisions make up the difference.
+    """
+    latest = _latest_vacancy(session, scope)
+    late = latest is not None and start <= latest
+    adjusted = 0
+    if late:
+        # A closed year's figures are final: terms may not reach back into it.
+        year_close.check_open(session, scope, start)
+        after = scope_conventions.load_uncached(session, scope.landlord_id, scope.departement)
+        adjusted = _retarget(session, actor, scope, rule, start, before, after)
+    journal.append(
+        session,
+        actor,
+        Kind.TERMS_CHANGED,
+        start,
+        landlord_id=scope.landlord_id,
+        departement_code=scope.departement,
+        convention_id=convention.id,
+        period=start.year,
+        payload={
+            "reference": convention.reference,
+            "version": version,
+            "effective_from": start.isoformat(),
+            "late": late,
+            "latest_vacancy": None if latest is None else latest.isoformat(),
+            "vacancies_retargeted": adjusted,
+        },
+    )
+
+
+def _retarget(
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    rule: allocation_book.Rule,
+    start: date,
+    before: scope_conventions.ScopeConventions,
+    after: scope_conventions.ScopeConventions,
+) -> int:
+    logged = session.execute(
+        sa.select(JournalEntry.id, JournalEntry.effective_date, JournalEntry.payload)
+        .where(
+            JournalEntry.kind == Kind.VACANCY_LOGGED,
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.effective_date >= start,
+        )
+        .order_by(JournalEntry.id)
+    ).all()
+    books: dict[int, allocation_book.Book] = {}
+    count = 0
+    for vacancy_id, day, payload in logged:
+        if payload.get("deduction"):
+            continue
+        if day.year not in books:
+            books[day.year] = allocation_book.load(session, scope, day.year, rule)
+        held = books[day.year].vacancies.get(vacancy_id)
+        if held is None or held.holder is None:
+            continue  # withdrawn: it left the base with its weights
+        facts = VacancyFacts(
+            day,
+            payload["commune"],
+            payload["typology"],
+            payload.get("qpv") is not None,
+            payload.get("letting") == Letting.FIRST_LETTING,
+        )
+        deltas = reweighting(
+            eligible_shares(before.views, facts), eligible_shares(after.views, facts)
+        )
+        if not deltas:
+            continue
+        count += 1
+        journal.append(
+            session,
+            actor,
+            Kind.TARGET_ADJUSTMENT,
+            day,
+            landlord_id=scope.landlord_id,
+            departement_code=scope.departement,
+            vacancy_id=vacancy_id,
+            period=day.year,
+            payload={
+                "units": {str(share): units for share, units in deltas.items()},
+                "cause": "late_amendment",
+                "effective_from": start.isoformat(),
+            },
+        )
+    return count
+
+
+def _check_ended_shares(previous: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    """An amendment lists every share in force from its date: one it omits ends then, but only
+    when the request says so (``ends_shares``); a share omitted by mistake would end silently."""
+    listed = {share["code"] for share in data["shares"]}
+    ending = set(data.get("ends_shares", ()))
+    omitted = sorted({share["code"] for share in previous["shares"]} - listed - ending)
+    if omitted:
+        names = ", ".join(f"« {code} »" for code in omitted)
+        raise InvalidInput(
+            f"L'avenant omet la part {names} sans dire qu'elle prend fin : reprenez-la dans "
+            "`shares`, ou nommez-la dans `ends_shares` pour y mettre fin à la date d'effet.",
+            errors={"json": {"shares": [f"Part omise sans fin explicite : {', '.join(omitted)}."]}},
+            extra={"rule": "share_omitted", "shares": omitted},
+        )
+    contradictory = sorted(ending & listed)
+    if contradictory:
+        raise InvalidInput(
+            f"La part « {contradictory[0]} » est à la fois reprise et déclarée finie.",
+            errors={"json": {"ends_shares": [f"Part reprise : {', '.join(contradictory)}."]}},
+        )
+    unknown = sorted(ending - {share["code"] for share in previous["shares"]})
+    if unknown:
+        raise InvalidInput(
+            f"La part « {unknown[0]} » n'est pas en vigueur avant l'avenant : elle ne peut pas "
+            "prendre fin.",
+            errors={"json": {"ends_shares": [f"Part inconnue : {', '.join(unknown)}."]}},
         )
 
 

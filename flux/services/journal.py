@@ -30,6 +30,11 @@ class Kind(StrEnum):
     CORRECTION = "correction"
     CARRY_OVER = "carry_over"
     YEAR_CLOSED = "year_closed"
+    # A convention created or amended: its effective date, and whether it reached back over
+    # vacancies already logged (a late amendment); written under the scope lock.
+    TERMS_CHANGED = "terms_changed"
+    # A late amendment's effect on the targets of the vacancies already oriented (per share).
+    TARGET_ADJUSTMENT = "target_adjustment"
 
 
 def append(
@@ -105,7 +110,7 @@ def visible_audit(actor: Actor) -> sa.ColumnElement[bool]:
     return AuditRecord.organisation_id == actor.organisation_id
 
 
-REDACTED_FOR_RESERVERS = ("explanation", "eligible")
+REDACTED_FOR_RESERVERS = ("explanation", "eligible", "units")  # units: a late amendment's
 
 
 def readable_payload(actor: Actor, entry: JournalEntry) -> dict:

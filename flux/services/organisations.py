@@ -52,6 +52,8 @@ def _territory_departement(session: Session, data: NewOrganisation) -> str | Non
             ReserverCategory.EPCI,
             ReserverCategory.EPT,
             ReserverCategory.DEPARTEMENT,
+            ReserverCategory.METROPOLE_LYON,
+            ReserverCategory.VILLE_PARIS,
         }:
             raise InvalidInput(
                 f"Un réservataire « {category} » doit indiquer son territoire.",
@@ -64,6 +66,8 @@ def _territory_departement(session: Session, data: NewOrganisation) -> str | Non
         ReserverCategory.COMMUNE: (Commune, lambda c: c.departement_code),
         ReserverCategory.EPCI: (Epci, lambda e: e.departement_code),
         ReserverCategory.EPT: (Epci, lambda e: e.departement_code),
+        ReserverCategory.METROPOLE_LYON: (Epci, lambda e: e.departement_code),
+        ReserverCategory.VILLE_PARIS: (Commune, lambda c: c.departement_code),
     }.get(category)
     if lookup is None:
         return None

@@ -24,6 +24,7 @@ def load_territory(session: Session, data: dict[str, Any]) -> dict[str, int]:
     dep = data.get("departement") or {}
     if not dep.get("code") or not dep.get("name"):
         raise InvalidInput("Le fichier de territoire doit décrire [departement] code et name.")
+    _lock_scopes(session, dep["code"])
     session.merge(Departement(code=dep["code"], name=dep["name"]))
     for epci in data.get("epci", []):
         session.merge(
@@ -56,6 +57,23 @@ def load_territory(session: Session, data: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def _lock_scopes(session: Session, departement: str) -> None:
+    """Perimeters resolve against these tables: take the lock of every scope of the département
+    that decides with them (issue 15), in a fixed order, before changing them."""
+    from flux.models import Convention
+    from flux.services import allocation_book
+
+    session.flush()
+    landlords = session.scalars(
+        sa.select(Convention.landlord_id)
+        .where(Convention.departement_code == departement)
+        .distinct()
+        .order_by(Convention.landlord_id)
+    ).all()
+    for landlord_id in landlords:
+        allocation_book.lock(session, allocation_book.Scope(landlord_id, departement))
+
+
 def perimeter_communes(
     session: Session, kind: PerimeterKind, code: str | None, communes: Iterable[str] = ()
 ) -> frozenset[str]:
@@ -72,11 +90,12 @@ def perimeter_communes(
 def reserver_territory(
     session: Session, category: str, territory_code: str | None
 ) -> frozenset[str] | None:
-    """INSEE codes of a territorial reserver's own territory (commune, EPCI, EPT), else None."""
+    """INSEE codes of a territorial reserver's own territory (commune, EPCI, EPT, Métropole de
+    Lyon, Ville de Paris), else None."""
     if territory_code is None:
         return None
-    if category == "commune":
+    if category in ("commune", "ville_paris"):
         return frozenset({territory_code})
-    if category in ("epci", "ept"):
+    if category in ("epci", "ept", "metropole_lyon"):
         return perimeter_communes(session, PerimeterKind.EPCI, territory_code)
     return None

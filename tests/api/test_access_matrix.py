@@ -231,8 +231,11 @@ def check_scopes(seed: Seed, caller: str, body: Any) -> None:
 
 
 def check_journal(seed: Seed, caller: str, body: Any) -> None:
-    """Entries of the visible vacancies only, and of every one of them."""
-    vacancies = {entry["vacancy_id"] or entry["id"] for entry in body}
+    """Entries of the visible vacancies only, and of every one of them (the scope's record of
+    its conventions' terms aside: those are the scope's, not a vacancy's)."""
+    vacancies = {
+        entry["vacancy_id"] or entry["id"] for entry in body if entry["kind"] != "terms_changed"
+    }
     assert vacancies == {seed.vacancy[v] for v in _visible_vacancies(seed, caller)}
 
 
@@ -504,6 +507,24 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "B": "401 201 403 403 201 403 403 201 403",
             "etat32": "401 ok 403 403 ok 403 403 403 403",
         },
+    ),
+    ("GET", "/api/v1/conventions/derogations"): Endpoint(
+        lambda s, t: _get(f"{V1}/conventions/derogations"), {"-": READ_ALL}
+    ),
+    ("POST", "/api/v1/conventions/derogations"): Endpoint(
+        lambda s, t: _json(
+            f"{V1}/conventions/derogations",
+            {
+                "landlord": s.org[A],
+                "departement": "31",
+                "arrete_reference": "Arrêté 2025-1",
+                "starts_on": "2025-01-01",
+                "ends_on": "2025-12-31",
+                "etat_cap": "35.00",
+                "agents_cap": "5.00",
+            },
+        ),
+        {"-": "401 201 403 403 403 403 403 201 403"},
     ),
     ("GET", "/api/v1/conventions/<int:convention_id>"): Endpoint(
         _item("/conventions/{}", _convention_id),

@@ -80,6 +80,7 @@ def test_landlord_creates_a_convention_and_reads_back_its_terms(client, oph, org
         "purpose": "general",
         "guarantee_backed": False,
         "ends_on": None,
+        "loan_repaid_on": None,
     }
     assert response.headers["ETag"] == f'"convention-{body["id"]}-r1"'
 
@@ -181,10 +182,11 @@ def test_guarantee_backed_collectivite_share_above_20_percent_is_accepted_with_a
     [warning] = body["warnings"]
     assert warning["rule"] == "guarantee_share_above_20"
     assert warning["figures"] == {
-        "share": "garanties",
-        "basis_points": 2500,
+        "commune": "31555",
+        "total_bp": 2500,
         "limit_bp": 2000,
         "effective_from": "2025-01-01",
+        "contribution:TLSE": 2500,
     }
     assert "25,00 %" in warning["message"] and "20,00 %" in warning["message"]
 
@@ -386,7 +388,10 @@ def test_prefecture_does_not_see_conventions_of_another_departement(client, auth
 
 
 def test_perimeter_outside_the_conventions_departement_is_refused(client, auth, gers):
-    payload = convention(perimeter={"kind": "communes", "communes": ["31555", "32013"]})
+    payload = convention(
+        reserver="departement-31",
+        perimeter={"kind": "communes", "communes": ["31555", "32013"]},
+    )
 
     response = client.post("/api/v1/conventions", json=payload, headers=auth("admin"))
 
@@ -639,7 +644,11 @@ def test_amendment_changes_the_policies_it_names_and_keeps_the_others(client, op
     payload = convention("AL", policies={"designation_deadline_days": 20, "carry_over": False})
     body = _create(client, oph, payload)
     etag = client.get(f"/api/v1/conventions/{body['id']}", headers=oph).headers["ETag"]
-    amendment = {**AMENDMENT, "policies": {"designation_deadline_days": 45}}
+    amendment = {
+        **AMENDMENT,
+        "policies": {"designation_deadline_days": 45},
+        "ends_shares": ["general"],
+    }
 
     response = _amend(client, oph, {"id": body["id"], "etag": etag}, payload=amendment)
 

@@ -10,14 +10,13 @@ import pytest
 
 from flux.models import Commune, Departement
 
-from .conftest import assert_problem, share
+from .conftest import assert_problem
 from .vacancy_kit import (
     LANDLORD,
     OPH,
     TOULOUSE,
     action_logement,
     balances_by_share,
-    create_convention,
     create_dwelling,
     event,
     holder,
@@ -114,21 +113,6 @@ def test_a_january_withdrawal_of_a_december_vacancy_counts_in_that_years_balance
     assert before[al]["eligible"] == 1
     assert after[al]["eligible"] == 0
     assert after[al]["realised"] + after[LANDLORD]["realised"] == 0
-
-
-def test_terms_reaching_back_over_logged_vacancies_are_refused(client, oph):
-    body = create_convention(client, oph, "AL", "action-logement", [share("salaries", "50.00")])
-    logged(client, oph, create_dwelling(client, oph, "A1"), "2025-06-01")
-    etag = client.get(f"/api/v1/conventions/{body['id']}", headers=oph).headers["ETag"]
-
-    response = client.post(
-        f"/api/v1/conventions/{body['id']}/amendments",
-        json={"effective_from": "2025-03-01", "shares": [share("salaries", "10.00")]},
-        headers={**oph, "If-Match": etag},
-    )
-
-    problem = assert_problem(response, 409)
-    assert problem["rule"] == "retroactive_terms" and problem["latest_vacancy"] == "2025-06-01"
 
 
 def test_a_tijdeman_scope_refuses_terms_that_would_break_its_rule(client, oph, org_ids):

@@ -546,7 +546,7 @@ def test_guarantee_share_of_20_percent_is_not_warned():
 def test_guarantee_share_above_20_percent_is_warned_not_refused():
     candidate = convention(share(2001, guarantee=True), category=ReserverCategory.DEPARTEMENT)
     (warning,) = check_convention(candidate, [])
-    assert (warning.rule, warning.figures["basis_points"]) == ("guarantee_share_above_20", 2001)
+    assert (warning.rule, warning.figures["total_bp"]) == ("guarantee_share_above_20", 2001)
     assert "20,01 %" in warning.message and "20,00 %" in warning.message
 
 

@@ -23,6 +23,8 @@ KINDS = (
     "bilan_missing",
     "bilan_failed",
     "deadline_refused",
+    "guarantee_share_above_20",
+    "deduction_forecast_missing",
 )
 
 

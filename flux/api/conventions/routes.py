@@ -14,7 +14,7 @@ from flux.api.auth import current_actor
 from flux.api.common import page_of, paginated
 from flux.db import db
 from flux.models import Convention, ConventionVersion
-from flux.services import conventions
+from flux.services import conventions, derogations
 from flux.services.conventions import SavedConvention
 from flux.services.errors import PreconditionFailed, PreconditionRequired
 
@@ -24,6 +24,8 @@ from .schemas import (
     ConventionInputSchema,
     ConventionLabelSchema,
     ConventionSchema,
+    DerogationInputSchema,
+    DerogationSchema,
     SavedConventionSchema,
     VersionSchema,
 )
@@ -45,6 +47,9 @@ def _view(convention: Convention, warnings: list | None = None) -> dict[str, Any
         "reserver": convention.reserver,
         "departement_code": convention.departement_code,
         "revision": convention.revision,
+        "status": "imposed_by_arrete" if convention.imposed_by_arrete else "signed",
+        "imposed_by_arrete": convention.imposed_by_arrete,
+        "imposed_on": convention.imposed_on,
         "current": conventions.version_on(convention, date.today()),
         "versions": convention.versions,
         "warnings": [w.__dict__ for w in warnings or []],
@@ -199,3 +204,22 @@ class Amendments(MethodView):
         revision = _check_if_match(convention)
         saved = conventions.amend(db.session, current_actor(), convention_id, data, revision)
         return _saved(saved)
+
+
+@blp.route("/derogations")
+class Derogations(MethodView):
+    @blp.response(200, DerogationSchema(many=True))
+    def get(self):
+        """Les arrêtés du préfet dérogeant aux plafonds de l'État (R.441-5-2 I), que l'appelant
+        peut voir : la préfecture ceux de son département, un bailleur les siens."""
+        return derogations.listing(db.session, current_actor())
+
+    @blp.arguments(DerogationInputSchema)
+    @blp.response(201, DerogationSchema)
+    @blp.alt_response(403, description="Seuls la préfecture du département ou un administrateur")
+    def post(self, data):
+        """Enregistrer un arrêté du préfet qui relève les plafonds de l'État (30 % et 5 %) pour
+        un bailleur dans un département, pour une durée d'au plus un an (R.441-5-2 I al.2)."""
+        row = derogations.create(db.session, current_actor(), data)
+        db.session.commit()
+        return row

@@ -113,7 +113,21 @@ class ShareInputSchema(ma.Schema):
     percent = Percent(required=True, **PERCENT_METADATA)
     purpose = ma.fields.Enum(SharePurpose, by_value=True, load_default=SharePurpose.GENERAL)
     guarantee_backed = ma.fields.Boolean(load_default=False)
-    ends_on = ma.fields.Date(allow_none=True, load_default=None, validate=SANE_DATES)
+    ends_on = ma.fields.Date(
+        allow_none=True,
+        load_default=None,
+        validate=SANE_DATES,
+        metadata={"description": "Dernier jour de la part ; déduit de `loan_repaid_on` si omis"},
+    )
+    loan_repaid_on = ma.fields.Date(
+        allow_none=True,
+        load_default=None,
+        validate=SANE_DATES,
+        metadata={
+            "description": "Part liée à une garantie : dernière échéance de l'emprunt garanti ; "
+            "la part prend fin cinq ans après (R.441-6)"
+        },
+    )
 
 
 class AmendmentInputSchema(ma.Schema):
@@ -130,6 +144,14 @@ class AmendmentInputSchema(ma.Schema):
         validate=ma.validate.Length(min=1),
         metadata={"description": "Toutes les parts en vigueur à cette date"},
     )
+    ends_shares = ma.fields.List(
+        ma.fields.String(),
+        load_default=list,
+        metadata={
+            "description": "Codes des parts qui prennent fin à cette date ; une part omise de "
+            "`shares` sans figurer ici est refusée (422)"
+        },
+    )
 
 
 class ConventionInputSchema(ma.Schema):
@@ -141,6 +163,14 @@ class ConventionInputSchema(ma.Schema):
     valid_from = ma.fields.Date(required=True, validate=SANE_DATES)
     valid_until = ma.fields.Date(allow_none=True, load_default=None, validate=SANE_DATES)
     note = ma.fields.String(validate=ma.validate.Length(max=1000))
+    imposed_by_arrete = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={
+            "description": "Référence de l'arrêté du préfet fixant ces termes, à défaut de "
+            "convention signée (R.441-5-2 IV)"
+        },
+    )
+    imposed_on = ma.fields.Date(validate=SANE_DATES, metadata={"description": "Date de cet arrêté"})
     perimeter = ma.fields.Nested(PerimeterSchema, required=True)
     policies = ma.fields.Nested(PoliciesSchema, load_default=dict)
     shares = ma.fields.List(
@@ -151,6 +181,13 @@ class ConventionInputSchema(ma.Schema):
         load_default=list,
         metadata={"description": "Avenants déjà signés (historique)"},
     )
+
+    @ma.validates_schema
+    def _imposed(self, data, **kwargs):
+        if ("imposed_by_arrete" in data) != ("imposed_on" in data):
+            raise ma.ValidationError(
+                "Un arrêté se donne avec sa référence et sa date.", "imposed_on"
+            )
 
     @ma.post_load
     def _defaults(self, data, **kwargs):
@@ -180,6 +217,7 @@ class ShareOutputSchema(ma.Schema):
     purpose = ma.fields.Function(lambda terms: str(terms.share.purpose))
     guarantee_backed = ma.fields.Boolean()
     ends_on = ma.fields.Date(allow_none=True)
+    loan_repaid_on = ma.fields.Date(allow_none=True)
 
 
 class PoliciesOutputSchema(PoliciesSchema):
@@ -221,6 +259,11 @@ class ConventionSchema(ma.Schema):
     reserver = ma.fields.Nested(OrganisationSummarySchema)
     departement = ma.fields.String(attribute="departement_code")
     revision = ma.fields.Integer()
+    status = ma.fields.String(
+        metadata={"description": "« signed » ou « imposed_by_arrete » (R.441-5-2 IV)"}
+    )
+    imposed_by_arrete = ma.fields.String(allow_none=True)
+    imposed_on = ma.fields.Date(allow_none=True)
     current = ma.fields.Nested(
         VersionSchema, metadata={"description": "Version en vigueur ce jour"}
     )
@@ -243,3 +286,28 @@ class ConventionFilterSchema(ma.Schema):
     in_force_on = ma.fields.Date(
         validate=SANE_DATES, metadata={"description": "En vigueur à cette date"}
     )
+
+
+class DerogationInputSchema(ma.Schema):
+    landlord = ma.fields.Integer(required=True, metadata={"description": "Id du bailleur"})
+    departement = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=3))
+    arrete_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    starts_on = ma.fields.Date(required=True, validate=SANE_DATES)
+    ends_on = ma.fields.Date(
+        required=True,
+        validate=SANE_DATES,
+        metadata={"description": "Dernier jour ; au plus un an après le début (R.441-5-2 I)"},
+    )
+    etat_cap = Percent(required=True, **PERCENT_METADATA)
+    agents_cap = Percent(required=True, **PERCENT_METADATA)
+
+
+class DerogationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    landlord = ma.fields.Integer(attribute="landlord_id")
+    departement = ma.fields.String(attribute="departement_code")
+    arrete_reference = ma.fields.String()
+    starts_on = ma.fields.Date()
+    ends_on = ma.fields.Date()
+    etat_cap = Percent(attribute="etat_cap_bp", **PERCENT_METADATA)
+    agents_cap = Percent(attribute="agents_cap_bp", **PERCENT_METADATA)
