@@ -113,3 +113,15 @@ def test_a_bilan_that_fails_does_not_stop_the_others(session, world, monkeypatch
     assert alert.landlord_id == world["ids"][ESH]
     monkeypatch.undo()
     assert jobs.run(session, "bilan-campaign", date(2026, 1, 3)).summary["generated"] == 1
+
+
+def test_a_bilan_not_issued_is_missing_only_after_its_deadline(session, world):
+    from flux.services import bilan_campaign
+
+    before = bilan_campaign.status(session, SYSTEM, 2025, today=date(2026, 2, 28))
+    after = bilan_campaign.status(session, SYSTEM, 2025, today=date(2026, 3, 1))
+    assert {r["landlord"]["id"]: r["status"] for r in before} == {
+        world["ids"][OPH]: "pending",
+        world["ids"][ESH]: "pending",
+    }
+    assert {r["status"] for r in after} == {"missing"}

@@ -455,3 +455,54 @@ def test_the_summary_by_dimension_adds_up_to_the_breakdown(everything):
     }
     for counts in per_dimension.values():
         assert counts == breakdown
+
+
+# --- no false alarms (issue 13) ---------------------------------------------------------------
+
+
+def test_only_entries_that_change_the_closed_year_are_late_on_the_demo(session, everything):
+    """The demo's January follow-ups of December vacancies (designations, CALEOL decisions,
+    leases) change none of 2025's figures: not late. Each late entry listed is the cause of a
+    carry adjustment."""
+    closes = {
+        (e.landlord_id, e.departement_code): e.payload["through_id"]
+        for e in session.scalars(
+            sa.select(JournalEntry).where(
+                JournalEntry.kind == "year_closed", JournalEntry.period == YEAR
+            )
+        )
+    }
+    after_close = [
+        e
+        for e in session.scalars(sa.select(JournalEntry).where(JournalEntry.period == YEAR))
+        if e.kind != "year_closed" and e.id > closes[e.landlord_id, e.departement_code]
+    ]
+    assert len(after_close) > 20, "the demo records January follow-ups of December vacancies"
+    causes = {
+        e.payload["cause_id"]
+        for e in session.scalars(sa.select(JournalEntry).where(JournalEntry.kind == "carry_over"))
+        if e.payload.get("late") and e.payload.get("from_year") == YEAR
+    }
+    listed = [r for r in _rows(everything, "late_entries") if r["kind"] != "ajustement du report"]
+    assert {r["entry"] for r in listed} == causes
+    assert len(listed) < len(after_close)
+
+
+def test_no_demo_forecast_is_late(session):
+    from flux.models import DeductionForecast
+    from flux.services import deduction_forecasts
+
+    forecasts = session.scalars(sa.select(DeductionForecast)).all()
+    assert {f.year for f in forecasts} == {2025, 2026}
+    assert not [f for f in forecasts if deduction_forecasts.is_late(f)]
+
+
+def test_next_years_bilans_are_not_missing_before_their_deadline(session):
+    from flux.services import bilan_campaign
+
+    december = bilan_campaign.status(session, SYSTEM, 2026, today=date(2026, 12, 15))
+    assert december and {row["status"] for row in december} == {"pending"}
+    after = bilan_campaign.status(session, SYSTEM, 2026, today=date(2027, 3, 1))
+    assert {row["status"] for row in after} == {"missing"}
+    issued = bilan_campaign.status(session, SYSTEM, YEAR, today=date(2026, 3, 1))
+    assert {row["status"] for row in issued} == {"issued"}
