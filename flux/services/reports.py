@@ -87,7 +87,8 @@ def annual(session: Session, actor: Actor, query: ReportQuery, today: date | Non
     }
     meta = _meta(query, scopes, catalogue, landlord, reserver, departement, today)
     view = annual_report.View(reserver.id if reserver is not None else None)
-    return annual_report.build(meta, scope_years, catalogue, forecasts, view)
+    rows = (annual_report.scope_rows(scope_year, catalogue, view) for scope_year in scope_years)
+    return annual_report.build(meta, rows, catalogue, forecasts)
 
 
 # --- what the caller may look into -------------------------------------------------------------
