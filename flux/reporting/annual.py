@@ -57,6 +57,16 @@ PERIODS = (
     (2015, "2005 à 2014"),
 )
 UNKNOWN = "inconnue"
+# The report's parts, in order (the API's part= parameter).
+PART_KEYS = (
+    "shares",
+    "breakdown",
+    "breakdown_summary",
+    "deductions",
+    "checks",
+    "late_entries",
+    "share_periods",
+)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ final or provisional figures), the part's title and note, then its table: a bold
 stays frozen while scrolling (and repeats on printed pages), an autofilter over the rows, column
 widths fitted to the content, long text wrapped, and the total row in bold.
 
-Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and ``0.00``),
+Codes stay text (a département "01", a commune "01004", an RPLS or SIREN number keep their
+leading zeros: written with ``write_string`` into text-formatted cells); ids and figures are
+numbers. Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and ``0.00``),
 a percentage is its fraction as a number shown ``0.00 %`` (0.25 shows 25,00 % in French Excel),
 a date is a date shown ``dd/mm/yyyy``; a missing value is an empty cell. Converting a Decimal
 to a cell's double is display, not computation: the figures stay those of the frames. Text is
@@ -39,7 +41,11 @@ _LINE_HEIGHT = 15  # points, Calibri 11
 def render_xlsx(report: Report) -> bytes:
     """The report as XLSX bytes; the same report gives the same bytes."""
     buffer = io.BytesIO()
-    workbook = Workbook(buffer, {"in_memory": True})
+    # Constant memory (issue 13): each row goes to a temporary file as soon as the next one is
+    # started, instead of every cell of the workbook staying in memory until the end (1.4 GB
+    # for the national bilan); rows are written in order, which _write_part does. Its strings
+    # are inline, not shared: a larger file than with the shared table, read the same.
+    workbook = Workbook(buffer, {"constant_memory": True})
     meta = report.meta
     workbook.set_properties(
         {
@@ -79,7 +85,7 @@ class _Formats:
             if kind in _NUMBER_FORMATS:
                 spec["num_format"] = _NUMBER_FORMATS[kind]
             else:
-                spec["text_wrap"] = True
+                spec.update(text_wrap=True, num_format="@")  # text: codes keep their zeros
             if total:
                 spec.update(bold=True, top=1)
             self._cache[key] = self._workbook.add_format(spec)

@@ -522,3 +522,63 @@ def test_the_cli_writes_the_report_as_admin_or_as_a_user(
     refused = flux("report", "annual", "--year", "2025", "--as", email, "--landlord", "inconnu")
     assert refused.exit_code == 1 and "introuvable" in refused.output
     assert "administrateur" in flux("report", "annual", "--help").output
+
+
+# --- tidy machine formats (issue 13) -----------------------------------------------------------
+
+
+def _as_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def test_each_part_as_a_tidy_csv_loads_with_pandas_to_the_rows_of_the_json(client, oph, world):
+    import zipfile
+
+    body = report(client, oph, year=2025, landlord=OPH)
+    archive = get(client, oph, year=2025, landlord=OPH, format="zip")
+    assert archive.status_code == 200 and archive.mimetype == "application/zip"
+    members = zipfile.ZipFile(io.BytesIO(archive.data))
+    assert members.namelist() == [f"{key}.csv" for key in PARTS]
+    for key in PARTS:
+        response = get(client, oph, year=2025, landlord=OPH, format="csv", part=key)
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        assert f'-{key}.csv"' in response.headers["Content-Disposition"]
+        assert members.read(f"{key}.csv") == response.data
+        frame = pd.read_csv(io.BytesIO(response.data), dtype=str, keep_default_na=False)
+        expected = part(body, key)
+        assert list(frame.columns) == [c["key"] for c in expected["columns"]]
+        assert frame.to_dict("records") == [
+            {k: _as_text(v) for k, v in row.items()} for row in expected["rows"]
+        ], key
+    # Typed, the way a program reads it: ids are numbers, codes text, no total row.
+    shares = pd.read_csv(
+        io.BytesIO(get(client, oph, year=2025, landlord=OPH, format="csv", part="shares").data)
+    )
+    assert len(shares) == len(rows(body, "shares")) and "Total" not in set(shares["landlord"])
+    assert set(shares["landlord_code"]) == {OPH}
+    assert shares["share_id"].notna().sum() == len(shares) - 1  # the landlord part has none
+    assert {c["key"] for c in part(body, "shares")["columns"] if c["machine"]} >= {
+        "landlord_id",
+        "reserver_id",
+        "reserver_code",
+        "convention_id",
+        "share_id",
+    }
+
+
+def test_the_json_gives_the_percentage_periods_of_an_amended_share(client, oph, world):
+    body = report(client, oph, year=2025, landlord=OPH)
+    periods = rows(body, "share_periods")
+    assert periods and all(p["share_id"] and p["convention_id"] for p in periods)
+    by_share_id: dict[int, list[dict]] = {}
+    for period in periods:
+        by_share_id.setdefault(period["share_id"], []).append(period)
+    for share_periods in by_share_id.values():
+        days = [(p["valid_from"], p["valid_until"]) for p in share_periods]
+        assert days == sorted(days) and all(start <= end for start, end in days)
+        assert all(a[1] < b[0] for a, b in zip(days, days[1:], strict=False))
+
+
+def test_part_is_refused_without_csv_and_for_an_unknown_part(client, oph, world):
+    assert_problem(get(client, oph, year=2025, landlord=OPH, format="pdf", part="shares"), 422)
+    assert_problem(get(client, oph, year=2025, landlord=OPH, format="csv", part="nope"), 422)

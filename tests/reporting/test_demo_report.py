@@ -408,6 +408,21 @@ def test_the_percentage_shown_is_the_one_in_force_at_the_years_end(session):
 
     assert al(report)["percent"] == Decimal("0.28")
     assert al(before)["percent"] == Decimal("0.25")
+    # The amended share's percentage periods (issue 13): 25 % to 30 June, 28 % from 1 July.
+    periods = [
+        (row["valid_from"], row["valid_until"], row["percent"])
+        for row in _rows(report, "share_periods")
+        if row["convention"] == "31-OPHG-AL"
+    ]
+    assert periods == [
+        (date(2026, 1, 1), date(2026, 6, 30), Decimal("0.25")),
+        (date(2026, 7, 1), date(2026, 12, 31), Decimal("0.28")),
+    ]
+    assert al(report)["share_id"] == next(
+        row["share_id"]
+        for row in _rows(report, "share_periods")
+        if row["convention"] == "31-OPHG-AL"
+    )
 
 
 def test_each_vacancys_holder_is_the_one_the_allocation_fold_gives(session):

@@ -191,6 +191,7 @@ def test_each_format_has_its_media_type_and_a_file_name_naming_the_scope(report,
             "csv": "text/csv; charset=utf-8",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "pdf": "application/pdf",
+            "zip": "application/zip",
         }[fmt]
     )
 
@@ -228,7 +229,12 @@ def test_json_gives_meta_columns_and_records_with_the_api_conventions(report):
     shares = document["parts"][0]
     assert shares["title"] == "Parts par convention"
     assert shares["note"].startswith("Les cibles comprennent")
-    assert shares["columns"][2] == {"key": "percent", "label": "Pourcentage", "kind": "percent"}
+    assert shares["columns"][2] == {
+        "key": "percent",
+        "label": "Pourcentage",
+        "kind": "percent",
+        "machine": False,
+    }
     assert shares["rows"][0] == {
         "reserver": "État",
         "share": "Publics prioritaires",
@@ -566,3 +572,32 @@ def test_the_pdf_creation_date_follows_the_date_of_issue():
     first = render(_narrow(), "pdf").content
     later = render(_narrow(_meta(issued_on=date(2026, 2, 16))), "pdf").content
     assert b"D:20260215" in first and b"D:20260216" in later
+
+
+def test_xlsx_keeps_codes_as_text_with_their_leading_zeros_and_figures_as_numbers():
+    columns = (
+        Column("departement", "Département"),
+        Column("commune", "Commune (INSEE)"),
+        Column("proposed", "Proposés", "integer"),
+        Column("target", "Objectif", "dwellings"),
+        Column("landlord_id", "Id bailleur", "integer", True),
+        Column("landlord_code", "Code bailleur", "text", True),
+    )
+    frame = pd.DataFrame(
+        [("01", "01004", 12, Decimal("3.25"), 7, "007-habitat")],
+        columns=[c.key for c in columns],
+        dtype=object,
+    )
+    report = Report(_meta(), (Part("codes", "Codes", columns, frame),))
+    sheet = openpyxl.load_workbook(io.BytesIO(render(report, "xlsx").content))["Codes"]
+    header = next(
+        i for i, row in enumerate(sheet.iter_rows(values_only=True), 1) if "Proposés" in row
+    )
+    values = [cell.value for cell in sheet[header + 1]]
+    assert values == ["01", "01004", 12, 3.25, 7, "007-habitat"]
+    assert sheet.cell(header + 1, 2).number_format == "@"
+    # The PDF prints neither the ids nor the codes meant for programs.
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(render(report, "pdf").content)).pages
+    )
+    assert "01004" in text and "007-habitat" not in text and "Id bailleur" not in text

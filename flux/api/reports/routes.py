@@ -31,6 +31,7 @@ FORMATS_DOC = {
                 render.MEDIA_TYPES["csv"]: {"schema": DOWNLOAD},
                 render.MEDIA_TYPES["xlsx"]: {"schema": DOWNLOAD},
                 render.MEDIA_TYPES["pdf"]: {"schema": DOWNLOAD},
+                render.MEDIA_TYPES["zip"]: {"schema": DOWNLOAD},
             },
         }
     }
@@ -54,11 +55,11 @@ class AnnualReport(MethodView):
         préfecture son département (une ligne par bailleur × part), un administrateur tout.
         `format=csv|xlsx|pdf` renvoie un fichier (CSV : `;`, UTF-8 avec BOM).
         """
-        fmt = query.pop("format")
+        fmt, part = query.pop("format"), query.pop("part", None)
         report = reports.annual(db.session, current_actor(), reports.ReportQuery(**query))
         if fmt == "json":
             return jsonify(render.to_json(report))
-        rendered = render.render(report, fmt)
+        rendered = render.render(report, fmt, part)
         return Response(
             rendered.content,
             content_type=rendered.media_type,
