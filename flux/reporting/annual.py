@@ -59,6 +59,8 @@ PERIODS = (
 UNKNOWN = "inconnue"
 # The report's parts, in order (the API's part= parameter).
 PART_KEYS = (
+    "key_figures",
+    "synthesis",
     "shares",
     "breakdown",
     "breakdown_summary",
@@ -158,9 +160,26 @@ def build(
         periods += rows.periods
         closed.append(rows.closed)
         flux += rows.flux
+    landlords = len({row[-7] for row in shares})  # landlord_id (SHARE_COLUMNS)
     return Report(
         dataclasses.replace(meta, closed=bool(closed) and all(closed)),
         (
+            part(
+                "key_figures",
+                "Chiffres clés",
+                KEY_FIGURE_COLUMNS,
+                _key_figures(flux, landlords, shares, deductions, checks),
+                note=KEY_FIGURES_NOTE,
+            ),
+            part(
+                "synthesis",
+                "Objectif et réalisé par réservataire",
+                SYNTHESIS_COLUMNS,
+                _synthesis_rows(shares),
+                total=True,
+                note=SYNTHESIS_NOTE,
+                total_values={"landlords": landlords},
+            ),
             part(
                 "shares",
                 "Droits par part",
@@ -217,6 +236,91 @@ def build(
             ),
         ),
     )
+
+
+# --- 0. the synthesis ---------------------------------------------------------------------------
+
+KEY_FIGURE_COLUMNS = (
+    Column("figure", "Code", "text", True),
+    Column("label", "Chiffre"),
+    Column("value", "Valeur", "integer"),
+)
+KEY_FIGURES_NOTE = (
+    "Le flux est le nombre de logements libérés dans l'année et comptés dans l'assiette "
+    "(ni soustraits, ni retirés), chacun compté une fois. Une obligation « dans la tolérance » "
+    "est respectée grâce à la tolérance de la règle d'orientation."
+)
+TOLERANCE = "dans la tolérance"  # how a check's reason says it passed only within tolerance
+
+
+def _key_figures(
+    flux: int,
+    landlords: int,
+    shares: list[tuple[Any, ...]],
+    deductions: list[tuple[Any, ...]],
+    checks: list[tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    keys = [column.key for column in CHECK_COLUMNS]
+    status, reason = keys.index("status"), keys.index("reason")
+    failed = sum(1 for row in checks if row[status] == "failed")
+    tolerance = sum(
+        1 for row in checks if row[status] == "passed" and TOLERANCE in (row[reason] or "")
+    )
+    forecasts = [row[4] for row in deductions if row[4] is not None]
+    share_keys = [column.key for column in SHARE_COLUMNS]
+    proposed, attributed = share_keys.index("proposed"), share_keys.index("attributed")
+    return [
+        ("flux", "Flux de l'année : logements comptés, chacun une fois", flux),
+        ("deducted", "Logements soustraits du flux", sum(row[3] for row in deductions)),
+        (
+            "deduction_forecast",
+            "Logements soustraits prévus (prévisions déclarées)",
+            sum(forecasts) if forecasts else None,
+        ),
+        (
+            "proposed",
+            "Mises à disposition (orientations et réorientations)",
+            sum(row[proposed] for row in shares),
+        ),
+        ("attributed", "Logements attribués", sum(row[attributed] for row in shares)),
+        ("landlords", "Bailleurs", landlords),
+        ("checks_failed", "Obligations non respectées", failed),
+        ("checks_tolerance", "Obligations respectées dans la tolérance seulement", tolerance),
+    ]
+
+
+SYNTHESIS_COLUMNS = (
+    Column("reserver", "Réservataire"),
+    Column("share", "Droit"),
+    Column("landlords", "Bailleurs", "integer"),
+    Column("target", "Objectif (report compris)", "dwellings"),
+    Column("counted", "Réalisé compté", "integer"),
+    Column("gap", "Écart", "dwellings"),
+    Column("carry_out", "Report sur l'année suivante", "dwellings"),
+)
+SYNTHESIS_NOTE = (
+    "Les droits de l'annexe « Droits par part », additionnés par réservataire et intitulé de "
+    "droit, tous bailleurs du bilan confondus. Écart = réalisé compté − objectif : négatif, le "
+    "réservataire a reçu moins que son dû, reporté sur l'année suivante."
+)
+
+
+def _synthesis_rows(shares: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    keys = [column.key for column in SHARE_COLUMNS]
+    at = {key: keys.index(key) for key in keys}
+    sums: dict[tuple[str, str], list[Any]] = {}
+    landlords: dict[tuple[str, str], set[int]] = {}
+    for row in shares:
+        key = (row[at["reserver"]] or "", row[at["share"]] or "")
+        figures = sums.setdefault(key, [dwellings(0), 0, dwellings(0), dwellings(0)])
+        figures[0] += row[at["target"]]
+        figures[1] += row[at["counted"]]
+        figures[2] += row[at["gap"]]
+        figures[3] += row[at["carry_out"]]
+        landlords.setdefault(key, set()).add(row[at["landlord_id"]])
+    # The landlord part last, as in the shares.
+    order = sorted(sums, key=lambda key: (key[0] == LANDLORD_RESERVER, key))
+    return [(*key, len(landlords[key]), *sums[key]) for key in order]
 
 
 # The checks' columns (flux/reporting/checks.py), with the landlord's id for programs.

@@ -7,11 +7,12 @@ widths fitted to the content, long text wrapped, and the total row in bold.
 
 Codes stay text (a département "01", a commune "01004", an RPLS or SIREN number keep their
 leading zeros: written with ``write_string`` into text-formatted cells); ids and figures are
-numbers. Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and ``0.00``),
-a percentage is its fraction as a number shown ``0.00 %`` (0.25 shows 25,00 % in French Excel),
-a date is a date shown ``dd/mm/yyyy``; a missing value is an empty cell. Converting a Decimal
-to a cell's double is display, not computation: the figures stay those of the frames. Text is
-written with ``write_string``, so a name starting with "=" is never taken for a formula.
+numbers. Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and
+``0.00``), a percentage is its fraction as a number shown ``0.00 %`` (0.25 shows 25,00 % in
+French Excel), a date is a date shown ``dd/mm/yyyy``; a missing value is an empty cell.
+Converting a Decimal to a cell's double is display, not computation: the figures stay those of
+the frames. Text is written with ``write_string``, so a name starting with "=" is never taken
+for a formula.
 
 Deterministic: the workbook's creation date is the report's date of issue, and xlsxwriter dates
 every file of the archive 1980-01-01, so the same report gives the same bytes.

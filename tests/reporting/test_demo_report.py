@@ -528,3 +528,40 @@ def test_next_years_bilans_are_not_missing_before_their_deadline(session):
     assert {row["status"] for row in after} == {"missing"}
     issued = bilan_campaign.status(session, SYSTEM, YEAR, today=date(2026, 3, 1))
     assert {row["status"] for row in issued} == {"issued"}
+
+
+# --- the PDF as a document (issue 13) -------------------------------------------------------
+
+
+def test_the_prefectures_pdf_opens_on_a_synthesis_naming_the_breached_obligations(session):
+    import io
+
+    from pypdf import PdfReader
+
+    from flux.reporting import render
+
+    etat = _ids(session)["etat-31"]
+    prefecture = Actor(None, Role.PREFECTURE, etat, departement="31", can_write=False)
+    report = reports.annual(
+        session, prefecture, reports.ReportQuery(YEAR, departement="31"), date(2026, 3, 1)
+    )
+    pages = [
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(render.render(report, "pdf").content)).pages
+    ]
+    text = " ".join(pages)
+    synthesis_pages = next(i for i, page in enumerate(pages) if "Annexe 1 — " in page)
+    synthesis = " ".join(pages[:synthesis_pages])
+    assert pages[0].index("Synthèse") < pages[0].index("Flux de l'année")
+    assert synthesis_pages <= 4 and len(pages) < 40
+    flux = next(r["value"] for r in _rows(report, "key_figures") if r["figure"] == "flux")
+    assert flux == report.part("shares").frame.iloc[-1]["realised"]
+    breached = [r for r in _rows(report, "checks") if r["status"] == "failed"]
+    assert breached, "the demo breaches some obligations"
+    for row in breached:
+        label = row["check"].rsplit(" (", 1)[0]  # the article follows, after "— article"
+        assert label in synthesis, label
+        assert row["scope"] in synthesis
+    # French labels only: no code of the checks, no status code.
+    for code in {r["code"] for r in _rows(report, "checks")} | {"passed", "failed"}:
+        assert code not in text, code

@@ -504,8 +504,8 @@ def test_pdf_long_table_keeps_every_row_once_and_repeats_its_header(report):
 def test_pdf_colours_a_failed_check_in_red():
     def checks_page(failing: bool) -> bytes:
         report = Report(_meta(), (_checks(failing=failing),))
-        page = PdfReader(io.BytesIO(render(report, "pdf").content)).pages[0]
-        return page.get_contents().get_data()
+        pages = PdfReader(io.BytesIO(render(report, "pdf").content)).pages
+        return b"".join(page.get_contents().get_data() for page in pages)
 
     assert RED in checks_page(failing=True)
     assert RED not in checks_page(failing=False)
@@ -537,10 +537,15 @@ def test_pdf_prints_too_wide_a_table_in_groups_of_columns_each_naming_its_rows()
 
 
 def test_pdf_is_landscape_only_for_wide_tables(report):
-    wide = PdfReader(io.BytesIO(render(report, "pdf").content)).pages[0].mediabox
-    narrow = PdfReader(io.BytesIO(render(_narrow(), "pdf").content)).pages[0].mediabox
-    assert wide.width > wide.height
-    assert narrow.width < narrow.height
+    """Page by page: the synthesis portrait, a wide table's pages landscape (issue 13)."""
+    pages = PdfReader(io.BytesIO(render(report, "pdf").content)).pages
+    narrow = PdfReader(io.BytesIO(render(_narrow(), "pdf").content)).pages
+    assert pages[0].mediabox.width < pages[0].mediabox.height  # the synthesis
+    wide = [page for page in pages if page.mediabox.width > page.mediabox.height]
+    assert wide and len(wide) < len(pages)
+    shares = [page for page in pages if "Annexe 1 — " in page.extract_text()]
+    assert shares and all(page.mediabox.width > page.mediabox.height for page in shares)
+    assert all(page.mediabox.width < page.mediabox.height for page in narrow)
 
 
 def test_pdf_metadata_is_french_and_dated_from_the_issue(report):
