@@ -7,6 +7,7 @@ from flux.models.deductions import DeductionForecast
 from flux.models.dwellings import Dwelling
 from flux.models.journal import JournalEntry
 from flux.models.organisations import Organisation
+from flux.models.reports import ReportFacts, ReportJob
 from flux.models.scheduling import Alert, IssuedReport, JobRun
 from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_communes
 from flux.models.users import ApiToken, User
@@ -43,6 +44,8 @@ __all__ = [
     "JournalEntry",
     "Organisation",
     "Qpv",
+    "ReportFacts",
+    "ReportJob",
     "Share",
     "ShareTerms",
     "User",

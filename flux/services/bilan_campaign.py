@@ -114,6 +114,7 @@ def _generate(
             reserver=pair.reserver_id,
         ),
         today=today,
+        keep=False,  # the campaign's transaction writes: nothing else may meanwhile (SQLite)
     )
     rendered = render.render(report, FORMAT)
     now = datetime.now(UTC)

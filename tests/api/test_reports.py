@@ -41,6 +41,8 @@ from .vacancy_kit import (
 
 URL = "/api/v1/reports/annual"
 PARTS = [
+    "key_figures",
+    "synthesis",
     "shares",
     "breakdown",
     "breakdown_summary",
@@ -166,7 +168,12 @@ def test_the_json_report_has_its_meta_and_its_parts_in_order(client, oph, world)
     assert body["meta"]["filters"] == {"year": "2025", "landlord": OPH}
     assert [p["key"] for p in body["parts"]] == PARTS
     shares = part(body, "shares")
-    assert shares["columns"][0] == {"key": "landlord", "label": "Bailleur", "kind": "text"}
+    assert shares["columns"][0] == {
+        "key": "landlord",
+        "label": "Bailleur",
+        "kind": "text",
+        "machine": False,
+    }
     assert {c["key"]: c["kind"] for c in shares["columns"]}["target"] == "dwellings"
     assert shares["total"]["landlord"] == "Total"
     assert part(body, "checks")["total"] is None
@@ -309,7 +316,7 @@ def test_a_reserver_sees_only_its_shares_with_every_landlord(client, auth, world
 def test_a_reserver_without_a_convention_gets_an_empty_report(client, auth, world):
     body = report(client, auth("reserver", "commune-muret"), year=2025)
 
-    assert all(p["rows"] == [] for p in body["parts"])
+    assert all(p["rows"] == [] for p in body["parts"] if p["key"] != "key_figures")
     assert part(body, "shares")["total"]["proposed"] == 0
 
 
@@ -349,7 +356,11 @@ def test_the_prefecture_consolidates_its_departement_and_nothing_else(
     checks = {(r["landlord"], r["code"]) for r in rows(body, "checks")}
     assert (ESH_NAME, "dalo_prioritaires_25") in checks
     # The Gers' prefecture sees nothing of the Haute-Garonne.
-    assert all(p["rows"] == [] for p in report(client, prefecture_32, year=2025)["parts"])
+    assert all(
+        p["rows"] == []
+        for p in report(client, prefecture_32, year=2025)["parts"]
+        if p["key"] != "key_figures"  # zeros: nothing to report
+    )
     assert_problem(get(client, prefecture_32, year=2025, departement="31"), 404)
     assert_problem(get(client, prefecture_32, year=2025, landlord=OPH), 404)
 
@@ -582,3 +593,34 @@ def test_the_json_gives_the_percentage_periods_of_an_amended_share(client, oph, 
 def test_part_is_refused_without_csv_and_for_an_unknown_part(client, oph, world):
     assert_problem(get(client, oph, year=2025, landlord=OPH, format="pdf", part="shares"), 422)
     assert_problem(get(client, oph, year=2025, landlord=OPH, format="csv", part="nope"), 422)
+
+
+def test_a_closed_years_rows_are_kept_and_a_late_entry_or_a_new_name_renews_them(
+    client, oph, session, world
+):
+    from flux.models import ReportFacts
+
+    def kept() -> list[str]:
+        session.expire_all()
+        return list(session.scalars(sa.select(ReportFacts.key).where(ReportFacts.year == 2025)))
+
+    oph_id = session.scalar(sa.select(Organisation.id).where(Organisation.code == OPH))
+    december = logged(client, oph, create_dwelling(client, oph, "Z0000002", TOULOUSE), "2025-12-20")
+    assert report(client, oph, year=2026, landlord=OPH) and kept() == []  # open: nothing kept
+    _close(session, client, oph_id)
+    first = get(client, oph, year=2025, landlord=OPH, format="csv").data
+    [key] = kept()
+    assert get(client, oph, year=2025, landlord=OPH, format="csv").data == first
+    assert kept() == [key]  # read back, not made again
+    # A late entry that changes the closed year: a new key, the late entry in the bilan.
+    recorded(client, oph, december["id"], "withdrawal", "2026-02-02", reason="le locataire reste")
+    late = report(client, oph, year=2025, landlord=OPH)
+    [renewed] = kept()
+    assert renewed != key and rows(late, "late_entries")
+    # A renamed landlord: new rows, with the new name.
+    landlord = session.get(Organisation, oph_id)
+    landlord.name = "Office renommé"
+    session.commit()
+    named = report(client, oph, year=2025, landlord=OPH)
+    assert kept() != [renewed]
+    assert {r["landlord"] for r in rows(named, "shares")} == {"Office renommé"}
