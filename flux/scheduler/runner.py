@@ -16,6 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy.pool import NullPool
 
@@ -72,6 +73,17 @@ def run_job(app: Flask, name: str, today: date | None = None) -> jobs.Outcome:
             db.session.close()
 
 
+def run_report_jobs(app: Flask) -> int:
+    """The bilans asked for through the API and prepared here (issue 13)."""
+    from flux.services import report_jobs
+
+    with app.app_context():
+        try:
+            return report_jobs.run_pending(db.session)
+        finally:
+            db.session.close()
+
+
 def run_all(app: Flask, today: date | None = None) -> list[jobs.Outcome]:
     return [run_job(app, name, today) for name in SCHEDULE]
 
@@ -94,6 +106,17 @@ def build(app: Flask) -> BlockingScheduler:
             name=name,
             replace_existing=True,
         )
+    from flux.services import report_jobs
+
+    scheduler.add_job(
+        run_report_jobs,
+        IntervalTrigger(seconds=report_jobs.POLL_SECONDS, timezone=TIME_ZONE),
+        args=[app],
+        id="report-jobs",
+        name="report-jobs",
+        replace_existing=True,
+        misfire_grace_time=None,
+    )
     return scheduler
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from flux import clock
 from flux.domain.reference import OrganisationKind, Role
-from flux.models import Convention, Departement, JournalEntry, Organisation
+from flux.models import Convention, Departement, IssuedReport, JournalEntry, Organisation
 from flux.reporting import annual as annual_report
 from flux.reporting import cache, facts
 from flux.reporting import catalogue as catalogues
@@ -61,21 +61,7 @@ def annual(
     """The bilan annuel of ``query.year`` as the caller may see it (404 for a filter it may
     not use); ``today`` is the date of issue. ``keep``: store the rows of closed years made
     here for the next bilans (in a transaction of their own: ``session`` is left as it was)."""
-    in_year = _journal_pairs(session, query.year)
-    visible = _visible(session, actor, _convention_pairs(session) | in_year)
-    landlord = _landlord(session, actor, query.landlord, visible)
-    reserver = _reserver(session, actor, query.reserver, visible)
-    departement = _departement(session, actor, query.departement)
-    if reserver is None and actor.role is Role.RESERVER:
-        reserver = session.get(Organisation, actor.organisation_id)
-    pairs = visible
-    if landlord is not None:
-        pairs = {p for p in pairs if p[0] == landlord.id}
-    if departement is not None:
-        pairs = {p for p in pairs if p[1] == departement.code}
-    if reserver is not None:
-        pairs &= _reserver_pairs(session, reserver.id)
-    scopes = [Scope(landlord_id, code) for landlord_id, code in sorted(pairs)]
+    in_year, landlord, reserver, departement, scopes = _plan(session, actor, query)
     catalogue = catalogues.load(session, scopes, query.year)
     # A scope whose conventions were all out of force in the year, with no entry in it: nothing.
     scopes = [
@@ -128,6 +114,55 @@ def _keep(session: Session, year: int, view: int | None, made: list[tuple[str, A
             writer.commit()
     except sa.exc.OperationalError:
         log.warning("bilan %s : lignes non conservées (base occupée)", year, exc_info=True)
+
+
+def scope_count(session: Session, actor: Actor, query: ReportQuery) -> int:
+    """How many scopes (landlord × département) the bilan covers, the caller's access applied
+    (404 for a filter it may not use): what tells a bilan made in a request from one prepared
+    in the background (``flux.services.report_jobs``)."""
+    return len(_plan(session, actor, query)[-1])
+
+
+def _plan(
+    session: Session, actor: Actor, query: ReportQuery
+) -> tuple[set[Pair], Organisation | None, Organisation | None, Departement | None, list[Scope]]:
+    """The year's journal pairs, the filters checked against the caller's access, and the
+    scopes of the bilan."""
+    in_year = _journal_pairs(session, query.year)
+    visible = _visible(session, actor, _convention_pairs(session) | in_year)
+    landlord = _landlord(session, actor, query.landlord, visible)
+    reserver = _reserver(session, actor, query.reserver, visible)
+    departement = _departement(session, actor, query.departement)
+    if reserver is None and actor.role is Role.RESERVER:
+        reserver = session.get(Organisation, actor.organisation_id)
+    pairs = visible
+    if landlord is not None:
+        pairs = {p for p in pairs if p[0] == landlord.id}
+    if departement is not None:
+        pairs = {p for p in pairs if p[1] == departement.code}
+    if reserver is not None:
+        pairs &= _reserver_pairs(session, reserver.id)
+    scopes = [Scope(landlord_id, code) for landlord_id, code in sorted(pairs)]
+    return in_year, landlord, reserver, departement, scopes
+
+
+def issued(session: Session, actor: Actor, query: ReportQuery) -> IssuedReport | None:
+    """The campaign's issued bilan for exactly this landlord, département and reserver, when
+    there is one: served as it was issued (its bytes are those its hash certifies)."""
+    if query.landlord is None or query.reserver is None or query.departement is None:
+        return None
+    _, landlord, reserver, departement, _ = _plan(session, actor, query)
+    if landlord is None or reserver is None or departement is None:
+        return None
+    return session.scalar(
+        sa.select(IssuedReport).where(
+            IssuedReport.landlord_id == landlord.id,
+            IssuedReport.departement_code == departement.code,
+            IssuedReport.reserver_id == reserver.id,
+            IssuedReport.year == query.year,
+            IssuedReport.issued_at.is_not(None),
+        )
+    )
 
 
 # --- what the caller may look into -------------------------------------------------------------

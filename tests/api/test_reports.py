@@ -624,3 +624,41 @@ def test_a_closed_years_rows_are_kept_and_a_late_entry_or_a_new_name_renews_them
     named = report(client, oph, year=2025, landlord=OPH)
     assert kept() != [renewed]
     assert {r["landlord"] for r in rows(named, "shares")} == {"Office renommé"}
+
+
+# --- prepared in the background (issue 13) -----------------------------------------------------
+
+
+def test_a_bilan_asked_for_asynchronously_is_prepared_by_the_scheduler_then_served(
+    app, client, oph, session, world, auth
+):
+    from flux.services import report_jobs
+
+    query = {"year": 2025, "landlord": OPH, "format": "pdf"}
+    asked = client.get(URL, query_string=query, headers={**oph, "Prefer": "respond-async"})
+    assert asked.status_code == 202
+    location = asked.headers["Location"]
+    assert asked.get_json()["status"] == "pending" and asked.get_json()["location"] == location
+    waiting = client.get(location, headers=oph)
+    assert waiting.status_code == 202 and waiting.headers["Retry-After"]
+    # Another caller, even one who may read the same bilan, does not see the job.
+    assert_problem(client.get(location, headers=auth("landlord", "esh-demo-pastel")), 404)
+
+    assert report_jobs.run_pending(session) == 1
+    assert report_jobs.run_pending(session) == 0  # made once
+    ready = client.get(location, headers=oph)
+    assert ready.status_code == 200 and ready.mimetype == "application/pdf"
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(ready.data)).pages
+    )
+    assert "Synthèse" in text and "Office Public de l'Habitat Démo Garonne" in text
+
+    # Too many scopes for a request: prepared in the background without being asked.
+    app.config["REPORT_BACKGROUND_SCOPES"] = 0
+    big = get(client, oph, year=2025, landlord=OPH, format="csv", part="shares")
+    assert big.status_code == 202
+    report_jobs.run_pending(session)
+    done = client.get(big.headers["Location"], headers=oph)
+    assert done.status_code == 200 and done.data.startswith(b"landlord,")
+    # A filter the caller may not use is still 404, not a job.
+    assert_problem(get(client, oph, year=2025, landlord="esh-demo-pastel"), 404)

@@ -92,3 +92,12 @@ class MetaSchema(ma.Schema):
 class AnnualReportSchema(ma.Schema):
     meta = ma.fields.Nested(MetaSchema)
     parts = ma.fields.List(ma.fields.Nested(PartSchema))
+
+
+class ReportJobSchema(ma.Schema):
+    id = ma.fields.Integer()
+    status = ma.fields.String(
+        metadata={"description": "pending (en attente), running (en cours), done, failed"}
+    )
+    format = ma.fields.String()
+    location = ma.fields.String(metadata={"description": "L'adresse à interroger"})
