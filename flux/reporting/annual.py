@@ -330,8 +330,12 @@ MACHINE_KEYS = frozenset({"code", "status"})
 
 
 def _sorted(breakdown: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, list[int]]]:
-    """By the dimensions' labels, then the ids (the landlord part's reserver id is None)."""
-    return sorted(breakdown.items(), key=lambda item: (item[0][:10], item[0][10] or 0))
+    """By the dimensions' labels, then the ids (the landlord part's reserver id is None):
+    tuples compared natively, a key function only when two rows share every label."""
+    try:
+        return sorted(breakdown.items())
+    except TypeError:  # two reservers of one name, one of them the landlord part (None)
+        return sorted(breakdown.items(), key=lambda item: (item[0][:10], item[0][10] or 0))
 
 
 def _where(catalogue: Catalogue, scope: Scope) -> tuple[str, str]:
@@ -543,11 +547,18 @@ BREAKDOWN_NOTE = (
 def _summary_rows(breakdown: dict[tuple[str, ...], list[int]]) -> list[tuple[Any, ...]]:
     """The breakdown summed per reserver and one dimension (from the same counts)."""
     sums: dict[tuple[str, int, str], list[int]] = {}
+    communes: dict[tuple[str, str], str] = {}  # (INSEE, name) -> "31555 Toulouse"
     for key, (proposed, attributed) in breakdown.items():
-        reserver = key[2]  # the dimensions are key[:9]; the ids follow
-        for order, (_, indexes) in enumerate(_SUMMARISED):
-            value = " ".join(str(key[i]) for i in indexes if key[i])
-            counts = sums.setdefault((reserver, order, value), [0, 0])
+        # The dimensions are key[:9] (the ids follow); one value per summarised dimension.
+        commune = communes.get((key[6], key[7]))
+        if commune is None:
+            commune = communes.setdefault(
+                (key[6], key[7]), " ".join(str(part) for part in (key[6], key[7]) if part)
+            )
+        for order, value in enumerate((key[3], key[4], key[5], commune, key[8])):
+            counts = sums.get((key[2], order, value))
+            if counts is None:
+                counts = sums[key[2], order, value] = [0, 0]
             counts[0] += proposed
             counts[1] += attributed
     return [

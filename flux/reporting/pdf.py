@@ -268,6 +268,7 @@ def _chart(records: list[dict[str, Value]], styles: _Styles, width: float) -> li
 _ARTICLE = re.compile(r"\s*\(([^()]*\d[^()]*)\)\s*$")
 _OBLIGATIONS_SHOWN = 40
 _TOLERANCE_SHOWN = 300
+_SCOPES_SHOWN = 20  # scopes named per obligation and landlord met within tolerance
 
 
 def _obligations(part: Part, styles: _Styles, width: float) -> list[Flowable]:
@@ -344,7 +345,9 @@ def _tolerance_table(records: list[dict[str, Value]], styles: _Styles, width: fl
     body = []
     for (check, landlord), members in groups.items():
         label, article = _split_article(check)
-        scopes = " ; ".join(_in_short(record) for record in members)
+        scopes = " ; ".join(_in_short(record) for record in members[:_SCOPES_SHOWN])
+        if len(members) > _SCOPES_SHOWN:  # a cell never taller than a page
+            scopes += f" ; … et {len(members) - _SCOPES_SHOWN} autres (voir l'annexe)"
         body.append(
             [
                 Paragraph(escape(label + (f" ({article})" if article else "")), styles.small),
