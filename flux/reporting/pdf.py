@@ -1,19 +1,26 @@
 """The report as a PDF (ReportLab): A4, in French, for printing and sending.
 
-First page: the title and the title block (landlord, reserver, département, year, date of
-issue, final or provisional figures). Then each part: its title, its note, its table (the
-obligation checks are one of them, each with its status and why). Every page carries a header
-with the landlord, reserver, département, year and date of issue, and a footer with the status
-of the figures and "Page X / Y".
+A document, not an export (issue 13). First page: the title and the title block (landlord,
+reserver, département, year, date of issue, final or provisional figures), then the synthesis
+in portrait: the key figures, target against counted per reserver and share (the table, and its
+chart drawn by matplotlib, ``flux.reporting.charts``), the obligations breached (each with its
+article, figures and sentence) and those met only within tolerance. Then each other part as an
+annex ("Annexe N — title"), on a new page, in portrait or landscape as its table needs (two page
+templates; a change of orientation starts a page). Ids and codes for programs are never
+printed (``Column.machine``, and the checks' code and status, whose French label is). The
+breakdown's cross table is left to the other formats; a check table or a summary longer than
+PDF_DETAIL_MAX_ROWS is cut to its breached rows, or left to the other formats.
+
+Every page carries a header with the landlord, reserver, département, year and date of issue,
+and a footer with the status of the figures and "Page X / Y".
 
 Tables: headers repeated on every page, long text wrapped, numbers right-aligned and written the
 French way ("1 234,50", "25,00 %", dates JJ/MM/AAAA, a missing value "–"), the total row in bold.
 Whole numbers are grouped from five digits on ("12 345" but "2025"), as French typography
 allows for four: a year column ("Année concernée") is an integer column and must read "2025".
-In a part with a ``status`` column (the obligation checks), that column and the ``result`` one
-are coloured: red when failed, green when passed. Column widths follow the content; the whole
-document is landscape when a table would not fit the width of a portrait page without
-squeezing its text.
+In a part with a ``status`` column (the obligation checks), the ``result`` column is coloured:
+red when failed, green when passed. Column widths follow the content; an annex is landscape
+when its table would not fit the width of a portrait page without squeezing its text.
 
 The font is Bitstream Vera, shipped inside ReportLab and embedded: the 14 standard PDF fonts
 cannot write "≤" or "≥", which the checks use. Numbers use a no-break space between digit groups
