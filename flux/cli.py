@@ -519,7 +519,7 @@ def report_group() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "csv", "xlsx", "pdf"]),
+    type=click.Choice(["json", "csv", "xlsx", "pdf", "zip"]),
     default="json",
     show_default=True,
     help="Format du bilan.",

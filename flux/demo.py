@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -90,6 +90,8 @@ def _declare_forecasts(session: Session) -> None:
                 session,
                 SYSTEM,
                 deduction_forecasts.NewForecasts(departement, year, expected, landlord_id),
+                # Declared in January, in time (issue 13): a demo loaded later is history.
+                declared_at=datetime(year, 1, 15, 9, tzinfo=UTC),
             )
 
 

@@ -47,3 +47,9 @@ def deadline(year: int) -> date:
     """The last day a forecast of `year` reaches the reservers in time ("before 28 February":
     the 28th itself is taken as in time)."""
     return date(year, 2, 28)
+
+
+def is_late(year: int, declared_on: date) -> bool:
+    """Whether a forecast of `year` declared on `declared_on` (a Paris date) came after its
+    deadline: one declared before it, or for a year whose deadline is still to come, is not."""
+    return declared_on > deadline(year)

@@ -17,6 +17,7 @@ from flux.models.imports import ImportJob
 from flux.models.journal import JournalEntry
 from flux.models.notifications import IdempotentRequest, Notification, NotificationPreference
 from flux.models.organisations import Organisation
+from flux.models.reports import ReportFacts, ReportJob
 from flux.models.scheduling import Alert, IssuedReport, JobRun
 from flux.models.territories import Commune, Departement, Epci, Qpv, qpv_communes
 from flux.models.users import ApiToken, User
@@ -60,6 +61,8 @@ __all__ = [
     "JournalEntry",
     "Organisation",
     "Qpv",
+    "ReportFacts",
+    "ReportJob",
     "Share",
     "ShareTerms",
     "User",

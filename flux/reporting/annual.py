@@ -57,6 +57,18 @@ PERIODS = (
     (2015, "2005 à 2014"),
 )
 UNKNOWN = "inconnue"
+# The report's parts, in order (the API's part= parameter).
+PART_KEYS = (
+    "key_figures",
+    "synthesis",
+    "shares",
+    "breakdown",
+    "breakdown_summary",
+    "deductions",
+    "checks",
+    "late_entries",
+    "share_periods",
+)
 
 
 @dataclass(frozen=True)
@@ -76,38 +88,112 @@ def construction_period(year: int | None) -> str:
     return next((label for bound, label in PERIODS if year < bound), "2015 et après")
 
 
+@dataclass
+class ScopeRows:
+    """One scope's year turned into report rows for one view: what a closed year's cache keeps
+    (``flux.reporting.cache``), so that a bilan already made is not read again from the journal.
+    The deductions' forecasts are not in it (they are read at each edition)."""
+
+    scope: Scope
+    closed: bool
+    flux: int  # distinct vacancies counted in the year's base
+    shares: list[tuple[Any, ...]]
+    breakdown: dict[tuple[Any, ...], list[int]]
+    deducted: dict[str, int]  # category value -> vacancies deducted
+    checks: list[tuple[Any, ...]]
+    late: list[tuple[Any, ...]]
+    periods: list[tuple[Any, ...]]
+
+
+def scope_rows(scope_year: ScopeYear, catalogue: Catalogue, view: View) -> ScopeRows:
+    """The rows of one scope's year, as ``view`` shows them."""
+    landlord_id = scope_year.scope.landlord_id
+    deducted = Counter(
+        vacancy.deduction
+        for vacancy in scope_year.vacancies.values()
+        if vacancy.deduction is not None and not vacancy.withdrawn
+    )
+    breakdown: dict[tuple[Any, ...], list[int]] = {}
+    _count_breakdown(breakdown, scope_year, catalogue, view)
+    return ScopeRows(
+        scope=scope_year.scope,
+        closed=scope_year.closed,
+        flux=sum(1 for vacancy in scope_year.vacancies.values() if vacancy.in_flux),
+        shares=_share_rows(scope_year, catalogue, view),
+        breakdown=breakdown,
+        deducted=dict(deducted),
+        checks=[
+            (*row, landlord_id)
+            for row in scope_checks.rows(scope_year, catalogue, view.reserver_id)
+        ],
+        late=late_entries.rows(scope_year, catalogue, view.reserver_id),
+        periods=_period_rows(scope_year.scope, catalogue, view),
+    )
+
+
 def build(
     meta: ReportMeta,
-    scope_years: Iterable[ScopeYear],
+    scopes: Iterable[ScopeRows],
     catalogue: Catalogue,
     forecasts: dict[Scope, dict[str, int]],
-    view: View,
 ) -> Report:
-    """The report's five parts, in the contract's order, from each scope's year in turn (read
+    """The report's parts, in the contract's order, from each scope's rows in turn (each read
     once, then dropped: a national report never holds every vacancy of the country at once).
     ``meta.closed`` is set here: whether every scope's year is closed."""
     shares: list[tuple[Any, ...]] = []
-    breakdown: dict[tuple[str, ...], list[int]] = {}  # dimensions -> [proposed, attributed]
+    breakdown: dict[tuple[Any, ...], list[int]] = {}  # dimensions -> [proposed, attributed]
     deductions: list[tuple[Any, ...]] = []
     checks: list[tuple[Any, ...]] = []
     late: list[tuple[Any, ...]] = []
+    periods: list[tuple[Any, ...]] = []
     closed = []
-    for scope_year in scope_years:
-        shares += _share_rows(scope_year, catalogue, view)
-        _count_breakdown(breakdown, scope_year, catalogue, view)
-        deductions += _deduction_rows(scope_year, catalogue, forecasts)
-        checks += scope_checks.rows(scope_year, catalogue, view.reserver_id)
-        late += late_entries.rows(scope_year, catalogue, view.reserver_id)
-        closed.append(scope_year.closed)
+    flux = 0
+    for rows in scopes:
+        shares += rows.shares
+        for key, (proposed, attributed) in rows.breakdown.items():
+            figures = breakdown.get(key) or breakdown.setdefault(key, [0, 0])
+            figures[0] += proposed
+            figures[1] += attributed
+        deductions += _deduction_rows(rows, catalogue, forecasts)
+        checks += rows.checks
+        late += rows.late
+        periods += rows.periods
+        closed.append(rows.closed)
+        flux += rows.flux
+    landlords = len({row[-7] for row in shares})  # landlord_id (SHARE_COLUMNS)
     return Report(
         dataclasses.replace(meta, closed=bool(closed) and all(closed)),
         (
-            part("shares", "Droits par part", SHARE_COLUMNS, shares, total=True, note=SHARES_NOTE),
+            part(
+                "key_figures",
+                "Chiffres clés",
+                KEY_FIGURE_COLUMNS,
+                _key_figures(flux, landlords, shares, deductions, checks),
+                note=KEY_FIGURES_NOTE,
+            ),
+            part(
+                "synthesis",
+                "Objectif et réalisé par réservataire",
+                SYNTHESIS_COLUMNS,
+                _synthesis_rows(shares),
+                total=True,
+                note=SYNTHESIS_NOTE,
+                total_values={"landlords": landlords},
+            ),
+            part(
+                "shares",
+                "Droits par part",
+                SHARE_COLUMNS,
+                shares,
+                total=True,
+                note=SHARES_NOTE,
+                total_values={"eligible": flux},
+            ),
             part(
                 "breakdown",
                 "Répartition des logements",
                 BREAKDOWN_COLUMNS,
-                [(*key, *counts) for key, counts in sorted(breakdown.items())],
+                [(*key[:9], *counts, *key[9:]) for key, counts in _sorted(breakdown)],
                 total=True,
                 note=BREAKDOWN_NOTE,
                 detail=True,
@@ -130,7 +216,7 @@ def build(
             part(
                 "checks",
                 "Contrôle des obligations",
-                scope_checks.COLUMNS,
+                CHECK_COLUMNS,
                 checks,
                 note=scope_checks.NOTE,
             ),
@@ -141,8 +227,115 @@ def build(
                 late,
                 note=late_entries.NOTE,
             ),
+            part(
+                "share_periods",
+                "Pourcentages des droits",
+                PERIOD_COLUMNS,
+                periods,
+                note=PERIODS_NOTE,
+            ),
         ),
     )
+
+
+# --- 0. the synthesis ---------------------------------------------------------------------------
+
+KEY_FIGURE_COLUMNS = (
+    Column("figure", "Code", "text", True),
+    Column("label", "Chiffre"),
+    Column("value", "Valeur", "integer"),
+)
+KEY_FIGURES_NOTE = (
+    "Le flux est le nombre de logements libérés dans l'année et comptés dans l'assiette "
+    "(ni soustraits, ni retirés), chacun compté une fois. Une obligation « dans la tolérance » "
+    "est respectée grâce à la tolérance de la règle d'orientation."
+)
+TOLERANCE = "dans la tolérance"  # how a check's reason says it passed only within tolerance
+
+
+def _key_figures(
+    flux: int,
+    landlords: int,
+    shares: list[tuple[Any, ...]],
+    deductions: list[tuple[Any, ...]],
+    checks: list[tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    keys = [column.key for column in CHECK_COLUMNS]
+    status, reason = keys.index("status"), keys.index("reason")
+    failed = sum(1 for row in checks if row[status] == "failed")
+    tolerance = sum(
+        1 for row in checks if row[status] == "passed" and TOLERANCE in (row[reason] or "")
+    )
+    forecasts = [row[4] for row in deductions if row[4] is not None]
+    share_keys = [column.key for column in SHARE_COLUMNS]
+    proposed, attributed = share_keys.index("proposed"), share_keys.index("attributed")
+    return [
+        ("flux", "Flux de l'année : logements comptés, chacun une fois", flux),
+        ("deducted", "Logements soustraits du flux", sum(row[3] for row in deductions)),
+        (
+            "deduction_forecast",
+            "Logements soustraits prévus (prévisions déclarées)",
+            sum(forecasts) if forecasts else None,
+        ),
+        (
+            "proposed",
+            "Mises à disposition (orientations et réorientations)",
+            sum(row[proposed] for row in shares),
+        ),
+        ("attributed", "Logements attribués", sum(row[attributed] for row in shares)),
+        ("landlords", "Bailleurs", landlords),
+        ("checks_failed", "Obligations non respectées", failed),
+        ("checks_tolerance", "Obligations respectées dans la tolérance seulement", tolerance),
+    ]
+
+
+SYNTHESIS_COLUMNS = (
+    Column("reserver", "Réservataire"),
+    Column("share", "Droit"),
+    Column("landlords", "Bailleurs", "integer"),
+    Column("target", "Objectif (report compris)", "dwellings"),
+    Column("counted", "Réalisé compté", "integer"),
+    Column("gap", "Écart", "dwellings"),
+    Column("carry_out", "Report sur l'année suivante", "dwellings"),
+)
+SYNTHESIS_NOTE = (
+    "Les droits de l'annexe « Droits par part », additionnés par réservataire et intitulé de "
+    "droit, tous bailleurs du bilan confondus. Écart = réalisé compté − objectif : négatif, le "
+    "réservataire a reçu moins que son dû, reporté sur l'année suivante."
+)
+
+
+def _synthesis_rows(shares: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    keys = [column.key for column in SHARE_COLUMNS]
+    at = {key: keys.index(key) for key in keys}
+    sums: dict[tuple[str, str], list[Any]] = {}
+    landlords: dict[tuple[str, str], set[int]] = {}
+    for row in shares:
+        key = (row[at["reserver"]] or "", row[at["share"]] or "")
+        figures = sums.setdefault(key, [dwellings(0), 0, dwellings(0), dwellings(0)])
+        figures[0] += row[at["target"]]
+        figures[1] += row[at["counted"]]
+        figures[2] += row[at["gap"]]
+        figures[3] += row[at["carry_out"]]
+        landlords.setdefault(key, set()).add(row[at["landlord_id"]])
+    # The landlord part last, as in the shares.
+    order = sorted(sums, key=lambda key: (key[0] == LANDLORD_RESERVER, key))
+    return [(*key, len(landlords[key]), *sums[key]) for key in order]
+
+
+# The checks' columns (flux/reporting/checks.py), with the landlord's id for programs.
+CHECK_COLUMNS = (*scope_checks.COLUMNS, Column("landlord_id", "Id bailleur", "integer", True))
+# Check columns that are codes, not French: kept for programs, never printed.
+MACHINE_KEYS = frozenset({"code", "status"})
+
+
+def _sorted(breakdown: dict[tuple[Any, ...], list[int]]) -> list[tuple[Any, list[int]]]:
+    """By the dimensions' labels, then the ids (the landlord part's reserver id is None):
+    tuples compared natively, a key function only when two rows share every label."""
+    try:
+        return sorted(breakdown.items())
+    except TypeError:  # two reservers of one name, one of them the landlord part (None)
+        return sorted(breakdown.items(), key=lambda item: (item[0][:10], item[0][10] or 0))
 
 
 def _where(catalogue: Catalogue, scope: Scope) -> tuple[str, str]:
@@ -174,6 +367,13 @@ SHARE_COLUMNS = (
     Column("carry_out_status", "Report"),
     Column("overrides_received", "Dérogations reçues", "integer"),
     Column("overrides_lost", "Dérogations perdues", "integer"),
+    Column("landlord_id", "Id bailleur", "integer", True),
+    Column("landlord_code", "Code bailleur", "text", True),
+    Column("reserver_id", "Id réservataire", "integer", True),
+    Column("reserver_code", "Code réservataire", "text", True),
+    Column("convention_id", "Id convention", "integer", True),
+    Column("share_id", "Id droit", "integer", True),
+    Column("counting_event_code", "Code du fait générateur", "text", True),
 )
 SHARES_NOTE = (
     "Proposés : logements mis à disposition de la part (orientation ou réorientation) ; "
@@ -182,7 +382,9 @@ SHARES_NOTE = (
     "convention. Écart = réalisé compté − objectif. Report : inscrit au journal à la clôture "
     "(définitif), sinon projeté (provisoire). Dérogations : choix du bailleur différents de la "
     "proposition, comptés pour la part qui reçoit le logement et pour celle qui le perd. Les "
-    "logements retirés ne comptent nulle part."
+    "logements retirés ne comptent nulle part. Ligne de total : « Libérations éligibles » y "
+    "donne le flux, nombre de logements distincts comptés (un logement est éligible pour "
+    "plusieurs parts) ; les autres colonnes sont des sommes."
 )
 
 
@@ -258,6 +460,17 @@ def _share_row(
     gap = reconciled.gap_units if reconciled else FULL * counted - balance.target_units
     carry = reconciled.carry_units if reconciled else 0
     final = reconciled.final if reconciled else scope_year.closed
+    landlord_id = scope_year.scope.landlord_id
+    reserver_id = info.reserver_id if info else None
+    ids = (
+        landlord_id,
+        catalogue.codes.get(landlord_id),
+        reserver_id,
+        catalogue.codes.get(reserver_id) if reserver_id is not None else None,
+        info.convention_id if info else None,
+        None if share == LANDLORD else share,
+        event or None,
+    )
     return (
         landlord,
         departement,
@@ -278,6 +491,7 @@ def _share_row(
         "définitif" if final else "provisoire",
         counts["overrides_received"][share],
         counts["overrides_lost"][share],
+        *ids,
     )
 
 
@@ -320,6 +534,8 @@ BREAKDOWN_COLUMNS = (
     *DIMENSIONS,
     Column("proposed", "Proposés", "integer"),
     Column("attributed", "Attribués", "integer"),
+    Column("landlord_id", "Id bailleur", "integer", True),
+    Column("reserver_id", "Id réservataire", "integer", True),
 )
 BREAKDOWN_NOTE = (
     "Logements proposés et attribués par réservataire, typologie, financement, situation en "
@@ -331,11 +547,18 @@ BREAKDOWN_NOTE = (
 def _summary_rows(breakdown: dict[tuple[str, ...], list[int]]) -> list[tuple[Any, ...]]:
     """The breakdown summed per reserver and one dimension (from the same counts)."""
     sums: dict[tuple[str, int, str], list[int]] = {}
+    communes: dict[tuple[str, str], str] = {}  # (INSEE, name) -> "31555 Toulouse"
     for key, (proposed, attributed) in breakdown.items():
-        reserver = key[2]
-        for order, (_, indexes) in enumerate(_SUMMARISED):
-            value = " ".join(str(key[i]) for i in indexes if key[i])
-            counts = sums.setdefault((reserver, order, value), [0, 0])
+        # The dimensions are key[:9] (the ids follow); one value per summarised dimension.
+        commune = communes.get((key[6], key[7]))
+        if commune is None:
+            commune = communes.setdefault(
+                (key[6], key[7]), " ".join(str(part) for part in (key[6], key[7]) if part)
+            )
+        for order, value in enumerate((key[3], key[4], key[5], commune, key[8])):
+            counts = sums.get((key[2], order, value))
+            if counts is None:
+                counts = sums[key[2], order, value] = [0, 0]
             counts[0] += proposed
             counts[1] += attributed
     return [
@@ -354,6 +577,7 @@ def _count_breakdown(
     dimensions (a dict of tuples: several times faster than a pandas group-by over the same
     object columns, and it needs no frame of every dwelling of the country)."""
     landlord, departement = _where(catalogue, scope_year.scope)
+    landlord_id = scope_year.scope.landlord_id
     reservers: dict[ShareRef, tuple[int | None, str]] = {}
     places: dict[tuple[str | None, bool], tuple[str, str, str]] = {}
     periods: dict[int | None, str] = {}
@@ -374,7 +598,7 @@ def _count_breakdown(
                 share, _reserver(catalogue, share)
             )
             if view.shows(reserver[0]):
-                key = (landlord, departement, reserver[1], *dwelling)
+                key = (landlord, departement, reserver[1], *dwelling, landlord_id, reserver[0])
                 figures = counts.get(key) or counts.setdefault(key, [0, 0])
                 figures[measure] += 1
 
@@ -401,6 +625,8 @@ DEDUCTION_COLUMNS = (
     Column("actual", "Réalisé", "integer"),
     Column("forecast", "Prévision", "integer"),
     Column("difference", "Écart (réalisé − prévision)", "integer"),
+    Column("landlord_id", "Id bailleur", "integer", True),
+    Column("category_code", "Code de la catégorie", "text", True),
 )
 DEDUCTIONS_NOTE = (
     "Réalisé : logements libérés dans l'année et soustraits du flux (les retraits exclus). "
@@ -410,18 +636,75 @@ DEDUCTIONS_NOTE = (
 
 
 def _deduction_rows(
-    scope_year: ScopeYear, catalogue: Catalogue, forecasts: dict[Scope, dict[str, int]]
+    rows: ScopeRows, catalogue: Catalogue, forecasts: dict[Scope, dict[str, int]]
 ) -> list[tuple[Any, ...]]:
-    landlord, departement = _where(catalogue, scope_year.scope)
-    actual = Counter(
-        vacancy.deduction
-        for vacancy in scope_year.vacancies.values()
-        if vacancy.deduction is not None and not vacancy.withdrawn
-    )
-    declared = forecasts.get(scope_year.scope, {})
-    rows = []
+    landlord, departement = _where(catalogue, rows.scope)
+    declared = forecasts.get(rows.scope, {})
+    result = []
     for category, label in DEDUCTIONS.items():
-        done, forecast = actual[category.value], declared.get(category.value)
+        done, forecast = rows.deducted.get(category.value, 0), declared.get(category.value)
         difference = None if forecast is None else done - forecast
-        rows.append((landlord, departement, label, done, forecast, difference))
+        result.append(
+            (
+                landlord,
+                departement,
+                label,
+                done,
+                forecast,
+                difference,
+                rows.scope.landlord_id,
+                category.value,
+            )
+        )
+    return result
+
+
+# --- 4. the percentages of each share -----------------------------------------------------------
+
+PERIOD_COLUMNS = (
+    Column("landlord", "Bailleur"),
+    Column("departement", "Département"),
+    Column("reserver", "Réservataire"),
+    Column("convention", "Convention"),
+    Column("share", "Droit"),
+    Column("valid_from", "Du", "date"),
+    Column("valid_until", "Au", "date"),
+    Column("percent", "Pourcentage", "percent"),
+    Column("landlord_id", "Id bailleur", "integer", True),
+    Column("reserver_id", "Id réservataire", "integer", True),
+    Column("reserver_code", "Code réservataire", "text", True),
+    Column("convention_id", "Id convention", "integer", True),
+    Column("share_id", "Id droit", "integer", True),
+)
+PERIODS_NOTE = (
+    "Le pourcentage de chaque droit pendant l'année : une ligne par période, plusieurs pour un "
+    "droit modifié par avenant en cours d'année (son objectif en tient compte, libération par "
+    "libération)."
+)
+
+
+def _period_rows(scope: Scope, catalogue: Catalogue, view: View) -> list[tuple[Any, ...]]:
+    landlord, departement = _where(catalogue, scope)
+    rows = []
+    for info in catalogue.scope_shares(scope):
+        if not view.shows(info.reserver_id):
+            continue
+        for first, last, basis_points in info.periods:
+            rows.append(
+                (
+                    landlord,
+                    departement,
+                    info.reserver_name,
+                    info.convention_reference,
+                    info.label,
+                    first,
+                    last,
+                    percent(basis_points),
+                    scope.landlord_id,
+                    info.reserver_id,
+                    catalogue.codes.get(info.reserver_id),
+                    info.convention_id,
+                    info.share_id,
+                )
+            )
     return rows

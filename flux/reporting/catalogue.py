@@ -6,6 +6,7 @@ Loaded once per report for every scope it covers, in a handful of queries.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ class ShareInfo:
     etat_hors_qpv_minimum: bool
     counting_event: str = "orientation"  # CountingEvent value
     in_year: bool = True  # in force at some point of the year (else: its last terms)
+    # The percentages in force during the year, in order: (first day, last day, basis points);
+    # more than one for a share amended in the year.
+    periods: tuple[tuple[date, date, int], ...] = ()
 
     @property
     def is_etat(self) -> bool:
@@ -72,6 +76,7 @@ class Catalogue:
     organisations: dict[int, str]  # id -> name
     departements: dict[str, str]  # code -> name
     communes: dict[str, CommuneInfo]  # INSEE -> name and EPCI
+    codes: dict[int, str] = dataclasses.field(default_factory=dict)  # organisation id -> code
 
     def scope_shares(self, scope: Scope) -> list[ShareInfo]:
         """The scope's shares in force at some point of the year, by id."""
@@ -92,13 +97,13 @@ def load(session: Session, scopes: Iterable[Scope], year: int) -> Catalogue:
     departements = {scope.departement for scope in scopes}
     shares = _shares(session, set(scopes), landlords, departements, year)
     organisation_ids = landlords | {info.reserver_id for info in shares.values()}
-    organisations = dict(
-        session.execute(
-            sa.select(Organisation.id, Organisation.name).where(
-                Organisation.id.in_(organisation_ids)
-            )
-        ).all()
-    )
+    found = session.execute(
+        sa.select(Organisation.id, Organisation.name, Organisation.code).where(
+            Organisation.id.in_(organisation_ids)
+        )
+    ).all()
+    organisations = {row.id: row.name for row in found}
+    codes = {row.id: row.code for row in found}
     names = dict(
         session.execute(
             sa.select(Departement.code, Departement.name).where(Departement.code.in_(departements))
@@ -112,7 +117,7 @@ def load(session: Session, scopes: Iterable[Scope], year: int) -> Catalogue:
             .where(Commune.departement_code.in_(departements))
         )
     }
-    return Catalogue(shares, organisations, names, communes)
+    return Catalogue(shares, organisations, names, communes, codes)
 
 
 def _shares(
@@ -179,6 +184,7 @@ def _shares(
     )
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
     best: dict[int, tuple[tuple[bool, date], ShareInfo]] = {}
+    periods: dict[int, list[tuple[date, date, int]]] = {}
     for row in terms:
         version = by_id[row.version_id]
         first = max(version.effective_from, version.valid_from, start)
@@ -196,6 +202,10 @@ def _shares(
         )
         # Prefer the terms in force during the year, the latest of them; else the last terms.
         in_year = first < last
+        if in_year:
+            periods.setdefault(row.share_id, []).append(
+                (first, last - timedelta(days=1), row.basis_points)
+            )
         rank = (in_year, first if in_year else max(version.effective_from, version.valid_from))
         if row.share_id in best and best[row.share_id][0] > rank:
             continue
@@ -219,7 +229,22 @@ def _shares(
                 in_year=in_year,
             ),
         )
-    return {share_id: info for share_id, (_, info) in best.items()}
+    return {
+        share_id: dataclasses.replace(info, periods=_merged(periods.get(share_id, [])))
+        for share_id, (_, info) in best.items()
+    }
+
+
+def _merged(periods: list[tuple[date, date, int]]) -> tuple[tuple[date, date, int], ...]:
+    """The periods in order, consecutive ones at the same percentage joined (a new version of
+    the convention that leaves this share's percentage as it was is no new period)."""
+    merged: list[tuple[date, date, int]] = []
+    for first, last, basis_points in sorted(periods):
+        if merged and merged[-1][2] == basis_points and merged[-1][1] + timedelta(days=1) >= first:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last), basis_points)
+        else:
+            merged.append((first, last, basis_points))
+    return tuple(merged)
 
 
 def _after(day: date | None) -> date | None:

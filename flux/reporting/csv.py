@@ -17,9 +17,13 @@ the whole report on screen. The file reads top to bottom like the printed report
     ...                                           its rows, the total row last)
     <blank line>
 
-A program splits the file on blank lines and reads each block with
-``pandas.read_csv(..., sep=";", decimal=",", skiprows=<1, or 2 with a note>)``; programs should
-rather use the JSON of the API.
+For programs, the tidy layout (issue 13; ``render_part_csv``, ``?format=csv&part=<key>``, and
+``render_zip``, ``?format=zip``: every part in one archive): one file per part, one header row
+of the columns' keys (snake_case, as the JSON's fields), one row per record (no title, note or
+total row), the ids and codes as columns; ``,`` between fields, UTF-8 without BOM, values as the
+JSON writes them (integers bare, dwellings and percentages with a decimal point, "178.75" and
+"25.00", dates ISO 8601, a missing value an empty field). ``pandas.read_csv(path)`` reads it
+as is, to the rows of the JSON.
 
 Values: integers bare ("1234"); dwellings with a decimal comma and at least two decimals, exact
 otherwise ("178,75", "0,3333"), so a user's SUM over a column equals the total row; no thousands
@@ -35,10 +39,19 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 
-from flux.reporting.model import Column, Report
-from flux.reporting.render import Value, fr_date, fr_number, fr_percent, rows, scope_labels
+from flux.reporting.model import Column, Part, Report
+from flux.reporting.render import (
+    Value,
+    fr_date,
+    fr_number,
+    fr_percent,
+    json_value,
+    rows,
+    scope_labels,
+)
 
 BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -88,3 +101,39 @@ def _exact(value: Decimal) -> str:
 
 def _text(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+# --- the tidy layout, for programs -------------------------------------------------------------
+
+
+def render_part_csv(part: Part) -> bytes:
+    """One part as a tidy CSV (see the module's docstring): keys as headers, records only."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column.key for column in part.columns])
+    records = list(rows(part))
+    if part.total and records:
+        records.pop()  # a total is no record
+    for row in records:
+        writer.writerow(
+            [
+                "" if value is None else json_value(value, column)
+                for value, column in zip(row, part.columns, strict=True)
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+# Every member of the archive carries this date: the same report gives the same bytes.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def render_zip(report: Report) -> bytes:
+    """Every part as a tidy CSV (``<key>.csv``) in one ZIP archive, in the report's order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for part in report.parts:
+            member = zipfile.ZipInfo(f"{part.key}.csv", date_time=_ZIP_DATE)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, render_part_csv(part))
+    return buffer.getvalue()

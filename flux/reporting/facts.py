@@ -169,12 +169,17 @@ def load(
         }
     result = ScopeYear(scope, year, closing, balances, vacancies)
     if previous is not None:  # late entries of the previous year are shown in this one too
-        result.late += _late_entries(session, scope, year - 1, previous.through_id)
+        _, previous_carries = _carries_from(session, scope, year - 1)
+        result.late += _late_entries(
+            session, scope, year - 1, previous.through_id, _causes(previous_carries)
+        )
     if closing is None:
         result.reconciled = _projected(session, result, set(shares))
     else:
-        result.late += _late_entries(session, scope, year, closing.through_id)
         carried_out, late_carries = _carries_from(session, scope, year)
+        result.late += _late_entries(
+            session, scope, year, closing.through_id, _causes(late_carries)
+        )
         result.late += late_carries
         result.reconciled = _frozen(closing, carried_out)
     return result
@@ -357,11 +362,28 @@ _LATE_COLUMNS = (
 )
 
 
-def _late_entries(session: Session, scope: Scope, year: int, through: int) -> list[LateEntry]:
-    """The entries about a closed year recorded after its close (the close itself aside)."""
+def _causes(late_carries: list[LateEntry]) -> set[int]:
+    """The entries that moved a closed year's figures: those its late carry adjustments name."""
+    return {
+        int(entry.payload["cause_id"])
+        for entry in late_carries
+        if entry.payload.get("cause_id") is not None
+    }
+
+
+def _late_entries(
+    session: Session, scope: Scope, year: int, through: int, causes: set[int]
+) -> list[LateEntry]:
+    """The entries about a closed year, recorded after its close, that change its figures:
+    those ``year_close.adjust_late`` answered with a carry adjustment (``causes``). A routine
+    follow-up recorded after the close (a January designation, CALEOL decision or lease of a
+    December vacancy that counts on its orientation) changes nothing: it is no late entry."""
+    if not causes:
+        return []
     stmt = _scope(sa.select(*_LATE_COLUMNS), scope).where(
         JournalEntry.period == year,
         JournalEntry.id > through,
+        JournalEntry.id.in_(sorted(causes)),
         JournalEntry.kind != Kind.YEAR_CLOSED,
     )
     return [
@@ -373,19 +395,20 @@ def _late_entries(session: Session, scope: Scope, year: int, through: int) -> li
 def _carries_from(
     session: Session, scope: Scope, year: int
 ) -> tuple[dict[ShareRef, int], list[LateEntry]]:
-    """The carry-over entries written into N+1 by N's close, and the later adjustments."""
-    stmt = _scope(sa.select(*_LATE_COLUMNS), scope).where(
-        JournalEntry.period == year + 1, JournalEntry.kind == Kind.CARRY_OVER
+    """The carry-over entries written into N+1 by N's close, and the later adjustments (into
+    the first open year after N: N+1, or later when N+1 was closed too)."""
+    stmt = _scope(sa.select(*_LATE_COLUMNS, JournalEntry.period), scope).where(
+        JournalEntry.period > year, JournalEntry.kind == Kind.CARRY_OVER
     )
     carried: dict[ShareRef, int] = {}
     late = []
     for row in session.execute(stmt.order_by(JournalEntry.id)):
-        payload = row.payload or {}
+        payload = row[6] or {}
         if payload.get("from_year") != year:
             continue
         if payload.get("late"):
-            late.append(LateEntry(year, *row[:-1], payload))
-        else:
+            late.append(LateEntry(year, *row[:6], payload))
+        elif row.period == year + 1:
             share = share_ref(row.share_id)
             carried[share] = carried.get(share, 0) + int(payload["units"])
     return carried, late

@@ -50,11 +50,12 @@ def frame(columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> pd.DataFr
 
 
 def total_row(columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
-    """The sums of the integer and dwellings columns; "Total" in the first text column."""
+    """The sums of the integer and dwellings columns (not the ids); "Total" in the first text
+    column."""
     first_text = next(i for i, column in enumerate(columns) if column.kind == "text")
     values: list[Any] = []
     for index, column in enumerate(columns):
-        if column.kind in _SUMMED:
+        if column.kind in _SUMMED and not column.machine:  # an id is no figure
             found = [row[index] for row in rows if row[index] is not None]
             zero: Any = 0 if column.kind == "integer" else dwellings(0)
             values.append(sum(found, zero))
@@ -74,11 +75,18 @@ def part(
     total: bool = False,
     note: str | None = None,
     detail: bool = False,
+    total_values: dict[str, Any] | None = None,
 ) -> Part:
-    """A part from its rows, with its total row last when ``total``."""
+    """A part from its rows, with its total row last when ``total``: the sums, except the
+    columns of ``total_values``, whose total is not a sum (the flux is a number of distinct
+    vacancies, not the sum of each share's eligible ones)."""
     rows = list(rows)
     if total:
-        rows.append(total_row(columns, rows))
+        last = list(total_row(columns, rows))
+        for index, column in enumerate(columns):
+            if total_values and column.key in total_values:
+                last[index] = total_values[column.key]
+        rows.append(tuple(last))
     return Part(
         key, title, tuple(columns), frame(columns, rows), total=total, note=note, detail=detail
     )

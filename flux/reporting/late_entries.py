@@ -39,11 +39,17 @@ COLUMNS = (
     Column("share", "Droit"),
     Column("detail", "Détail"),
     Column("flag", "Signalement"),
+    Column("landlord_id", "Id bailleur", "integer", True),
+    Column("share_id", "Id droit", "integer", True),
+    Column("kind_code", "Code de la nature", "text", True),
 )
 NOTE = (
-    "Écritures concernant une année clôturée, enregistrées après sa clôture : elles ne modifient "
-    "pas les chiffres de l'année close, leur effet est reporté sur l'année suivante. Elles "
-    "figurent dans le bilan des deux années."
+    "Écritures concernant une année clôturée, enregistrées après sa clôture, qui en changent "
+    "les chiffres (un retrait, une reprise recréditée…) : elles ne modifient pas les chiffres "
+    "arrêtés de l'année close, leur effet est reporté sur l'année suivante (ajustements du "
+    "report). Un suivi ordinaire enregistré après la clôture (désignation, décision de CALEOL "
+    "ou bail de janvier d'un logement libéré en décembre) n'en change rien et n'y figure pas. "
+    "Elles figurent dans le bilan des deux années."
 )
 
 
@@ -72,6 +78,9 @@ def rows(
                 share,
                 _detail(entry.kind, entry.payload),
                 f"tardive : concerne {entry.concerns}, enregistrée après sa clôture",
+                scope_year.scope.landlord_id,
+                entry.share_id,
+                entry.kind,
             )
         )
     return result

@@ -33,6 +33,10 @@ class Column:
     key: str
     label: str
     kind: Kind = "text"
+    # An identifier or a code for programs (landlord_id, reserver_code, check_code…): in the
+    # JSON, the CSV (both layouts) and the XLSX; never printed in the PDF, read by people, which
+    # shows the names and French labels next to them.
+    machine: bool = False
 
 
 @dataclass(frozen=True)

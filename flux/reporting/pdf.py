@@ -1,19 +1,26 @@
 """The report as a PDF (ReportLab): A4, in French, for printing and sending.
 
-First page: the title and the title block (landlord, reserver, département, year, date of
-issue, final or provisional figures). Then each part: its title, its note, its table (the
-obligation checks are one of them, each with its status and why). Every page carries a header
-with the landlord, reserver, département, year and date of issue, and a footer with the status
-of the figures and "Page X / Y".
+A document, not an export (issue 13). First page: the title and the title block (landlord,
+reserver, département, year, date of issue, final or provisional figures), then the synthesis
+in portrait: the key figures, target against counted per reserver and share (the table, and its
+chart drawn by matplotlib, ``flux.reporting.charts``), the obligations breached (each with its
+article, figures and sentence) and those met only within tolerance. Then each other part as an
+annex ("Annexe N — title"), on a new page, in portrait or landscape as its table needs (two page
+templates; a change of orientation starts a page). Ids and codes for programs are never
+printed (``Column.machine``, and the checks' code and status, whose French label is). The
+breakdown's cross table is left to the other formats; a check table or a summary longer than
+PDF_DETAIL_MAX_ROWS is cut to its breached rows, or left to the other formats.
+
+Every page carries a header with the landlord, reserver, département, year and date of issue,
+and a footer with the status of the figures and "Page X / Y".
 
 Tables: headers repeated on every page, long text wrapped, numbers right-aligned and written the
 French way ("1 234,50", "25,00 %", dates JJ/MM/AAAA, a missing value "–"), the total row in bold.
 Whole numbers are grouped from five digits on ("12 345" but "2025"), as French typography
 allows for four: a year column ("Année concernée") is an integer column and must read "2025".
-In a part with a ``status`` column (the obligation checks), that column and the ``result`` one
-are coloured: red when failed, green when passed. Column widths follow the content; the whole
-document is landscape when a table would not fit the width of a portrait page without
-squeezing its text.
+In a part with a ``status`` column (the obligation checks), the ``result`` column is coloured:
+red when failed, green when passed. Column widths follow the content; an annex is landscape
+when its table would not fit the width of a portrait page without squeezing its text.
 
 The font is Bitstream Vera, shipped inside ReportLab and embedded: the 14 standard PDF fonts
 cannot write "≤" or "≥", which the checks use. Numbers use a no-break space between digit groups
@@ -28,8 +35,10 @@ is the report's date of issue, so the same report gives the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -47,15 +56,22 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    BaseDocTemplate,
     CondPageBreak,
     Flowable,
+    Frame,
+    Image,
+    KeepTogether,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
+from flux.reporting import charts
 from flux.reporting.model import Column, Part, Report
 from flux.reporting.render import NBSP, Value, fr_date, fr_number, fr_percent, rows, scope_labels
 
@@ -79,25 +95,53 @@ _ZEBRA = colors.Color(0.96, 0.97, 0.98)
 PDF_DETAIL_MAX_ROWS = 1_000
 
 
+# Parts that are the synthesis (printed first, in their own way) and parts only printed when
+# short: their long versions are read in the other formats.
+_SYNTHESIS = ("key_figures", "synthesis")
+_SHORT_ONLY = ("breakdown", "breakdown_summary")
+# Columns of codes for programs that the checks part (flux/reporting/checks.py) does not mark
+# as machine columns: never printed, the French label of each is.
+_HIDDEN = {("checks", "code"), ("checks", "status")}
+_PORTRAIT, _LANDSCAPE = "portrait", "landscape"
+_CHART_SHARES = 25  # bars in the synthesis chart, the largest targets
+
+
 def render_pdf(report: Report) -> bytes:
-    """The report as PDF bytes; the same report gives the same bytes."""
+    """The report as PDF bytes; the same report gives the same bytes.
+
+    First the synthesis (portrait): key figures, target against counted per reserver and
+    share with its chart, and the obligations breached or met only within tolerance, each with
+    its article, figures and sentence. Then the detailed parts as annexes, each on the page
+    orientation its table needs (landscape when it would not fit a portrait page)."""
     _register_fonts()
     styles = _Styles()
-    parts = [_Grid(part, list(rows(part))) for part in report.parts]
     portrait_width = A4[0] - 2 * _MARGIN
-    wide = any(not p.fits(portrait_width, _CELL_SIZES[0]) for p in parts)
-    page_size = landscape(A4) if wide else A4
-    frame_width = page_size[0] - 2 * _MARGIN
+    landscape_width = A4[1] - 2 * _MARGIN
 
-    story: list[Flowable] = _title_block(report, styles, frame_width)
-    for grid in parts:
-        story.extend(_part_story(grid, frame_width, styles))
+    synthesis = _synthesis(report, styles, portrait_width)
+    grids = [_Grid(part, list(rows(part))) for part in report.parts if part.key not in _SYNTHESIS]
+    wide = [grid.printed() and not grid.fits(portrait_width, _CELL_SIZES[0]) for grid in grids]
+    # The first page is portrait for the synthesis; without one, that of the first table.
+    first = _LANDSCAPE if not synthesis and wide[:1] == [True] else _PORTRAIT
+    width = landscape_width if first == _LANDSCAPE else portrait_width
+    story: list[Flowable] = _title_block(report, styles, width) + synthesis
+    orientation = first
+    for number, (grid, is_wide) in enumerate(zip(grids, wide, strict=True), start=1):
+        wanted = _LANDSCAPE if is_wide else _PORTRAIT
+        if wanted != orientation:
+            story += [NextPageTemplate(wanted), PageBreak()]
+            orientation = wanted
+        elif number == 1 and synthesis:
+            story.append(PageBreak())  # the annexes after the synthesis, on a new page
+        width = landscape_width if is_wide else portrait_width
+        title = f"Annexe {number} — {grid.part.title}" if synthesis else grid.part.title
+        story.extend(_part_story(grid, width, styles, title))
 
     buffer = io.BytesIO()
     meta = report.meta
-    document = SimpleDocTemplate(
+    document = BaseDocTemplate(
         buffer,
-        pagesize=page_size,
+        pagesize=A4,
         leftMargin=_MARGIN,
         rightMargin=_MARGIN,
         topMargin=_TOP,
@@ -110,13 +154,267 @@ def render_pdf(report: Report) -> bytes:
         invariant=1,
     )
     decorate = _PageDecoration(report)
-    document.build(
-        story,
-        onFirstPage=decorate.first_page,
-        onLaterPages=decorate,
-        canvasmaker=_NumberedCanvas,
+    templates = {
+        _PORTRAIT: _template(_PORTRAIT, A4, decorate),
+        _LANDSCAPE: _template(_LANDSCAPE, landscape(A4), decorate),
+    }
+    document.addPageTemplates(
+        [templates[first], *(t for name, t in templates.items() if name != first)]
     )
+    document.build(story, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()
+
+
+def _template(name: str, size: tuple[float, float], decorate: _PageDecoration) -> PageTemplate:
+    frame = Frame(
+        _MARGIN,
+        _BOTTOM,
+        size[0] - 2 * _MARGIN,
+        size[1] - _TOP - _BOTTOM,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id=name,
+    )
+    return PageTemplate(id=name, frames=[frame], pagesize=size, onPage=decorate)
+
+
+# --- the synthesis ------------------------------------------------------------------------------
+
+
+def _has(report: Report, key: str, columns: Sequence[str]) -> Part | None:
+    """The report's part ``key`` when it has the columns the synthesis reads (a report built
+    by hand may have other parts)."""
+    part = next((p for p in report.parts if p.key == key), None)
+    if part is None or not set(columns) <= {c.key for c in part.columns}:
+        return None
+    return part
+
+
+def _records(part: Part) -> list[dict[str, Value]]:
+    keys = [c.key for c in part.columns]
+    records = [dict(zip(keys, row, strict=True)) for row in rows(part)]
+    return records[:-1] if part.total and records else records
+
+
+def _synthesis(report: Report, styles: _Styles, width: float) -> list[Flowable]:
+    figures = _has(report, "key_figures", ("label", "value"))
+    synthesis = _has(report, "synthesis", ("reserver", "share", "target", "counted"))
+    checks = _has(report, "checks", ("check", "status", "result", "reason"))
+    if figures is None and synthesis is None and checks is None:
+        return []
+    story: list[Flowable] = [Paragraph("Synthèse", styles.heading)]
+    if figures is not None:
+        story.append(_key_figures(figures, styles, width))
+    if synthesis is not None:
+        story.append(Paragraph(escape(synthesis.title), styles.subheading))
+        if synthesis.note:
+            story.append(Paragraph(escape(synthesis.note), styles.note))
+        grid = _Grid(synthesis, list(rows(synthesis)))
+        if grid.texts:
+            story.append(grid.table(list(range(len(grid.part.columns))), width, styles))
+            story += _chart(_records(synthesis), styles, width)
+    if checks is not None:
+        story += _obligations(checks, styles, width)
+    return story
+
+
+def _key_figures(part: Part, styles: _Styles, width: float) -> Flowable:
+    cells = [
+        [
+            Paragraph(escape(str(record["label"])), styles.body),
+            Paragraph(f"<b>{_display(record['value'], part.column('value'))}</b>", styles.number),
+        ]
+        for record in _records(part)
+    ]
+    table = Table(cells, colWidths=[width - 3.5 * cm, 3.5 * cm], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, _GREY),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _chart(records: list[dict[str, Value]], styles: _Styles, width: float) -> list[Flowable]:
+    """Target against counted per reserver and share, the largest targets first."""
+    bars = sorted(records, key=lambda r: -(r["target"] or 0))[:_CHART_SHARES]  # type: ignore[operator]
+    if not bars:
+        return []
+    labels = [f"{r['reserver']} — {r['share']}" for r in bars]
+    height = min(0.75 * cm * len(bars) + 2.2 * cm, 21 * cm)
+    png = charts.target_and_counted(
+        labels,
+        [r["target"] for r in bars],  # type: ignore[misc]
+        [r["counted"] for r in bars],  # type: ignore[misc]
+        width / 72,
+        height / 72,
+    )
+    story: list[Flowable] = [
+        CondPageBreak(height + 1.5 * cm),
+        Paragraph("Objectif et réalisé compté par droit", styles.subheading),
+        Image(io.BytesIO(png), width=width, height=height),
+    ]
+    if len(records) > len(bars):
+        story.append(
+            Paragraph(
+                f"Les {len(bars)} droits aux objectifs les plus élevés ; les "
+                f"{len(records) - len(bars)} autres figurent au tableau ci-dessus.",
+                styles.note,
+            )
+        )
+    return story
+
+
+_ARTICLE = re.compile(r"\s*\(([^()]*\d[^()]*)\)\s*$")
+_OBLIGATIONS_SHOWN = 40
+_TOLERANCE_SHOWN = 300
+_SCOPES_SHOWN = 20  # scopes named per obligation and landlord met within tolerance
+
+
+def _obligations(part: Part, styles: _Styles, width: float) -> list[Flowable]:
+    """The obligations breached, then those met only within tolerance: each with its article,
+    figures and sentence."""
+    records = _records(part)
+    breached = [r for r in records if r["status"] not in ("passed", "not_applicable")]
+    tolerance = [
+        r for r in records if r["status"] == "passed" and "dans la tolérance" in str(r["reason"])
+    ]
+    story: list[Flowable] = [
+        CondPageBreak(4 * cm),
+        Paragraph("Obligations à examiner", styles.subheading),
+    ]
+    if not breached and not tolerance:
+        story.append(Paragraph("Toutes les obligations contrôlées sont respectées.", styles.body))
+        return story
+    story.append(
+        Paragraph(
+            f"{len(breached)} obligation(s) non respectée(s), {len(tolerance)} respectée(s) "
+            "dans la tolérance seulement ; le contrôle complet est en annexe.",
+            styles.body,
+        )
+    )
+    for record in breached[:_OBLIGATIONS_SHOWN]:
+        story.append(_obligation(record, part, styles))
+    if len(breached) > _OBLIGATIONS_SHOWN:
+        story.append(
+            Paragraph(
+                f"… et {len(breached) - _OBLIGATIONS_SHOWN} autres : voir l'annexe « "
+                f"{escape(part.title)} ».",
+                styles.body,
+            )
+        )
+    if tolerance:
+        story.append(CondPageBreak(4 * cm))
+        story.append(Paragraph("Respectées dans la tolérance seulement", styles.subheading))
+        story.append(_tolerance_table(tolerance[:_TOLERANCE_SHOWN], styles, width))
+        if len(tolerance) > _TOLERANCE_SHOWN:
+            story.append(
+                Paragraph(
+                    f"… et {len(tolerance) - _TOLERANCE_SHOWN} autres : voir l'annexe.",
+                    styles.body,
+                )
+            )
+        story.append(
+            Paragraph(
+                "Chaque constat, avec sa phrase et ses chiffres, figure à l'annexe du contrôle "
+                "des obligations.",
+                styles.note,
+            )
+        )
+    return story
+
+
+def _split_article(label: str) -> tuple[str, str | None]:
+    found = _ARTICLE.search(label)
+    return (label[: found.start()], found.group(1)) if found else (label, None)
+
+
+def _tolerance_table(records: list[dict[str, Value]], styles: _Styles, width: float) -> Table:
+    """The obligations met only within tolerance, one line per obligation and landlord: its
+    article, and each scope with its figures (the full sentences are in the annex)."""
+    groups: dict[tuple[str, str], list[dict[str, Value]]] = {}
+    for record in records:
+        groups.setdefault((str(record["check"]), str(record.get("landlord") or "")), []).append(
+            record
+        )
+    widths = [0.3 * width, 0.2 * width, 0.5 * width]
+    header = [
+        Paragraph(f"<b>{text}</b>", styles.cell(7.5, True, False))
+        for text in ("Obligation (article)", "Bailleur", "Périmètres et chiffres")
+    ]
+    body = []
+    for (check, landlord), members in groups.items():
+        label, article = _split_article(check)
+        scopes = " ; ".join(_in_short(record) for record in members[:_SCOPES_SHOWN])
+        if len(members) > _SCOPES_SHOWN:  # a cell never taller than a page
+            scopes += f" ; … et {len(members) - _SCOPES_SHOWN} autres (voir l'annexe)"
+        body.append(
+            [
+                Paragraph(escape(label + (f" ({article})" if article else "")), styles.small),
+                Paragraph(escape(landlord), styles.small),
+                Paragraph(escape(f"{len(members)} : {scopes}."), styles.small),
+            ]
+        )
+    table = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, 0), _GREY),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _ZEBRA]),
+                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
+            ]
+        )
+    )
+    return table
+
+
+def _in_short(record: dict[str, Value]) -> str:
+    """A scope and its figure: "commune 31044 Balma : écart −0,20" or "… : 28,00 %"."""
+    scope = str(record.get("scope") or "")
+    if record.get("gap") is not None:
+        return f"{scope} : écart {fr_number(record['gap'], 2, NBSP)}"  # type: ignore[arg-type]
+    if record.get("rate") is not None:
+        return f"{scope} : {fr_percent(record['rate'], NBSP)}"  # type: ignore[arg-type]
+    return scope
+
+
+def _obligation(record: dict[str, Value], part: Part, styles: _Styles) -> Flowable:
+    label, article = _split_article(str(record["check"]))
+    where = ", ".join(
+        str(record[key]) for key in ("landlord", "departement", "scope") if record.get(key)
+    )
+    figures = []
+    if record.get("numerator") is not None and record.get("denominator") is not None:
+        figures.append(
+            f"{_display(record['numerator'], part.column('numerator'))} sur "
+            f"{_display(record['denominator'], part.column('denominator'))}"
+        )
+    for key, name in (("rate", "taux"), ("threshold", "seuil"), ("target", "objectif")):
+        if record.get(key) is not None:
+            figures.append(f"{name} {_display(record[key], part.column(key))}")
+    if record.get("gap") is not None:
+        figures.append(f"écart {_display(record['gap'], part.column('gap'))}")
+    result = str(record["result"] or "non respectée")
+    head = (
+        f'<font color="#b01a1a"><b>{escape(result[:1].upper() + result[1:])}</b></font> — '
+        f"<b>{escape(label)}</b>" + (f" — article {escape(article)}" if article else "")
+    )
+    lines = [Paragraph(head, styles.body)]
+    detail = escape(where) + (f" : {escape(' ; '.join(figures))}." if figures else ".")
+    lines.append(Paragraph(detail, styles.small))
+    if record.get("reason"):
+        lines.append(Paragraph(escape(str(record["reason"])), styles.small))
+    lines.append(Spacer(0, 4))
+    return KeepTogether(lines)
 
 
 def _register_fonts() -> None:
@@ -142,6 +440,13 @@ class _Styles:
         )
         self.note = ParagraphStyle("note", fontName=_ITALIC, fontSize=8.5, leading=11, spaceAfter=6)
         self.body = ParagraphStyle("body", fontName=_FONT, fontSize=9.5, leading=12.5)
+        self.subheading = ParagraphStyle(
+            "subheading", fontName=_BOLD, fontSize=10.5, leading=13, spaceBefore=10, spaceAfter=4
+        )
+        self.small = ParagraphStyle("small", fontName=_FONT, fontSize=8.5, leading=11)
+        self.number = ParagraphStyle(
+            "number", fontName=_FONT, fontSize=9.5, leading=12.5, alignment=TA_RIGHT
+        )
         self.sequel = ParagraphStyle(
             "sequel", fontName=_BOLD, fontSize=9.5, leading=12, spaceBefore=10, spaceAfter=4
         )
@@ -188,27 +493,40 @@ def _title_block(report: Report, styles: _Styles, width: float) -> list[Flowable
     return [Paragraph(escape(report.meta.title), styles.title), Spacer(0, 8), block]
 
 
-def _part_story(grid: _Grid, width: float, styles: _Styles) -> list[Flowable]:
+def _part_story(grid: _Grid, width: float, styles: _Styles, title: str) -> list[Flowable]:
     part = grid.part
     story: list[Flowable] = [
         CondPageBreak(5 * cm),  # a title never stays alone at the bottom of a page
-        Paragraph(escape(part.title), styles.heading),
+        Paragraph(escape(title), styles.heading),
     ]
     if part.note:
         story.append(Paragraph(escape(part.note), styles.note))
     if not grid.texts:
         story.append(Paragraph("Aucune ligne pour ce périmètre.", styles.body))
         return story
-    if part.detail and len(grid.texts) > PDF_DETAIL_MAX_ROWS:
+    long = len(grid.texts) > PDF_DETAIL_MAX_ROWS
+    if not grid.printed():
         story.append(
             Paragraph(
-                f"Ce tableau croisé compte {fr_number(len(grid.texts), 0, NBSP)} lignes : il "
-                "figure en entier dans les exports CSV et XLSX (et JSON) du même bilan, où il se "
-                "filtre et se croise ; la répartition par dimension qui suit en donne la synthèse.",
+                f"Ce tableau compte {fr_number(len(grid.texts), 0, NBSP)} lignes : il figure en "
+                "entier dans les exports CSV, XLSX et JSON du même bilan, où il se filtre et se "
+                "croise.",
                 styles.body,
             )
         )
         return story
+    if long and part.key == "checks":
+        kept = grid.keep(lambda status: status not in ("passed", "not_applicable"))
+        story.append(
+            Paragraph(
+                f"Le contrôle compte {fr_number(kept[1], 0, NBSP)} lignes ; ne sont imprimées "
+                f"ici que les {fr_number(kept[0], 0, NBSP)} obligations non respectées : le "
+                "contrôle complet figure dans les exports CSV, XLSX et JSON.",
+                styles.body,
+            )
+        )
+        if not kept[0]:
+            return story
     everything = list(range(len(part.columns)))
     if grid.layout(everything, width) is not None:
         story.append(grid.table(everything, width, styles))
@@ -259,16 +577,38 @@ class _Grid:
     group repeating the leading text columns that say what a row is (landlord, reserver…)."""
 
     def __init__(self, part: Part, values: list[tuple[Value, ...]]) -> None:
-        self.part = part
-        columns = part.columns
-        self.texts = [[_display(v, c) for v, c in zip(row, columns, strict=True)] for row in values]
-        keys = [c.key for c in columns]
+        keys = [c.key for c in part.columns]
         status = keys.index("status") if "status" in keys else None
-        self.colours = [
-            None if status is None else _STATUS_COLOURS.get(row[status])  # type: ignore[arg-type]
-            for row in values
+        self.statuses = [None if status is None else row[status] for row in values]
+        self.colours = [_STATUS_COLOURS.get(s) for s in self.statuses]  # type: ignore[arg-type]
+        # Ids and codes are for programs: the PDF shows the names and French labels.
+        shown = [
+            i
+            for i, c in enumerate(part.columns)
+            if not c.machine and (part.key, c.key) not in _HIDDEN
         ]
+        columns = tuple(part.columns[i] for i in shown)
+        self.part = dataclasses.replace(part, columns=columns)
+        self.texts = [[_display(row[i], part.columns[i]) for i in shown] for row in values]
         self._bounds: dict[tuple[int, float], tuple[float, float]] = {}
+
+    def printed(self) -> bool:
+        """Whether the PDF prints the table (else a note says where to read it)."""
+        long = len(self.texts) > PDF_DETAIL_MAX_ROWS
+        return bool(self.texts) and not (
+            self.part.detail or (long and self.part.key in _SHORT_ONLY)
+        )
+
+    def keep(self, wanted: Callable[[Value], bool]) -> tuple[int, int]:
+        """Keep only the rows whose status is ``wanted``: (rows kept, rows before)."""
+        before = len(self.texts)
+        kept = [i for i, status in enumerate(self.statuses) if wanted(status)]
+        self.texts = [self.texts[i] for i in kept]
+        self.statuses = [self.statuses[i] for i in kept]
+        self.colours = [self.colours[i] for i in kept]
+        self.part = dataclasses.replace(self.part, total=False)
+        self._bounds.clear()
+        return len(kept), before
 
     def fits(self, width: float, size: float) -> bool:
         """Whether the whole table fits the width without squeezing its text columns."""
@@ -543,11 +883,8 @@ class _PageDecoration:
         self.footer = f"{meta.generated_by} — {labels['Statut']}"
         self.issued_on = meta.issued_on
 
-    def first_page(self, canvas: Canvas, document: SimpleDocTemplate) -> None:
+    def __call__(self, canvas: Canvas, document: BaseDocTemplate) -> None:
         canvas.setDateFormatter(_creation_date(self.issued_on))
-        self(canvas, document)
-
-    def __call__(self, canvas: Canvas, document: SimpleDocTemplate) -> None:
         page_width, page_height = canvas._pagesize
         half = (page_width - 2 * _MARGIN) / 2 - 6
         canvas.saveState()

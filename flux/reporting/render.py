@@ -34,13 +34,14 @@ import pandas as pd
 
 from flux.reporting.model import Column, Part, Report, ReportMeta
 
-FORMATS = ("json", "csv", "xlsx", "pdf")
+FORMATS = ("json", "csv", "xlsx", "pdf", "zip")
 
 MEDIA_TYPES = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 
 Value = int | Decimal | date | str | None
@@ -53,10 +54,22 @@ class Rendered:
     filename: str
 
 
-def render(report: Report, fmt: str) -> Rendered:
-    """The report as a file in one of FORMATS; ValueError (French) for any other format."""
+def render(report: Report, fmt: str, part: str | None = None) -> Rendered:
+    """The report as a file in one of FORMATS; ``part`` (CSV only): that part alone, as a tidy
+    CSV. ValueError (French) for any other format, or a part the report has not."""
     if fmt not in FORMATS:
         raise ValueError(f"Format inconnu « {fmt} » : choisissez parmi {', '.join(FORMATS)}.")
+    if part is not None:
+        if fmt != "csv":
+            raise ValueError("Le paramètre part ne s'emploie qu'avec format=csv.")
+        keys = [p.key for p in report.parts]
+        if part not in keys:
+            raise ValueError(f"Partie inconnue « {part} » : choisissez parmi {', '.join(keys)}.")
+        from flux.reporting import csv
+
+        content = csv.render_part_csv(report.part(part))
+        name = filename(report.meta, fmt).removesuffix(".csv") + f"-{part}.csv"
+        return Rendered(content, MEDIA_TYPES[fmt], name)
     # Imported here: a JSON answer need not load ReportLab or xlsxwriter, and the format
     # modules import the helpers of this one.
     if fmt == "json":
@@ -69,6 +82,10 @@ def render(report: Report, fmt: str) -> Rendered:
         from flux.reporting import xlsx
 
         content = xlsx.render_xlsx(report)
+    elif fmt == "zip":
+        from flux.reporting import csv
+
+        content = csv.render_zip(report)
     else:
         from flux.reporting import pdf
 
@@ -124,12 +141,22 @@ def _part_json(part: Part) -> dict[str, Any]:
         "title": part.title,
         "note": part.note,
         "columns": [
-            {"key": column.key, "label": column.label, "kind": column.kind}
+            {
+                "key": column.key,
+                "label": column.label,
+                "kind": column.kind,
+                "machine": column.machine,
+            }
             for column in part.columns
         ],
         "rows": records,
         "total": total,
     }
+
+
+def json_value(value: Value, column: Column) -> int | str | None:
+    """One value as the JSON (and the tidy CSV) writes it."""
+    return _json_value(value, column)
 
 
 def _json_value(value: Value, column: Column) -> int | str | None:

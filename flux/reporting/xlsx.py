@@ -5,11 +5,14 @@ final or provisional figures), the part's title and note, then its table: a bold
 stays frozen while scrolling (and repeats on printed pages), an autofilter over the rows, column
 widths fitted to the content, long text wrapped, and the total row in bold.
 
-Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and ``0.00``),
-a percentage is its fraction as a number shown ``0.00 %`` (0.25 shows 25,00 % in French Excel),
-a date is a date shown ``dd/mm/yyyy``; a missing value is an empty cell. Converting a Decimal
-to a cell's double is display, not computation: the figures stay those of the frames. Text is
-written with ``write_string``, so a name starting with "=" is never taken for a formula.
+Codes stay text (a département "01", a commune "01004", an RPLS or SIREN number keep their
+leading zeros: written with ``write_string`` into text-formatted cells); ids and figures are
+numbers. Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and
+``0.00``), a percentage is its fraction as a number shown ``0.00 %`` (0.25 shows 25,00 % in
+French Excel), a date is a date shown ``dd/mm/yyyy``; a missing value is an empty cell.
+Converting a Decimal to a cell's double is display, not computation: the figures stay those of
+the frames. Text is written with ``write_string``, so a name starting with "=" is never taken
+for a formula.
 
 Deterministic: the workbook's creation date is the report's date of issue, and xlsxwriter dates
 every file of the archive 1980-01-01, so the same report gives the same bytes.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -34,12 +38,17 @@ _NUMBER_FORMATS = {"integer": "0", "dwellings": "0.00", "percent": "0.00 %", "da
 _MAX_WIDTH = 50  # characters: longer text wraps
 _MAX_STRING = 32_767  # Excel's limit for one cell
 _LINE_HEIGHT = 15  # points, Calibri 11
+_SAMPLE = 5_000  # rows measured to size the columns
 
 
 def render_xlsx(report: Report) -> bytes:
     """The report as XLSX bytes; the same report gives the same bytes."""
     buffer = io.BytesIO()
-    workbook = Workbook(buffer, {"in_memory": True})
+    # Constant memory (issue 13): each row goes to a temporary file as soon as the next one is
+    # started, instead of every cell of the workbook staying in memory until the end (1.4 GB
+    # for the national bilan); rows are written in order, which _write_part does. Its strings
+    # are inline, not shared: a larger file than with the shared table, read the same.
+    workbook = Workbook(buffer, {"constant_memory": True})
     meta = report.meta
     workbook.set_properties(
         {
@@ -79,7 +88,7 @@ class _Formats:
             if kind in _NUMBER_FORMATS:
                 spec["num_format"] = _NUMBER_FORMATS[kind]
             else:
-                spec["text_wrap"] = True
+                spec.update(text_wrap=True, num_format="@")  # text: codes keep their zeros
             if total:
                 spec.update(bold=True, top=1)
             self._cache[key] = self._workbook.add_format(spec)
@@ -115,12 +124,26 @@ def _write_part(sheet: Worksheet, report: Report, part: Part, formats: _Formats)
         _LINE_HEIGHT * max(_lines(c.label, w) for c, w in zip(part.columns, widths, strict=True)),
     )
     first_body = header_row + 1
+    # A row is taller only when one of its texts is longer than its column: those columns
+    # are few (measured once), the others are not looked at row by row.
+    texts = [
+        (i, w)
+        for i, (c, w) in enumerate(zip(part.columns, widths, strict=True))
+        if c.kind == "text"
+    ]
+    writers = _writers(sheet, part.columns, formats)
     for index, record in enumerate(values):
         row = first_body + index
-        total = part.total and index == len(values) - 1
-        _write_row(sheet, row, record, part.columns, formats, total)
-        cells = zip(record, part.columns, widths, strict=True)
-        lines = max((_lines(str(v), w) for v, c, w in cells if c.kind == "text"), default=1)
+        if part.total and index == len(values) - 1:
+            _write_row(sheet, row, record, part.columns, formats, True)
+        else:
+            for col, (value, write) in enumerate(zip(record, writers, strict=True)):
+                write(row, col, value)
+        lines = 1
+        for i, width in texts:
+            value = record[i]
+            if value is not None and (len(value) > width - 2 or "\n" in value):  # type: ignore[arg-type]
+                lines = max(lines, _lines(str(value), width))
         if lines > 1:
             sheet.set_row(row, _LINE_HEIGHT * lines)
     for col, column_width in enumerate(widths):
@@ -167,8 +190,9 @@ def _write_row(
     columns: tuple[Column, ...],
     formats: _Formats,
     total: bool,
+    first: int = 0,
 ) -> None:
-    for col, (value, column) in enumerate(zip(record, columns, strict=True)):
+    for col, (value, column) in enumerate(zip(record, columns, strict=True), start=first):
         cell_format = formats.cell(column.kind, total)
         if value is None:
             sheet.write_blank(row, col, None, cell_format)
@@ -182,16 +206,56 @@ def _write_row(
             sheet.write_number(row, col, float(value), cell_format)  # type: ignore[arg-type]
 
 
+def _writers(
+    sheet: Worksheet, columns: tuple[Column, ...], formats: _Formats
+) -> list[Callable[[int, int, Value], Any]]:
+    """One writer per column for the body's rows: xlsxwriter's typed writers called directly
+    (``_write_string``…, what ``write_string`` calls once it has parsed an "A1" reference),
+    with the column's format bound once: a national breakdown has four million cells."""
+    result: list[Callable[[int, int, Value], Any]] = []
+    for column in columns:
+        fmt = formats.cell(column.kind, False)
+
+        def blank(row: int, col: int, fmt: Format = fmt) -> None:
+            sheet._write_blank(row, col, None, fmt)
+
+        if column.kind == "text":
+
+            def write(row: int, col: int, value: Value, fmt: Format = fmt) -> None:
+                if value is None:
+                    blank(row, col, fmt)
+                else:
+                    sheet._write_string(row, col, _clip(str(value)), fmt)
+
+        elif column.kind == "integer":
+
+            def write(row: int, col: int, value: Value, fmt: Format = fmt) -> None:
+                if value is None:
+                    blank(row, col, fmt)
+                else:
+                    sheet._write_number(row, col, value, fmt)
+
+        else:
+
+            def write(
+                row: int, col: int, value: Value, fmt: Format = fmt, column: Column = column
+            ) -> None:
+                _write_row(sheet, row, (value,), (column,), formats, False, first=col)
+
+        result.append(write)
+    return result
+
+
 def _widths(part: Part, values: list[tuple[Value, ...]]) -> list[int]:
     """Each column's width in characters: its longest value as displayed, its header spread
     over at most three lines (never narrower than its longest word), at most _MAX_WIDTH."""
     widths = []
     for index, column in enumerate(part.columns):
         label_words = max((len(word) for word in column.label.split()), default=1)
-        content = max(
-            (len(_displayed(row[index], column)) for row in values),
-            default=0,
-        )
+        # Measured on the first rows and the total (a national breakdown has 300 000 rows of
+        # the same few labels): a longer value further down wraps, never hides.
+        sample = values[:_SAMPLE] + values[-1:]
+        content = max((len(_displayed(row[index], column)) for row in sample), default=0)
         header = max(label_words, math.ceil(len(column.label) / 3))
         widths.append(min(_MAX_WIDTH, max(content, header, 4) + 2))
     return widths

@@ -76,6 +76,17 @@ def run_job(app: Flask, name: str, today: date | None = None) -> jobs.Outcome:
             db.session.close()
 
 
+def run_report_jobs(app: Flask) -> int:
+    """The bilans asked for through the API and prepared here (issue 13)."""
+    from flux.services import report_jobs
+
+    with app.app_context():
+        try:
+            return report_jobs.run_pending(db.session)
+        finally:
+            db.session.close()
+
+
 def run_all(app: Flask, today: date | None = None) -> list[jobs.Outcome]:
     return [run_job(app, name, today) for name in SCHEDULE]
 
@@ -119,6 +130,17 @@ def build(app: Flask) -> BlockingScheduler:
         id="notifications",
         name="notifications",
         replace_existing=True,
+    )
+    from flux.services import report_jobs
+
+    scheduler.add_job(
+        run_report_jobs,
+        IntervalTrigger(seconds=report_jobs.POLL_SECONDS, timezone=TIME_ZONE),
+        args=[app],
+        id="report-jobs",
+        name="report-jobs",
+        replace_existing=True,
+        misfire_grace_time=None,
     )
     return scheduler
 

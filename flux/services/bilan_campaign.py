@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from flux import clock
 from flux.domain import reconciliation
 from flux.domain.reference import Role
 from flux.models import Convention, ConventionVersion, IssuedReport, Organisation
@@ -113,6 +114,7 @@ def _generate(
             reserver=pair.reserver_id,
         ),
         today=today,
+        keep=False,  # the campaign's transaction writes: nothing else may meanwhile (SQLite)
     )
     rendered = render.render(report, FORMAT)
     now = datetime.now(UTC)
@@ -181,8 +183,13 @@ def _missing_alert(session: Session, pair: Pair, year: int) -> Draft:
     )
 
 
-def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
-    """Every pair the caller may see, issued or not (the prefecture's list of missing bilans)."""
+def status(
+    session: Session, actor: Actor, year: int, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Every pair the caller may see: ``issued``; ``missing`` when not issued once its deadline
+    (28 February N+1) has passed; ``pending`` before (issue 13: next year's bilans are not
+    missing in December). The prefecture's list of missing bilans."""
+    today = today or clock.today()
     issued = {
         Pair(r.landlord_id, r.departement_code, r.reserver_id): r
         for r in session.scalars(sa.select(IssuedReport).where(IssuedReport.year == year))
@@ -201,7 +208,11 @@ def status(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
                 "landlord": {"id": pair.landlord_id, "name": names.get(pair.landlord_id)},
                 "reserver": {"id": pair.reserver_id, "name": names.get(pair.reserver_id)},
                 "departement": pair.departement,
-                "status": "issued" if report and report.issued_at else "missing",
+                "status": (
+                    "issued"
+                    if report and report.issued_at
+                    else ("missing" if today > deadline else "pending")
+                ),
                 "issued_at": report.issued_at if report else None,
                 "issued_on": report.issued_on if report else None,
                 "late": bool(report and report.issued_on and report.issued_on > deadline),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,9 +60,17 @@ class ForecastFilters:
 
 
 def declare(
-    session: Session, actor: Actor, data: NewForecasts, today: date | None = None
+    session: Session,
+    actor: Actor,
+    data: NewForecasts,
+    today: date | None = None,
+    declared_at: datetime | None = None,
 ) -> Declared:
     """Record a landlord's forecasts for a year in a département; the caller commits.
+
+    ``declared_at`` (UTC, default now, never later than now): when the figures reached the
+    reservers, for a history loaded after the fact (the demo's declarations of January); the
+    ``late`` flag is read from it.
 
     403 unless the caller is the landlord (a writer) or an admin; 422, changing nothing, for an
     unknown landlord, département or category, a negative count, a year out of range, or a
@@ -81,7 +89,7 @@ def declare(
             "prévisions de logements soustraits du flux sont arrêtées avec son bilan.",
             extra={"year": data.year, "changed": [c.value for c in changed]},
         )
-    now = utcnow()
+    now = utcnow() if declared_at is None else min(declared_at, utcnow())
     for category, forecast in changed.items():
         row = current.get(category)
         if row is None:
@@ -141,7 +149,7 @@ def forecasts(session: Session, landlord_id: int, departement: str, year: int) -
 
 def is_late(row: DeductionForecast) -> bool:
     """Whether the figure in force reached the reservers after the deadline (Paris date)."""
-    return row.declared_at.astimezone(clock.PARIS).date() > rules.deadline(row.year)
+    return rules.is_late(row.year, row.declared_at.astimezone(clock.PARIS).date())
 
 
 # --- helpers ---------------------------------------------------------------------------------

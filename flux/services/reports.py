@@ -11,22 +11,28 @@ Who sees what (design.md §4 invariant 8):
 A filter naming a landlord, reserver or département the caller may not look into (or that does
 not exist) answers 404, as an object it may not see does elsewhere; another reserver's bilan is
 such an object for a reserver.
+
+The rows of a closed year are kept and reused (``flux.reporting.cache``): asking for a closed
+year's bilan stores them the first time (in a transaction of its own), and reads them
+afterwards.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux import clock
 from flux.domain.reference import OrganisationKind, Role
-from flux.models import Convention, Departement, JournalEntry, Organisation
+from flux.models import Convention, Departement, IssuedReport, JournalEntry, Organisation
 from flux.reporting import annual as annual_report
+from flux.reporting import cache, facts
 from flux.reporting import catalogue as catalogues
-from flux.reporting import facts
 from flux.reporting.model import Report, ReportMeta
 from flux.services import deduction_forecasts
 from flux.services.access import Actor
@@ -34,6 +40,7 @@ from flux.services.allocation_book import Scope
 from flux.services.errors import NotFound
 
 TITLE = "Bilan annuel {year} de la gestion en flux"
+log = logging.getLogger("flux.reports")
 
 
 @dataclass(frozen=True)
@@ -44,9 +51,83 @@ class ReportQuery:
     departement: str | None = None
 
 
-def annual(session: Session, actor: Actor, query: ReportQuery, today: date | None = None) -> Report:
+def annual(
+    session: Session,
+    actor: Actor,
+    query: ReportQuery,
+    today: date | None = None,
+    keep: bool = True,
+) -> Report:
     """The bilan annuel of ``query.year`` as the caller may see it (404 for a filter it may
-    not use); ``today`` is the date of issue."""
+    not use); ``today`` is the date of issue. ``keep``: store the rows of closed years made
+    here for the next bilans (in a transaction of their own: ``session`` is left as it was)."""
+    in_year, landlord, reserver, departement, scopes = _plan(session, actor, query)
+    catalogue = catalogues.load(session, scopes, query.year)
+    # A scope whose conventions were all out of force in the year, with no entry in it: nothing.
+    scopes = [
+        s for s in scopes if catalogue.scope_shares(s) or (s.landlord_id, s.departement) in in_year
+    ]
+    closings = facts.closings_of(session, query.year)
+    view = annual_report.View(reserver.id if reserver is not None else None)
+    keys = cache.keys(session, query.year, closings)
+    made: list[tuple[str, annual_report.ScopeRows]] = []
+
+    def scope_rows(scope: Scope) -> annual_report.ScopeRows:
+        """A closed year's rows from the cache, else read from the journal (and kept)."""
+        key = keys.key(scope, catalogue)
+        if key is not None:
+            kept = cache.get(session, scope, query.year, view.reserver_id, key)
+            if kept is not None:
+                return kept
+        shares = [info.share_id for info in catalogue.scope_shares(scope)]
+        scope_year = facts.load(session, scope, query.year, shares, closings)
+        rows = annual_report.scope_rows(scope_year, catalogue, view)
+        if key is not None:
+            made.append((key, rows))
+        return rows
+
+    forecasts = {
+        scope: deduction_forecasts.forecasts(
+            session, scope.landlord_id, scope.departement, query.year
+        )
+        for scope in scopes
+    }
+    meta = _meta(query, scopes, catalogue, landlord, reserver, departement, today)
+    # A generator: each scope's year is read, turned into rows, and dropped before the next
+    # (the rows of closed years are kept until stored below).
+    report = annual_report.build(meta, (scope_rows(s) for s in scopes), catalogue, forecasts)
+    if made and keep:
+        _keep(session, query.year, view.reserver_id, made)
+    return report
+
+
+def _keep(session: Session, year: int, view: int | None, made: list[tuple[str, Any]]) -> None:
+    """Store the rows in a session of their own, committed at once: the caller's session
+    (a GET request's, which commits nothing) is left untouched. A cache that cannot be
+    written (a database busy with a long write) is no error: the next bilan reads the
+    journal again."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    try:
+        with Session(engine) as writer:
+            cache.put(writer, year, view, made)
+            writer.commit()
+    except sa.exc.OperationalError:
+        log.warning("bilan %s : lignes non conservées (base occupée)", year, exc_info=True)
+
+
+def scope_count(session: Session, actor: Actor, query: ReportQuery) -> int:
+    """How many scopes (landlord × département) the bilan covers, the caller's access applied
+    (404 for a filter it may not use): what tells a bilan made in a request from one prepared
+    in the background (``flux.services.report_jobs``)."""
+    return len(_plan(session, actor, query)[-1])
+
+
+def _plan(
+    session: Session, actor: Actor, query: ReportQuery
+) -> tuple[set[Pair], Organisation | None, Organisation | None, Departement | None, list[Scope]]:
+    """The year's journal pairs, the filters checked against the caller's access, and the
+    scopes of the bilan."""
     in_year = _journal_pairs(session, query.year)
     visible = _visible(session, actor, _convention_pairs(session) | in_year)
     landlord = _landlord(session, actor, query.landlord, visible)
@@ -62,32 +143,26 @@ def annual(session: Session, actor: Actor, query: ReportQuery, today: date | Non
     if reserver is not None:
         pairs &= _reserver_pairs(session, reserver.id)
     scopes = [Scope(landlord_id, code) for landlord_id, code in sorted(pairs)]
-    catalogue = catalogues.load(session, scopes, query.year)
-    # A scope whose conventions were all out of force in the year, with no entry in it: nothing.
-    scopes = [
-        s for s in scopes if catalogue.scope_shares(s) or (s.landlord_id, s.departement) in in_year
-    ]
-    # A generator: each scope's year is read, turned into rows, and dropped before the next.
-    closings = facts.closings_of(session, query.year)
-    scope_years = (
-        facts.load(
-            session,
-            scope,
-            query.year,
-            [info.share_id for info in catalogue.scope_shares(scope)],
-            closings,
+    return in_year, landlord, reserver, departement, scopes
+
+
+def issued(session: Session, actor: Actor, query: ReportQuery) -> IssuedReport | None:
+    """The campaign's issued bilan for exactly this landlord, département and reserver, when
+    there is one: served as it was issued (its bytes are those its hash certifies)."""
+    if query.landlord is None or query.reserver is None or query.departement is None:
+        return None
+    _, landlord, reserver, departement, _ = _plan(session, actor, query)
+    if landlord is None or reserver is None or departement is None:
+        return None
+    return session.scalar(
+        sa.select(IssuedReport).where(
+            IssuedReport.landlord_id == landlord.id,
+            IssuedReport.departement_code == departement.code,
+            IssuedReport.reserver_id == reserver.id,
+            IssuedReport.year == query.year,
+            IssuedReport.issued_at.is_not(None),
         )
-        for scope in scopes
     )
-    forecasts = {
-        scope: deduction_forecasts.forecasts(
-            session, scope.landlord_id, scope.departement, query.year
-        )
-        for scope in scopes
-    }
-    meta = _meta(query, scopes, catalogue, landlord, reserver, departement, today)
-    view = annual_report.View(reserver.id if reserver is not None else None)
-    return annual_report.build(meta, scope_years, catalogue, forecasts, view)
 
 
 # --- what the caller may look into -------------------------------------------------------------

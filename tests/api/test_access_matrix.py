@@ -627,6 +627,10 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         },
         check_annual_report,
     ),
+    # A bilan prepared in the background: only its requester reads it (none exists here).
+    ("GET", "/api/v1/reports/jobs/<int:job_id>"): Endpoint(
+        lambda s, t: _get(f"{V1}/reports/jobs/1"), {"-": "401 404 404 404 404 404 404 404 404"}
+    ),
     # --- deduction forecasts: declared by the landlord, read by its reservers there -----------
     ("GET", "/api/v1/deduction-forecasts"): Endpoint(
         lambda s, t: _get(f"{V1}/deduction-forecasts"), {"-": READ_ALL}, check_deduction_forecasts

@@ -113,3 +113,34 @@ def test_a_bilan_that_fails_does_not_stop_the_others(session, world, monkeypatch
     assert alert.landlord_id == world["ids"][ESH]
     monkeypatch.undo()
     assert jobs.run(session, "bilan-campaign", date(2026, 1, 3)).summary["generated"] == 1
+
+
+def test_a_bilan_not_issued_is_missing_only_after_its_deadline(session, world):
+    from flux.services import bilan_campaign
+
+    before = bilan_campaign.status(session, SYSTEM, 2025, today=date(2026, 2, 28))
+    after = bilan_campaign.status(session, SYSTEM, 2025, today=date(2026, 3, 1))
+    assert {r["landlord"]["id"]: r["status"] for r in before} == {
+        world["ids"][OPH]: "pending",
+        world["ids"][ESH]: "pending",
+    }
+    assert {r["status"] for r in after} == {"missing"}
+
+
+def test_the_report_endpoint_serves_an_issued_bilan_as_it_was_issued(client, auth, session, world):
+    jobs.run(session, "bilan-campaign", date(2026, 1, 2))
+    report = session.scalar(sa.select(IssuedReport))
+    al = auth("reserver", "action-logement")
+    served = client.get(
+        "/api/v1/reports/annual",
+        query_string={
+            "year": 2025,
+            "landlord": OPH,
+            "departement": "31",
+            "reserver": "action-logement",
+            "format": "pdf",
+        },
+        headers=al,
+    )
+    assert served.status_code == 200 and served.mimetype == "application/pdf"
+    assert hashlib.sha256(served.data).hexdigest() == report.content_hash

@@ -40,7 +40,17 @@ from .vacancy_kit import (
 )
 
 URL = "/api/v1/reports/annual"
-PARTS = ["shares", "breakdown", "breakdown_summary", "deductions", "checks", "late_entries"]
+PARTS = [
+    "key_figures",
+    "synthesis",
+    "shares",
+    "breakdown",
+    "breakdown_summary",
+    "deductions",
+    "checks",
+    "late_entries",
+    "share_periods",
+]
 HOUSEHOLD = {"dalo": True, "prioritaire": False, "first_quartile": True}
 AL_NAME = "Action Logement Services"
 OPH_NAME, ESH_NAME = "Office Public de l'Habitat Démo Garonne", "Pastel Habitat Démo (ESH fictive)"
@@ -158,7 +168,12 @@ def test_the_json_report_has_its_meta_and_its_parts_in_order(client, oph, world)
     assert body["meta"]["filters"] == {"year": "2025", "landlord": OPH}
     assert [p["key"] for p in body["parts"]] == PARTS
     shares = part(body, "shares")
-    assert shares["columns"][0] == {"key": "landlord", "label": "Bailleur", "kind": "text"}
+    assert shares["columns"][0] == {
+        "key": "landlord",
+        "label": "Bailleur",
+        "kind": "text",
+        "machine": False,
+    }
     assert {c["key"]: c["kind"] for c in shares["columns"]}["target"] == "dwellings"
     assert shares["total"]["landlord"] == "Total"
     assert part(body, "checks")["total"] is None
@@ -180,7 +195,8 @@ def test_each_share_shows_what_it_was_proposed_attributed_taken_back_and_overrid
 
     # Nine vacancies counted (the tenth withdrawn): every share's realised adds up to nine.
     assert total["realised"] == 9
-    assert total["eligible"] == sum(r["eligible"] for r in shares)
+    # The total's "eligible" is the flux, distinct vacancies, not the sum over shares (issue 13).
+    assert total["eligible"] == 9 < sum(r["eligible"] for r in shares)
     assert sum(Decimal(r["target"]) for r in shares) == 9
     # One override: counted for the share that received it and the one that lost it.
     assert total["overrides_received"] == total["overrides_lost"] == 1
@@ -300,7 +316,7 @@ def test_a_reserver_sees_only_its_shares_with_every_landlord(client, auth, world
 def test_a_reserver_without_a_convention_gets_an_empty_report(client, auth, world):
     body = report(client, auth("reserver", "commune-muret"), year=2025)
 
-    assert all(p["rows"] == [] for p in body["parts"])
+    assert all(p["rows"] == [] for p in body["parts"] if p["key"] != "key_figures")
     assert part(body, "shares")["total"]["proposed"] == 0
 
 
@@ -340,7 +356,11 @@ def test_the_prefecture_consolidates_its_departement_and_nothing_else(
     checks = {(r["landlord"], r["code"]) for r in rows(body, "checks")}
     assert (ESH_NAME, "dalo_prioritaires_25") in checks
     # The Gers' prefecture sees nothing of the Haute-Garonne.
-    assert all(p["rows"] == [] for p in report(client, prefecture_32, year=2025)["parts"])
+    assert all(
+        p["rows"] == []
+        for p in report(client, prefecture_32, year=2025)["parts"]
+        if p["key"] != "key_figures"  # zeros: nothing to report
+    )
     assert_problem(get(client, prefecture_32, year=2025, departement="31"), 404)
     assert_problem(get(client, prefecture_32, year=2025, landlord=OPH), 404)
 
@@ -412,7 +432,8 @@ def test_a_closed_years_report_is_frozen_and_late_entries_are_flagged_in_both_ye
         assert row["carry_out"] == format_dwellings(carries.get(share_key, 0))
     assert rows(body, "late_entries") == []
 
-    # A late entry: a designation in January 2026 on the December vacancy.
+    # A routine follow-up in January 2026 of the December vacancy changes none of 2025's
+    # figures: it is no late entry (issue 13), and the report does not move.
     if holder(december) == LANDLORD:
         recorded(
             client,
@@ -427,31 +448,29 @@ def test_a_closed_years_report_is_frozen_and_late_entries_are_flagged_in_both_ye
         recorded(client, oph, december["id"], "designation", "2026-01-15", candidates=3)
     after = report(client, oph, year=2025, landlord=OPH)
 
-    for key in PARTS[:-1]:
+    for key in PARTS:
         assert part(after, key) == part(body, key), key
-    [late] = rows(after, "late_entries")
-    assert late["concerns"] == 2025 and late["vacancy"] == december["id"]
-    assert late["effective_date"] == "2026-01-15"
-    assert "concerne 2025" in late["flag"]
-    next_year = report(client, oph, year=2026, landlord=OPH)
-    assert [r["entry"] for r in rows(next_year, "late_entries")] == [late["entry"]]
-    csv_after = get(client, oph, year=2025, landlord=OPH, format="csv").data.decode("utf-8-sig")
-    main_parts = first.decode("utf-8-sig").split("Écritures tardives")[0]
-    assert csv_after.split("Écritures tardives")[0] == main_parts
+    assert rows(report(client, oph, year=2026, landlord=OPH), "late_entries") == []
+    assert get(client, oph, year=2025, landlord=OPH, format="csv").data == first
 
-    # A late withdrawal moves 2026's carry-ins (year_close.adjust_late), never 2025's figures.
+    # A late withdrawal moves 2026's carry-ins (year_close.adjust_late), never 2025's figures:
+    # a late entry, flagged in both years' bilans.
     recorded(client, oph, december["id"], "withdrawal", "2026-02-02", reason="le locataire reste")
     withdrawn = report(client, oph, year=2025, landlord=OPH)
-    for key in PARTS[:-1]:
+    for key in PARTS:
+        if key == "late_entries":
+            continue
         assert part(withdrawn, key) == part(body, key), key
-    kinds = [r["kind"] for r in rows(withdrawn, "late_entries")]
-    assert kinds[:2] == [late["kind"], "retrait"]
-    assert set(kinds[2:]) == {"ajustement du report"}  # the carry adjustments it caused
+    late, *adjustments = rows(withdrawn, "late_entries")
+    assert (late["kind"], late["concerns"], late["vacancy"]) == ("retrait", 2025, december["id"])
+    assert late["effective_date"] == "2026-02-02"
+    assert "concerne 2025" in late["flag"]
+    assert adjustments and {r["kind"] for r in adjustments} == {"ajustement du report"}
     adjusted = report(client, oph, year=2026, landlord=OPH)
     carry_in = sum(Decimal(r["carry_in"]) for r in rows(adjusted, "shares"))
     assert carry_in == 0  # a scope's carries cancel out, adjustments included
     # 2026 lists the late entries of 2025; their carry adjustments are in its carry-ins.
-    assert [r["kind"] for r in rows(adjusted, "late_entries")] == kinds[:2]
+    assert [r["entry"] for r in rows(adjusted, "late_entries")] == [late["entry"]]
 
 
 def test_a_closed_years_report_is_byte_identical_in_every_format_after_next_years_entries(
@@ -514,3 +533,132 @@ def test_the_cli_writes_the_report_as_admin_or_as_a_user(
     refused = flux("report", "annual", "--year", "2025", "--as", email, "--landlord", "inconnu")
     assert refused.exit_code == 1 and "introuvable" in refused.output
     assert "administrateur" in flux("report", "annual", "--help").output
+
+
+# --- tidy machine formats (issue 13) -----------------------------------------------------------
+
+
+def _as_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def test_each_part_as_a_tidy_csv_loads_with_pandas_to_the_rows_of_the_json(client, oph, world):
+    import zipfile
+
+    body = report(client, oph, year=2025, landlord=OPH)
+    archive = get(client, oph, year=2025, landlord=OPH, format="zip")
+    assert archive.status_code == 200 and archive.mimetype == "application/zip"
+    members = zipfile.ZipFile(io.BytesIO(archive.data))
+    assert members.namelist() == [f"{key}.csv" for key in PARTS]
+    for key in PARTS:
+        response = get(client, oph, year=2025, landlord=OPH, format="csv", part=key)
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        assert f'-{key}.csv"' in response.headers["Content-Disposition"]
+        assert members.read(f"{key}.csv") == response.data
+        frame = pd.read_csv(io.BytesIO(response.data), dtype=str, keep_default_na=False)
+        expected = part(body, key)
+        assert list(frame.columns) == [c["key"] for c in expected["columns"]]
+        assert frame.to_dict("records") == [
+            {k: _as_text(v) for k, v in row.items()} for row in expected["rows"]
+        ], key
+    # Typed, the way a program reads it: ids are numbers, codes text, no total row.
+    shares = pd.read_csv(
+        io.BytesIO(get(client, oph, year=2025, landlord=OPH, format="csv", part="shares").data)
+    )
+    assert len(shares) == len(rows(body, "shares")) and "Total" not in set(shares["landlord"])
+    assert set(shares["landlord_code"]) == {OPH}
+    assert shares["share_id"].notna().sum() == len(shares) - 1  # the landlord part has none
+    assert {c["key"] for c in part(body, "shares")["columns"] if c["machine"]} >= {
+        "landlord_id",
+        "reserver_id",
+        "reserver_code",
+        "convention_id",
+        "share_id",
+    }
+
+
+def test_the_json_gives_the_percentage_periods_of_an_amended_share(client, oph, world):
+    body = report(client, oph, year=2025, landlord=OPH)
+    periods = rows(body, "share_periods")
+    assert periods and all(p["share_id"] and p["convention_id"] for p in periods)
+    by_share_id: dict[int, list[dict]] = {}
+    for period in periods:
+        by_share_id.setdefault(period["share_id"], []).append(period)
+    for share_periods in by_share_id.values():
+        days = [(p["valid_from"], p["valid_until"]) for p in share_periods]
+        assert days == sorted(days) and all(start <= end for start, end in days)
+        assert all(a[1] < b[0] for a, b in zip(days, days[1:], strict=False))
+
+
+def test_part_is_refused_without_csv_and_for_an_unknown_part(client, oph, world):
+    assert_problem(get(client, oph, year=2025, landlord=OPH, format="pdf", part="shares"), 422)
+    assert_problem(get(client, oph, year=2025, landlord=OPH, format="csv", part="nope"), 422)
+
+
+def test_a_closed_years_rows_are_kept_and_a_late_entry_or_a_new_name_renews_them(
+    client, oph, session, world
+):
+    from flux.models import ReportFacts
+
+    def kept() -> list[str]:
+        session.expire_all()
+        return list(session.scalars(sa.select(ReportFacts.key).where(ReportFacts.year == 2025)))
+
+    oph_id = session.scalar(sa.select(Organisation.id).where(Organisation.code == OPH))
+    december = logged(client, oph, create_dwelling(client, oph, "Z0000002", TOULOUSE), "2025-12-20")
+    assert report(client, oph, year=2026, landlord=OPH) and kept() == []  # open: nothing kept
+    _close(session, client, oph_id)
+    first = get(client, oph, year=2025, landlord=OPH, format="csv").data
+    [key] = kept()
+    assert get(client, oph, year=2025, landlord=OPH, format="csv").data == first
+    assert kept() == [key]  # read back, not made again
+    # A late entry that changes the closed year: a new key, the late entry in the bilan.
+    recorded(client, oph, december["id"], "withdrawal", "2026-02-02", reason="le locataire reste")
+    late = report(client, oph, year=2025, landlord=OPH)
+    [renewed] = kept()
+    assert renewed != key and rows(late, "late_entries")
+    # A renamed landlord: new rows, with the new name.
+    landlord = session.get(Organisation, oph_id)
+    landlord.name = "Office renommé"
+    session.commit()
+    named = report(client, oph, year=2025, landlord=OPH)
+    assert kept() != [renewed]
+    assert {r["landlord"] for r in rows(named, "shares")} == {"Office renommé"}
+
+
+# --- prepared in the background (issue 13) -----------------------------------------------------
+
+
+def test_a_bilan_asked_for_asynchronously_is_prepared_by_the_scheduler_then_served(
+    app, client, oph, session, world, auth
+):
+    from flux.services import report_jobs
+
+    query = {"year": 2025, "landlord": OPH, "format": "pdf"}
+    asked = client.get(URL, query_string=query, headers={**oph, "Prefer": "respond-async"})
+    assert asked.status_code == 202
+    location = asked.headers["Location"]
+    assert asked.get_json()["status"] == "pending" and asked.get_json()["location"] == location
+    waiting = client.get(location, headers=oph)
+    assert waiting.status_code == 202 and waiting.headers["Retry-After"]
+    # Another caller, even one who may read the same bilan, does not see the job.
+    assert_problem(client.get(location, headers=auth("landlord", "esh-demo-pastel")), 404)
+
+    assert report_jobs.run_pending(session) == 1
+    assert report_jobs.run_pending(session) == 0  # made once
+    ready = client.get(location, headers=oph)
+    assert ready.status_code == 200 and ready.mimetype == "application/pdf"
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(ready.data)).pages
+    )
+    assert "Synthèse" in text and "Office Public de l'Habitat Démo Garonne" in text
+
+    # Too many scopes for a request: prepared in the background without being asked.
+    app.config["REPORT_BACKGROUND_SCOPES"] = 0
+    big = get(client, oph, year=2025, landlord=OPH, format="csv", part="shares")
+    assert big.status_code == 202
+    report_jobs.run_pending(session)
+    done = client.get(big.headers["Location"], headers=oph)
+    assert done.status_code == 200 and done.data.startswith(b"landlord,")
+    # A filter the caller may not use is still 404, not a job.
+    assert_problem(get(client, oph, year=2025, landlord="esh-demo-pastel"), 404)

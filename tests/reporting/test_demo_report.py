@@ -144,6 +144,11 @@ def _rows(report, key: str) -> list[dict]:
 
 
 def test_every_total_row_is_the_sum_of_the_rows_above(everything):
+    """Except the shares' eligible vacancies, whose total is the flux: distinct vacancies
+    (each counted once in the realised of one share or the landlord part), and the ids."""
+    shares = everything.part("shares").frame
+    total = shares.iloc[-1]
+    assert total["eligible"] == total["realised"] < sum(shares.iloc[:-1]["eligible"])
     for part in everything.parts:
         if not part.total:
             continue
@@ -152,7 +157,9 @@ def test_every_total_row_is_the_sum_of_the_rows_above(everything):
         first_text = next(c.key for c in part.columns if c.kind == "text")
         assert total[first_text] == "Total", part.key
         for column in part.columns:
-            if column.kind in ("integer", "dwellings"):
+            if (part.key, column.key) == ("shares", "eligible"):
+                continue
+            if column.kind in ("integer", "dwellings") and not column.machine:
                 expected = sum((v for v in rows[column.key] if v is not None), 0)
                 assert total[column.key] == expected, (part.key, column.key)
                 assert type(total[column.key]) is (int if column.kind == "integer" else Decimal)
@@ -401,6 +408,21 @@ def test_the_percentage_shown_is_the_one_in_force_at_the_years_end(session):
 
     assert al(report)["percent"] == Decimal("0.28")
     assert al(before)["percent"] == Decimal("0.25")
+    # The amended share's percentage periods (issue 13): 25 % to 30 June, 28 % from 1 July.
+    periods = [
+        (row["valid_from"], row["valid_until"], row["percent"])
+        for row in _rows(report, "share_periods")
+        if row["convention"] == "31-OPHG-AL"
+    ]
+    assert periods == [
+        (date(2026, 1, 1), date(2026, 6, 30), Decimal("0.25")),
+        (date(2026, 7, 1), date(2026, 12, 31), Decimal("0.28")),
+    ]
+    assert al(report)["share_id"] == next(
+        row["share_id"]
+        for row in _rows(report, "share_periods")
+        if row["convention"] == "31-OPHG-AL"
+    )
 
 
 def test_each_vacancys_holder_is_the_one_the_allocation_fold_gives(session):
@@ -455,3 +477,91 @@ def test_the_summary_by_dimension_adds_up_to_the_breakdown(everything):
     }
     for counts in per_dimension.values():
         assert counts == breakdown
+
+
+# --- no false alarms (issue 13) ---------------------------------------------------------------
+
+
+def test_only_entries_that_change_the_closed_year_are_late_on_the_demo(session, everything):
+    """The demo's January follow-ups of December vacancies (designations, CALEOL decisions,
+    leases) change none of 2025's figures: not late. Each late entry listed is the cause of a
+    carry adjustment."""
+    closes = {
+        (e.landlord_id, e.departement_code): e.payload["through_id"]
+        for e in session.scalars(
+            sa.select(JournalEntry).where(
+                JournalEntry.kind == "year_closed", JournalEntry.period == YEAR
+            )
+        )
+    }
+    after_close = [
+        e
+        for e in session.scalars(sa.select(JournalEntry).where(JournalEntry.period == YEAR))
+        if e.kind != "year_closed" and e.id > closes[e.landlord_id, e.departement_code]
+    ]
+    assert len(after_close) > 20, "the demo records January follow-ups of December vacancies"
+    causes = {
+        e.payload["cause_id"]
+        for e in session.scalars(sa.select(JournalEntry).where(JournalEntry.kind == "carry_over"))
+        if e.payload.get("late") and e.payload.get("from_year") == YEAR
+    }
+    listed = [r for r in _rows(everything, "late_entries") if r["kind"] != "ajustement du report"]
+    assert {r["entry"] for r in listed} == causes
+    assert len(listed) < len(after_close)
+
+
+def test_no_demo_forecast_is_late(session):
+    from flux.models import DeductionForecast
+    from flux.services import deduction_forecasts
+
+    forecasts = session.scalars(sa.select(DeductionForecast)).all()
+    assert {f.year for f in forecasts} == {2025, 2026}
+    assert not [f for f in forecasts if deduction_forecasts.is_late(f)]
+
+
+def test_next_years_bilans_are_not_missing_before_their_deadline(session):
+    from flux.services import bilan_campaign
+
+    december = bilan_campaign.status(session, SYSTEM, 2026, today=date(2026, 12, 15))
+    assert december and {row["status"] for row in december} == {"pending"}
+    after = bilan_campaign.status(session, SYSTEM, 2026, today=date(2027, 3, 1))
+    assert {row["status"] for row in after} == {"missing"}
+    issued = bilan_campaign.status(session, SYSTEM, YEAR, today=date(2026, 3, 1))
+    assert {row["status"] for row in issued} == {"issued"}
+
+
+# --- the PDF as a document (issue 13) -------------------------------------------------------
+
+
+def test_the_prefectures_pdf_opens_on_a_synthesis_naming_the_breached_obligations(session):
+    import io
+
+    from pypdf import PdfReader
+
+    from flux.reporting import render
+
+    etat = _ids(session)["etat-31"]
+    prefecture = Actor(None, Role.PREFECTURE, etat, departement="31", can_write=False)
+    report = reports.annual(
+        session, prefecture, reports.ReportQuery(YEAR, departement="31"), date(2026, 3, 1)
+    )
+    pages = [
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(render.render(report, "pdf").content)).pages
+    ]
+    text = " ".join(pages)
+    synthesis_pages = next(i for i, page in enumerate(pages) if "Annexe 1 — " in page)
+    synthesis = " ".join(pages[:synthesis_pages])
+    assert pages[0].index("Synthèse") < pages[0].index("Flux de l'année")
+    assert synthesis_pages <= 4 and len(pages) < 40
+    flux = next(r["value"] for r in _rows(report, "key_figures") if r["figure"] == "flux")
+    assert flux == report.part("shares").frame.iloc[-1]["realised"]
+    breached = [r for r in _rows(report, "checks") if r["status"] == "failed"]
+    assert breached, "the demo breaches some obligations"
+    for row in breached:
+        label = row["check"].rsplit(" (", 1)[0]  # the article follows, after "— article"
+        assert label in synthesis, label
+        assert row["scope"] in synthesis
+    # French labels only: no code of the checks, no status code.
+    for code in {r["code"] for r in _rows(report, "checks")} | {"passed", "failed"}:
+        assert code not in text, code

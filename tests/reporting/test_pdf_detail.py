@@ -45,7 +45,7 @@ def test_a_long_detail_part_is_left_to_the_other_formats_with_a_note():
     rows = pdf.PDF_DETAIL_MAX_ROWS + 1
     report = _report(rows)
     text = _text(render(report, "pdf").content)
-    assert "Ce tableau croisé compte 1 001 lignes" in " ".join(text.split())
+    assert "Ce tableau compte 1 001 lignes" in " ".join(text.split())
     assert "Commune-00000" not in text
     csv_text = render(report, "csv").content.decode("utf-8-sig")
     assert f"Commune-{rows - 1:05d}" in csv_text

@@ -191,6 +191,7 @@ def test_each_format_has_its_media_type_and_a_file_name_naming_the_scope(report,
             "csv": "text/csv; charset=utf-8",
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "pdf": "application/pdf",
+            "zip": "application/zip",
         }[fmt]
     )
 
@@ -228,7 +229,12 @@ def test_json_gives_meta_columns_and_records_with_the_api_conventions(report):
     shares = document["parts"][0]
     assert shares["title"] == "Parts par convention"
     assert shares["note"].startswith("Les cibles comprennent")
-    assert shares["columns"][2] == {"key": "percent", "label": "Pourcentage", "kind": "percent"}
+    assert shares["columns"][2] == {
+        "key": "percent",
+        "label": "Pourcentage",
+        "kind": "percent",
+        "machine": False,
+    }
     assert shares["rows"][0] == {
         "reserver": "État",
         "share": "Publics prioritaires",
@@ -498,8 +504,8 @@ def test_pdf_long_table_keeps_every_row_once_and_repeats_its_header(report):
 def test_pdf_colours_a_failed_check_in_red():
     def checks_page(failing: bool) -> bytes:
         report = Report(_meta(), (_checks(failing=failing),))
-        page = PdfReader(io.BytesIO(render(report, "pdf").content)).pages[0]
-        return page.get_contents().get_data()
+        pages = PdfReader(io.BytesIO(render(report, "pdf").content)).pages
+        return b"".join(page.get_contents().get_data() for page in pages)
 
     assert RED in checks_page(failing=True)
     assert RED not in checks_page(failing=False)
@@ -531,10 +537,15 @@ def test_pdf_prints_too_wide_a_table_in_groups_of_columns_each_naming_its_rows()
 
 
 def test_pdf_is_landscape_only_for_wide_tables(report):
-    wide = PdfReader(io.BytesIO(render(report, "pdf").content)).pages[0].mediabox
-    narrow = PdfReader(io.BytesIO(render(_narrow(), "pdf").content)).pages[0].mediabox
-    assert wide.width > wide.height
-    assert narrow.width < narrow.height
+    """Page by page: the synthesis portrait, a wide table's pages landscape (issue 13)."""
+    pages = PdfReader(io.BytesIO(render(report, "pdf").content)).pages
+    narrow = PdfReader(io.BytesIO(render(_narrow(), "pdf").content)).pages
+    assert pages[0].mediabox.width < pages[0].mediabox.height  # the synthesis
+    wide = [page for page in pages if page.mediabox.width > page.mediabox.height]
+    assert wide and len(wide) < len(pages)
+    shares = [page for page in pages if "Annexe 1 — " in page.extract_text()]
+    assert shares and all(page.mediabox.width > page.mediabox.height for page in shares)
+    assert all(page.mediabox.width < page.mediabox.height for page in narrow)
 
 
 def test_pdf_metadata_is_french_and_dated_from_the_issue(report):
@@ -566,3 +577,32 @@ def test_the_pdf_creation_date_follows_the_date_of_issue():
     first = render(_narrow(), "pdf").content
     later = render(_narrow(_meta(issued_on=date(2026, 2, 16))), "pdf").content
     assert b"D:20260215" in first and b"D:20260216" in later
+
+
+def test_xlsx_keeps_codes_as_text_with_their_leading_zeros_and_figures_as_numbers():
+    columns = (
+        Column("departement", "Département"),
+        Column("commune", "Commune (INSEE)"),
+        Column("proposed", "Proposés", "integer"),
+        Column("target", "Objectif", "dwellings"),
+        Column("landlord_id", "Id bailleur", "integer", True),
+        Column("landlord_code", "Code bailleur", "text", True),
+    )
+    frame = pd.DataFrame(
+        [("01", "01004", 12, Decimal("3.25"), 7, "007-habitat")],
+        columns=[c.key for c in columns],
+        dtype=object,
+    )
+    report = Report(_meta(), (Part("codes", "Codes", columns, frame),))
+    sheet = openpyxl.load_workbook(io.BytesIO(render(report, "xlsx").content))["Codes"]
+    header = next(
+        i for i, row in enumerate(sheet.iter_rows(values_only=True), 1) if "Proposés" in row
+    )
+    values = [cell.value for cell in sheet[header + 1]]
+    assert values == ["01", "01004", 12, 3.25, 7, "007-habitat"]
+    assert sheet.cell(header + 1, 2).number_format == "@"
+    # The PDF prints neither the ids nor the codes meant for programs.
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(render(report, "pdf").content)).pages
+    )
+    assert "01004" in text and "007-habitat" not in text and "Id bailleur" not in text

@@ -22,7 +22,7 @@ blp = Blueprint(
 
 class BilanFilterSchema(ma.Schema):
     year = ma.fields.Integer(required=True, validate=ma.validate.Range(2000, 2100))
-    status = ma.fields.String(validate=ma.validate.OneOf(["issued", "missing"]))
+    status = ma.fields.String(validate=ma.validate.OneOf(["issued", "missing", "pending"]))
     departement = ma.fields.String(validate=ma.validate.Length(max=3))
 
 
@@ -32,7 +32,12 @@ class BilanSchema(ma.Schema):
     landlord = ma.fields.Dict()
     reserver = ma.fields.Dict()
     departement = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "issued ou missing"})
+    status = ma.fields.String(
+        metadata={
+            "description": "issued (émis), missing (non émis après le 28 février) ou pending "
+            "(non émis, échéance à venir)"
+        }
+    )
     issued_at = ma.fields.DateTime(allow_none=True)
     issued_on = ma.fields.Date(allow_none=True, metadata={"description": "Date d'émission"})
     late = ma.fields.Boolean(metadata={"description": "émis après le 28 février"})
