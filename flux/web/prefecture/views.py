@@ -1,0 +1,1 @@
+"""The prefecture's pages: the département's console, the État's conventions."""
