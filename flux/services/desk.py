@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from flux.domain import lifecycle
+from flux.domain import lifecycle, obligations
 from flux.domain.allocation import LANDLORD
+from flux.domain.conventions import format_dwellings
 from flux.domain.lifecycle import Event, Stage
 from flux.models import Commune, JournalEntry, Organisation
-from flux.services import scope_conventions, users, vacancies
-from flux.services.access import Actor
+from flux.services import alerts, bilan_campaign, reports, scope_conventions, users, vacancies
+from flux.services import balances as balance_service
+from flux.services.access import Actor, require_admin
 from flux.services.errors import Forbidden, InvalidInput
 from flux.services.journal import Kind
 from flux.services.vacancy_events import _check_actor as check_actor
@@ -29,6 +31,8 @@ from flux.services.vacancy_events import visible, visible_vacancies
 
 _CLOSING_KINDS = (Kind.LEASE, Kind.WITHDRAWAL)
 PAGE_SIZE = 25
+# Stages where the holder's candidates are awaited (first designation, or after a CAL refusal).
+AWAITING_CANDIDATES = (Stage.ORIENTED, Stage.CAL_REFUSED)
 
 # The order the desk groups stages in: what waits on someone first.
 STAGE_ORDER = (
@@ -41,7 +45,7 @@ STAGE_ORDER = (
 )
 
 
-# --- the signed-in user's own account ---------------------------------------------------------
+# --- the signed-in user's own account ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def change_own_password(session: Session, actor: Actor, current: str, new: str) 
     users.set_password(session, user, new)
 
 
-# --- the desk: open vacancies -----------------------------------------------------------------
+# --- the desk: open vacancies --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def open_vacancies(session: Session, actor: Actor, filters: DeskFilters, today: 
             r
             for r, s in zip(rows, states, strict=True)
             if r.holder_reserver_id == actor.organisation_id
-            and Event.DESIGNATION in lifecycle.allowed(s.lifecycle)
+            and s.lifecycle.stage in AWAITING_CANDIDATES
         ]
     desk = Desk([], 0, 1, 1)
     desk.communes = sorted({(r.commune, r.commune_name) for r in rows}, key=lambda c: c[1])
@@ -215,7 +219,7 @@ def _reserver_names(session: Session, ids: set[int]) -> dict[int, str]:
     return _organisation_names(session, set(ids))
 
 
-# --- one vacancy, as its page shows it --------------------------------------------------------
+# --- one vacancy, as its page shows it -----------------------------------------------------------
 
 TIMELINE_LABELS = {
     Kind.VACANCY_LOGGED: "Logement libéré enregistré",
@@ -406,4 +410,131 @@ def _organisation_names(session: Session, ids: set[int | None]) -> dict[int, str
         session.execute(
             sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))
         ).all()
+    )
+
+
+# --- a reserver's rights -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rights:
+    as_of: date
+    rows: list[dict[str, Any]]  # balances' rows, with the landlord's name and completion
+    realised: int
+    target: str  # in dwellings, two decimals
+    completion: str | None  # percent with one decimal, None when nothing was due
+
+
+def rights(session: Session, actor: Actor, as_of: date) -> Rights:
+    """The caller's shares' balances as of a date (`balances.balances`: same figures, same
+    access), each with its landlord's name and its completion rate, and the overall rate:
+    realised over target, the target counted with its carry-in."""
+    rows = balance_service.balances(session, actor, balance_service.BalanceQuery(as_of=as_of))
+    names = _organisation_names(session, {r["landlord_id"] for r in rows})
+    shown = []
+    for row in rows:
+        shown.append(
+            {
+                **row,
+                "landlord": names.get(row["landlord_id"], ""),
+                "completion": _rate(row["realised"], row["target_units"]),
+            }
+        )
+    realised = sum(r["realised"] for r in rows)
+    target_units = sum(r["target_units"] for r in rows)
+    return Rights(
+        as_of,
+        shown,
+        realised,
+        format_dwellings(target_units),
+        _rate(realised, target_units),
+    )
+
+
+def _rate(realised: int, target_units: int) -> str | None:
+    """realised / target as a percentage with one decimal (target in 1/10000 of a dwelling)."""
+    if target_units <= 0:
+        return None
+    tenths = (realised * 10000 * 1000 + target_units // 2) // target_units  # 0.1 % units
+    return f"{tenths // 10},{tenths % 10}"
+
+
+def monthly(
+    session: Session, actor: Actor, year: int, today: date, share: int | None = None
+) -> list[dict[str, Any]]:
+    """Each of the caller's shares' monthly cumulative series (`balances.monthly_balances`:
+    same figures, same access), with its landlord's name."""
+    rows = balance_service.monthly_balances(
+        session, actor, balance_service.SeriesQuery(year=year, share=share), today
+    )
+    names = _organisation_names(session, {r["landlord_id"] for r in rows})
+    return [{**r, "landlord": names.get(r["landlord_id"], "")} for r in rows]
+
+
+# --- the prefecture's console --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Console:
+    year: int
+    columns: list[tuple[str, str, str]]  # the checks' (key, French label, kind)
+    checks: list[dict[str, Any]]  # per landlord, each obligation but the per-commune rows
+    by_commune: list[dict[str, Any]]  # the État's uniform share, commune by commune
+    breached: int
+    alerts: list[Any]
+    campaign: list[dict[str, Any]]
+    campaign_deadline: date | None
+
+
+def console(session: Session, actor: Actor, year: int, today: date) -> Console:
+    """The prefecture's console of a year: the obligation checks of the bilan annuel (the same
+    report as the downloads, so the same figures), the open alerts, the bilan campaign."""
+    report = reports.annual(session, actor, reports.ReportQuery(year=year), today)
+    part = report.part("checks")
+    rows = part.frame.to_dict("records")
+    by_commune = [r for r in rows if r["code"] == obligations.Code.ETAT_UNIFORM_BY_COMMUNE]
+    others = [r for r in rows if r["code"] != obligations.Code.ETAT_UNIFORM_BY_COMMUNE]
+    failed = obligations.STATUS_LABELS[obligations.Status.FAILED]
+    campaign = bilan_campaign.status(session, actor, year)
+    return Console(
+        year=year,
+        columns=[(c.key, c.label, c.kind) for c in part.columns],
+        checks=others,
+        by_commune=by_commune,
+        breached=sum(1 for r in rows if r["status"] in (failed, obligations.Status.FAILED)),
+        alerts=list(session.scalars(alerts.listing(session, actor).limit(100))),
+        campaign=campaign,
+        campaign_deadline=campaign[0]["deadline"] if campaign else None,
+    )
+
+
+# --- administration of users ---------------------------------------------------------------------
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> None:
+    """An administrator gives a user a new password; the caller commits."""
+    require_admin(actor)
+    users.set_password(session, users.get_user(session, actor, user_id), password)
+
+
+def revoke_tokens(session: Session, actor: Actor, user_id: int) -> int:
+    """An administrator revokes every live token of a user (its page sessions too)."""
+    require_admin(actor)
+    return users.revoke_all(session, users.get_user(session, actor, user_id).email)
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> None:
+    """Deactivate (every token refused from now on) or reactivate a user; never oneself."""
+    require_admin(actor)
+    user = users.get_user(session, actor, user_id)
+    if user.id == actor.user_id and not active:
+        raise InvalidInput("Vous ne pouvez pas désactiver votre propre compte.")
+    user.active = active
+    session.flush()
+
+
+def organisation_list(session: Session) -> list[Organisation]:
+    """Every organisation (the API's /organisations lists them to any signed-in caller)."""
+    return list(
+        session.scalars(sa.select(Organisation).order_by(Organisation.kind, Organisation.name))
     )

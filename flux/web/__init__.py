@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's lifetime bounds it
     csrf.init_app(app)
-    from . import account, admin, bailleur, prefecture, reservataire  # noqa: F401  (views)
+    from . import account, admin, bailleur, prefecture, reports, reservataire  # noqa: F401
     from .templating import install as install_templating
 
     install_templating(app)

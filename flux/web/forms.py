@@ -149,7 +149,12 @@ class AsOfForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter: it changes nothing
 
-    as_of = DateField("Situation au", validators=[Optional()])
+    as_of = DateField(
+        "Situation au",
+        description="Au plus tard aujourd'hui.",
+        validators=[Optional()],
+        name="au",
+    )
 
 
 class ImportForm(FlaskForm):

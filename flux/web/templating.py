@@ -82,6 +82,23 @@ def number_fr(value: Any) -> str:
     return sign + whole + ("," + decimals if decimals else "")
 
 
+def report_cell(value: Any, kind: str) -> str:
+    """A bilan's cell written as its PDF writes it (flux.reporting.render's French formats)."""
+    from flux.reporting import render
+    from flux.reporting.model import Column
+
+    plain = render.cell(value, Column("x", "x", kind))  # type: ignore[arg-type]
+    if plain is None:
+        return "—"
+    if kind == "percent":
+        return render.fr_percent(plain, "\u00a0")
+    if kind == "dwellings":
+        return render.fr_number(plain, 2, "\u202f")
+    if kind == "date":
+        return render.fr_date(plain)
+    return str(plain)
+
+
 def _menu() -> list[dict[str, Any]]:
     actor = getattr(g, "actor", None)
     if actor is None:
@@ -97,6 +114,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(long_date_fr, "long_date_fr")
     app.add_template_filter(number_fr, "number_fr")
+    app.add_template_filter(report_cell, "report_cell")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -123,9 +123,9 @@ def convention(reference: str, reserver: str, code: str, percent: str, **extra: 
 
 @pytest.fixture
 def world(api, territory) -> dict[str, Any]:
-    """OPH with Action Logement (40 %) and Toulouse (20 %, its commune), three dwellings;
+    """OPH with Action Logement (60 %) and Toulouse (20 %, its commune), three dwellings;
     ESH with Action Logement (30 %) and one dwelling."""
-    al = api("POST", "/conventions", convention("AL", "action-logement", "salaries", "40.00"))
+    al = api("POST", "/conventions", convention("AL", "action-logement", "salaries", "60.00"))
     tlse = api(
         "POST",
         "/conventions",

@@ -25,10 +25,10 @@ def test_declaring_a_freed_dwelling_shows_its_orientation_in_words(signed_in, wo
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get(response.location).get_data(as_text=True)
     assert "Le logement libéré est enregistré." in page
-    # The first vacancy in Toulouse: Action Logement (40 %) is furthest behind its due.
+    # The first vacancy in Toulouse: Action Logement (60 %) is furthest behind its due.
     assert "Ce logement est orienté vers Action Logement Services" in page
     assert "c&#39;est la part éligible la plus en retard sur son dû" in page
-    assert "objectif 0,40 logement(s) en comptant celui-ci, réalisé 0 avant lui" in page
+    assert "objectif 0,60 logement(s) en comptant celui-ci, réalisé 0 avant lui" in page
     assert '<caption id="explication">' in page
     assert "Part non réservée du bailleur" in page  # the explanation lists every eligible part
 
