@@ -272,8 +272,11 @@ def vacancy_page(session: Session, actor: Actor, vacancy_id: int, today: date) -
         for e in entries
     ]
     deadline = described["designation_deadline"] or described["redesignation_deadline"]
+    commune = described["dwelling"].get("commune") or ""
     return {
         **described,
+        "commune_name": session.scalar(sa.select(Commune.name).where(Commune.insee == commune))
+        or commune,
         "recordable": _recordable(session, actor, state, described["allowed_events"]),
         "timeline": timeline,
         "sentence": orientation_sentence(described),
@@ -329,6 +332,8 @@ def orientation_sentence(described: dict[str, Any]) -> str:
     if chosen is None:
         return "Ce logement est orienté vers une part que vous ne voyez pas."
     name = _share_name(chosen)
+    if chosen.get("landlord_part"):
+        name = "la part non réservée du bailleur"
     why = (
         f"c'est la part éligible la plus en retard sur son dû : objectif "
         f"{_fr(chosen['target_dwellings'])} logement(s) en comptant celui-ci, réalisé "
@@ -356,12 +361,10 @@ def orientation_sentence(described: dict[str, Any]) -> str:
             f"({name}), pour le motif : « {overrides[-1]['details'].get('reason')} »."
         )
     sub = [s for s in chosen.get("sub_deficits") or [] if s.get("key")]
-    sub_text = (
-        f" ; son objectif propre à la commune ou au critère « {sub[0]['key']} » entre aussi "
-        "en compte"
-        if sub
-        else ""
-    )
+    sub_text = ""
+    if sub:
+        what = "cette commune" if str(sub[0]["key"]).startswith("commune:") else "ce critère"
+        sub_text = f" ; son objectif propre à {what} entre aussi en compte"
     return f"Ce logement est orienté vers {name} : {why}{sub_text}."
 
 
