@@ -491,10 +491,12 @@ class Console:
 
 def console(session: Session, actor: Actor, year: int, today: date) -> Console:
     """The prefecture's console of a year: the obligation checks of the bilan annuel (the same
-    report as the downloads, so the same figures), the open alerts, the bilan campaign."""
+    report as the downloads, so the same figures; breaches first), the open alerts, the bilan
+    campaign."""
     report = reports.annual(session, actor, reports.ReportQuery(year=year), today)
     part = report.part("checks")
     rows = part.frame.to_dict("records")
+    rows.sort(key=lambda r: r["status"] != obligations.Status.FAILED)  # breaches first
     by_commune = [r for r in rows if r["code"] == obligations.Code.ETAT_UNIFORM_BY_COMMUNE]
     others = [r for r in rows if r["code"] != obligations.Code.ETAT_UNIFORM_BY_COMMUNE]
     failed = obligations.STATUS_LABELS[obligations.Status.FAILED]
@@ -541,3 +543,39 @@ def organisation_list(session: Session) -> list[Organisation]:
     return list(
         session.scalars(sa.select(Organisation).order_by(Organisation.kind, Organisation.name))
     )
+
+
+# --- the landlord's stock -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DwellingPage:
+    rows: list[tuple[Any, str]]  # (dwelling, commune name)
+    total: int
+    page: int
+    pages: int
+
+
+def dwelling_page(session: Session, actor: Actor, search: str, page: int) -> DwellingPage:
+    """The dwellings the caller sees (the policy's `visible_dwellings`), searched by RPLS number
+    or commune name, 50 a page, in two queries."""
+    from flux.models import Dwelling
+    from flux.services.access import visible_dwellings
+
+    stmt = (
+        sa.select(Dwelling, Commune.name)
+        .join(Commune, Commune.insee == Dwelling.commune_insee)
+        .where(visible_dwellings(actor))
+    )
+    if search:
+        like = f"%{search.strip().lower()}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Dwelling.rpls_id).like(like), sa.func.lower(Commune.name).like(like)
+            )
+        )
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // 50))
+    page = min(max(1, page), pages)
+    rows = session.execute(stmt.order_by(Dwelling.rpls_id).limit(50).offset((page - 1) * 50)).all()
+    return DwellingPage([(d, name) for d, name in rows], total, page, pages)

@@ -71,6 +71,15 @@ class PasswordForm(FlaskForm):
     )
 
 
+DEDUCTION_LABELS = {
+    "internal_transfer": "Mutation interne d'un locataire",
+    "urban_renewal": "Relogement pour une opération de renouvellement urbain",
+    "degraded_condo": "Relogement pour une opération de copropriété dégradée (ORCOD)",
+    "unfit_housing": "Relogement au titre de l'habitat indigne",
+    "sale": "Relogement causé par la vente de logements sociaux",
+}
+
+
 class DeclareForm(FlaskForm):
     rpls_id = StringField(
         "Numéro RPLS du logement",

@@ -99,6 +99,13 @@ def report_cell(value: Any, kind: str) -> str:
     return str(plain)
 
 
+def basis_points_fr(value: int) -> str:
+    """Basis points as the API writes a percentage, the French way: 2500 -> "25,00"."""
+    from flux.domain.conventions import format_percent
+
+    return number_fr(format_percent(value))
+
+
 def _menu() -> list[dict[str, Any]]:
     actor = getattr(g, "actor", None)
     if actor is None:
@@ -115,6 +122,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(long_date_fr, "long_date_fr")
     app.add_template_filter(number_fr, "number_fr")
     app.add_template_filter(report_cell, "report_cell")
+    app.add_template_filter(basis_points_fr, "basis_points_fr")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -72,6 +72,11 @@ def test_a_landlord_logs_a_vacancy_and_reads_its_orientation(page, demo_url, che
     assert page.get_by_text("orienté ici").is_visible()
     check(page, "bailleur-logement")
 
+    page.get_by_role("link", name="Patrimoine").click()
+    check(page, "bailleur-patrimoine")
+    page.get_by_role("link", name="Conventions").click()
+    assert page.get_by_role("table", name=re.compile("Droits par part")).is_visible()
+    check(page, "bailleur-conventions")
     page.get_by_role("link", name="À traiter").click()
     assert page.locator("table").first.is_visible()
     sign_out(page)
