@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the WSGI application (settings, database, API, CLI)."""
-    from flux import api
+    from flux import api, web
     from flux.db import db, engine_options, harden
     from flux.services import notifications  # noqa: F401  (the outbox's flush hook)
     from flux.settings import load_settings
@@ -24,4 +24,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         harden(db.engine)
     api.init_app(app)
+    web.init_app(app)
     return app

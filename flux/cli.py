@@ -59,6 +59,7 @@ def _fail(message: str) -> None:
 def run_command(host: str, port: int) -> None:
     """Servir l'API (serveur de développement ; en production : gunicorn)."""
     click.echo(f"Flux écoute sur http://{host}:{port}/  —  API : http://{host}:{port}/api/v1/docs")
+    click.echo(f"Pages : connexion sur http://{host}:{port}/connexion (comptes : voir ci-dessus)")
     # Flask's app.run() refuses to run under the flask CLI; call Werkzeug's server directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
@@ -141,6 +142,9 @@ def demo_command(if_empty: bool, until: datetime | None, no_activity: bool) -> N
     click.echo("Jetons de démonstration (Authorization: Bearer <jeton>) :")
     for user in tokens:
         click.echo(f"  {user.role:<10} {user.organisation or '-':<26} {user.token}")
+    click.echo("Comptes de démonstration pour les pages (adresse, mot de passe) :")
+    for user in tokens:
+        click.echo(f"  {user.email:<58} {user.password}")
 
 
 @main.group("users")

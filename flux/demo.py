@@ -28,6 +28,12 @@ class DemoUser:
     role: str
     organisation: str | None
     token: str
+    password: str = ""  # for the sign-in page (demo data only)
+
+
+def demo_password(role: str) -> str:
+    """The demo users' passwords, one per role: public, like the rest of the demo."""
+    return f"flux-demo-{role}"
 
 
 def is_loaded(session: Session) -> bool:
@@ -49,7 +55,11 @@ def load(
     loaders.load_conventions(session, directory / "conventions")
     created = [
         users.create_user(
-            session, email=f"admin@{DEMO_DOMAIN}", role=Role.ADMIN, token_label="demo"
+            session,
+            email=f"admin@{DEMO_DOMAIN}",
+            role=Role.ADMIN,
+            token_label="demo",
+            password=demo_password(str(Role.ADMIN)),
         )
     ]
     for org in session.scalars(sa.select(Organisation).order_by(Organisation.id)):
@@ -61,6 +71,7 @@ def load(
                     role=role,
                     org_code=org.code,
                     token_label="demo",
+                    password=demo_password(str(role)),
                 )
             )
     session.flush()
@@ -120,7 +131,10 @@ def fresh_tokens(session: Session) -> list[DemoUser]:
             session, user, label="demo", expires_at=users.expiry_in(users.DEFAULT_TOKEN_DAYS)
         )
         org = user.organisation.code if user.organisation else None
-        result.append(DemoUser(user.email, str(user.role), org, token))
+        password = demo_password(str(user.role))
+        if user.password_hash is None:  # a demo loaded before the pages had none
+            users.set_password(session, user, password)
+        result.append(DemoUser(user.email, str(user.role), org, token, password))
     return result
 
 

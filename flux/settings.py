@@ -18,10 +18,16 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'instance' / 'flux.sqlite'}",
     "SECRET_KEY": DEVELOPMENT_SECRET,
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    # The pages' session cookie (flux/web): unreadable by scripts, not sent on cross-site
+    # posts, and as long-lived as the sign-in token it carries (12 hours).
+    "SESSION_COOKIE_NAME": "flux_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
 }
 
 # Environment variables with these suffixes are parsed as integers.
-_INTEGER_KEYS = {"MAX_CONTENT_LENGTH"}
+_INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "PERMANENT_SESSION_LIFETIME"}
 
 
 class SettingsError(RuntimeError):
@@ -42,6 +48,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             key = name.removeprefix("FLUX_")
             settings[key] = int(value) if key in _INTEGER_KEYS else value
     settings.update(overrides or {})
+    # Over HTTPS only in production (development and tests are served over plain HTTP).
+    settings.setdefault("SESSION_COOKIE_SECURE", settings["ENV"] == "production")
     _check(settings)
     return settings
 

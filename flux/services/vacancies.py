@@ -65,15 +65,17 @@ def log_vacancy(
 ) -> Logged:
     """Log a vacancy and orient it to the share furthest behind its due (or deduct it).
 
-    What does not depend on the scope's state (the dwelling, the conventions) is read before
-    the scope lock; under it, the decision reads only the scope's cached state.
+    The dwelling is read before the scope lock; the conventions and the scope's cached state
+    under it, since convention writes take the same lock.
     """
     dwelling = _dwelling_for_write(session, actor, data)  # 404 first: one it may not see
     require_writer(actor)
     scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
     facts = _facts(dwelling, data)
-    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     rule = allocation_book.lock(session, scope)
+    # Under the lock: a convention or amendment takes the same lock, so the terms read here
+    # are those committed before this decision (one statement while the cache holds).
+    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     logged_before, replays = _logged_of(session, dwelling), {}
     # A replay returns the first response, whatever became of the dwelling since.
     earlier = _earlier_request(session, dwelling, data, logged_before, replays)

@@ -1,0 +1,1 @@
+from . import stock, views  # noqa: F401

@@ -1,0 +1,36 @@
+"""Charts drawn on the server as SVG with matplotlib (no JavaScript; the PDF can reuse them).
+
+A chart only draws figures a service computed; every chart sits next to a table of the same
+figures, and its `alt` text says so.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+
+def cumulative_svg(title: str, months: list[dict[str, Any]]) -> bytes:
+    """The monthly cumulative realised (bars) against the target (line) of one share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    labels = [m["month"][5:7] + "/" + m["month"][2:4] for m in months]
+    target = [float(m["target"]) for m in months]  # drawing only: figures stay Decimal elsewhere
+    realised = [m["realised"] for m in months]
+    figure = Figure(figsize=(6.4, 3.2), dpi=100)
+    axes = figure.add_subplot()
+    axes.bar(labels, realised, color="#0b4f9c", label="Réalisé cumulé")
+    axes.plot(labels, target, color="#b35900", marker="o", linewidth=2.5, label="Objectif cumulé")
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.set_ylabel("Logements")
+    axes.legend(loc="upper left", frameon=False)
+    axes.grid(axis="y", color="#c7c7c7", linewidth=0.6)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_ylim(bottom=0)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
