@@ -579,3 +579,28 @@ def dwelling_page(session: Session, actor: Actor, search: str, page: int) -> Dwe
     page = min(max(1, page), pages)
     rows = session.execute(stmt.order_by(Dwelling.rpls_id).limit(50).offset((page - 1) * 50)).all()
     return DwellingPage([(d, name) for d, name in rows], total, page, pages)
+
+
+# --- the État's conventions, for its prefecture ------------------------------------------------
+
+
+def etat_conventions(session: Session, actor: Actor) -> list[Any]:
+    """The conventions of the caller's own organisation among those it sees (the prefecture's:
+    the État's of its département); each with its versions, as `conventions.query_visible`."""
+    from flux.models import Convention
+    from flux.services import conventions
+
+    stmt = conventions.query_visible(actor).where(Convention.reserver_id == actor.organisation_id)
+    return list(session.scalars(stmt))
+
+
+def landlords(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every landlord, for choosing one in a form."""
+    return [
+        (code, name)
+        for code, name in session.execute(
+            sa.select(Organisation.code, Organisation.name)
+            .where(Organisation.kind == "landlord")
+            .order_by(Organisation.name)
+        )
+    ]
