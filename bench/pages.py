@@ -3,6 +3,9 @@ demo, by the Flask test client (no network), signed in as each role.
 
 Usage: .venv/bin/python bench/pages.py [--repeat 20] [--database-url URL]
 
+The first call of each page is reported apart (caches cold): the allocation books and the
+monthly series are kept between requests, as a running server keeps them.
+
 Without --database-url the demo is loaded once into bench/.data/pages-demo.sqlite (activity up
 to today) and reused. The anchor, measured in the same run, is the sign-in page (a template and
 no query): each page's p95 is also given as a ratio to it.
@@ -26,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from flux import create_app, demo  # noqa: E402
 from flux.db import db  # noqa: E402
 from flux.migrate import upgrade  # noqa: E402
+from flux.services import allocation_book, desk  # noqa: E402
 
 DATA = ROOT / "bench" / ".data" / "pages-demo.sqlite"
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -70,9 +74,13 @@ def signed_in(app, role: str):
     return client
 
 
-def measure(client, path: str, repeat: int, counter: list[int]) -> tuple[float, float, int]:
-    with client.get(path) as response:  # warm-up (and the caches a real server keeps warm)
+def measure(client, path: str, repeat: int, counter: list[int]) -> tuple[float, float, float, int]:
+    desk.clear_series_cache()
+    allocation_book.clear_cache()
+    started = time.perf_counter()
+    with client.get(path) as response:  # the first call: caches cold (then warm-up)
         assert response.status_code == 200, (path, response.status_code)
+    first = time.perf_counter() - started
     timings, statements = [], []
     for _ in range(repeat):
         counter[0] = 0
@@ -83,7 +91,7 @@ def measure(client, path: str, repeat: int, counter: list[int]) -> tuple[float, 
         statements.append(counter[0])
     timings.sort()
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-    return statistics.median(timings), p95, max(statements)
+    return first, statistics.median(timings), p95, max(statements)
 
 
 def main() -> None:
@@ -122,13 +130,18 @@ def main() -> None:
         ("prefecture", "préfecture : Console", None, "/prefecture/console"),
         ("admin", "admin : Utilisateurs", None, "/admin/utilisateurs"),
     ]
-    print("| page | médiane | p95 | p95 / ancre | requêtes SQL |\n|---|---|---|---|---|")
+    print(
+        "| page | premier appel | médiane | p95 | p95 / ancre | requêtes SQL |\n"
+        "|---|---|---|---|---|---|"
+    )
     anchor = None
     for role, label, client, path in pages:
-        median, p95, statements = measure(client or clients[role], path, args.repeat, counter)
+        first, median, p95, statements = measure(
+            client or clients[role], path, args.repeat, counter
+        )
         anchor = anchor or p95
         print(
-            f"| {label} | {median * 1000:.0f} ms | {p95 * 1000:.0f} ms | "
+            f"| {label} | {first * 1000:.0f} ms | {median * 1000:.0f} ms | {p95 * 1000:.0f} ms | "
             f"{p95 / anchor:.0f} | {statements} |"
         )
     with app.app_context():

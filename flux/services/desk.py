@@ -7,6 +7,7 @@ Access is the policy module's (flux/services/access.py, through vacancy_events'
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -466,12 +467,71 @@ def monthly(
     session: Session, actor: Actor, year: int, today: date, share: int | None = None
 ) -> list[dict[str, Any]]:
     """Each of the caller's shares' monthly cumulative series (`balances.monthly_balances`:
-    same figures, same access), with its landlord's name."""
+    same figures, same access), with its landlord's name.
+
+    The series folds every scope once per month end, which costs about a second on the demo:
+    the result is kept, per caller and question, for as long as neither the journal nor a
+    convention changes (the page and its charts ask the same question).
+    """
+    key = (
+        str(session.get_bind().url),
+        actor.role,
+        actor.organisation_id,
+        actor.departement,
+        year,
+        today,
+        share,
+        _book_fingerprint(session),
+    )
+    with _series_lock:
+        cached = _series.get(key)
+    if cached is not None:
+        return cached
     rows = balance_service.monthly_balances(
         session, actor, balance_service.SeriesQuery(year=year, share=share), today
     )
     names = _organisation_names(session, {r["landlord_id"] for r in rows})
-    return [{**r, "landlord": names.get(r["landlord_id"], "")} for r in rows]
+    result = [{**r, "landlord": names.get(r["landlord_id"], "")} for r in rows]
+    if share is None:
+        # The page's rows also answer each chart's question (a share of the same caller).
+        for row in result:
+            sub = (*key[:6], row["share_id"], key[7])
+            with _series_lock:
+                _series[sub] = [row]
+    with _series_lock:
+        _series[key] = result
+        while len(_series) > _SERIES_KEPT:
+            _series.pop(next(iter(_series)))
+    return result
+
+
+_series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+_series_lock = threading.Lock()
+_SERIES_KEPT = 256
+
+
+def _book_fingerprint(session: Session) -> tuple[Any, ...]:
+    """What the series depend on: the journal (append-only: its size and last id) and the
+    conventions (each write bumps a revision or adds a version)."""
+    from flux.models import Convention, ConventionVersion
+
+    journal = session.execute(
+        sa.select(sa.func.count(JournalEntry.id), sa.func.max(JournalEntry.id))
+    ).one()
+    conventions = session.execute(
+        sa.select(
+            sa.select(sa.func.count(Convention.id)).scalar_subquery(),
+            sa.select(sa.func.sum(Convention.revision)).scalar_subquery(),
+            sa.select(sa.func.max(ConventionVersion.id)).scalar_subquery(),
+        )
+    ).one()
+    return (*journal, *conventions)
+
+
+def clear_series_cache() -> None:
+    """Forget the kept series (tests whose databases reuse ids)."""
+    with _series_lock:
+        _series.clear()
 
 
 # --- the prefecture's console --------------------------------------------------------------------
@@ -579,3 +639,28 @@ def dwelling_page(session: Session, actor: Actor, search: str, page: int) -> Dwe
     page = min(max(1, page), pages)
     rows = session.execute(stmt.order_by(Dwelling.rpls_id).limit(50).offset((page - 1) * 50)).all()
     return DwellingPage([(d, name) for d, name in rows], total, page, pages)
+
+
+# --- the État's conventions, for its prefecture ------------------------------------------------
+
+
+def etat_conventions(session: Session, actor: Actor) -> list[Any]:
+    """The conventions of the caller's own organisation among those it sees (the prefecture's:
+    the État's of its département); each with its versions, as `conventions.query_visible`."""
+    from flux.models import Convention
+    from flux.services import conventions
+
+    stmt = conventions.query_visible(actor).where(Convention.reserver_id == actor.organisation_id)
+    return list(session.scalars(stmt))
+
+
+def landlords(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every landlord, for choosing one in a form."""
+    return [
+        (code, name)
+        for code, name in session.execute(
+            sa.select(Organisation.code, Organisation.name)
+            .where(Organisation.kind == "landlord")
+            .order_by(Organisation.name)
+        )
+    ]

@@ -11,12 +11,17 @@ from flask import g
 
 from flux.db import db
 from flux.domain.reference import Role
-from flux.services import users
+from flux.services import desk, users
 
 PASSWORD = "correct-horse-battery"
 OPH, ESH = "oph-demo-garonne", "esh-demo-pastel"
 TOULOUSE, MURET = "31555", "31395"
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _forget_series():
+    desk.clear_series_cache()  # test databases reuse ids
 
 
 @pytest.fixture(autouse=True)

@@ -81,8 +81,10 @@ def live_server(demo_url: str) -> Iterator[str]:
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API runs an event loop in this thread until it stops, and
+    # the later tests' app contexts (asgiref) refuse to run while one is running.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -131,6 +131,8 @@ def test_the_prefecture_sees_breaches_and_downloads_the_bilan(page, check_access
         page.get_by_role("button", name="Télécharger le bilan consolidé").click()
     assert download.value.suggested_filename.endswith(".xlsx")
     assert download.value.path().stat().st_size > 1000
+    page.get_by_role("link", name="Conventions de l'État").click()
+    check(page, "prefecture-conventions")
     sign_out(page)
 
 
