@@ -16,7 +16,9 @@ Invalidation: by the key, which names everything the rows are made from that cou
   year adds one (``year_close.adjust_late``), hence a new key;
 - a digest of the reference data the rows name (landlord, reservers, shares and their terms,
   communes): a renamed reserver or an amended convention gives a new key;
-- ``VERSION``, bumped when the rows' shape changes in the code.
+- the code: ``VERSION`` and a digest of the source of the modules the rows come from (the
+  facts, the bilan's parts, the checks, the allocation and reconciliation rules), so that a new
+  release never reads rows an older one made.
 A new key finds nothing and the rows are made again; the rows of older keys of the same scope,
 year and view are deleted when the new ones are stored. An open year is never kept.
 """
@@ -27,6 +29,7 @@ import hashlib
 import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +43,31 @@ from flux.services.allocation_book import Scope
 from flux.services.journal import Kind
 
 VERSION = 1
+
+
+def _code_digest() -> str:
+    """The source of the modules the rows come from: a change to how any figure, check or
+    label is made (a new release) gives new keys, without anyone remembering to bump VERSION."""
+    from flux.domain import allocation, obligations, reconciliation
+    from flux.reporting import annual, catalogue, checks, facts, frames, late_entries
+
+    digest = hashlib.sha256()
+    for module in (
+        annual,
+        catalogue,
+        checks,
+        facts,
+        frames,
+        late_entries,
+        allocation,
+        obligations,
+        reconciliation,
+    ):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE = _code_digest()
 
 
 @dataclass(frozen=True)
@@ -58,7 +86,7 @@ class Keys:
             return None
         previous = self.closings.get((scope, self.year - 1))
         return (
-            f"v{VERSION}:{closing.entry_id}:{previous.entry_id if previous else 0}:"
+            f"v{VERSION}-{CODE}:{closing.entry_id}:{previous.entry_id if previous else 0}:"
             f"{self.late_carries.get(scope, 0)}:{self._digest(scope, catalogue)}"
         )
 

@@ -71,7 +71,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from flux.reporting import charts
 from flux.reporting.model import Column, Part, Report
 from flux.reporting.render import NBSP, Value, fr_date, fr_number, fr_percent, rows, scope_labels
 
@@ -119,7 +118,13 @@ def render_pdf(report: Report) -> bytes:
     landscape_width = A4[1] - 2 * _MARGIN
 
     synthesis = _synthesis(report, styles, portrait_width)
-    grids = [_Grid(part, list(rows(part))) for part in report.parts if part.key not in _SYNTHESIS]
+    # A table left to the other formats is not written out (a national breakdown has 300 000
+    # rows): its grid only knows how many rows it has.
+    grids = [
+        _Grid(part, [] if _left_out(part) else list(rows(part)), count=len(part.frame))
+        for part in report.parts
+        if part.key not in _SYNTHESIS
+    ]
     wide = [grid.printed() and not grid.fits(portrait_width, _CELL_SIZES[0]) for grid in grids]
     # The first page is portrait for the synthesis; without one, that of the first table.
     first = _LANDSCAPE if not synthesis and wide[:1] == [True] else _PORTRAIT
@@ -163,6 +168,11 @@ def render_pdf(report: Report) -> bytes:
     )
     document.build(story, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()
+
+
+def _left_out(part: Part) -> bool:
+    """Whether the PDF leaves the part's table to the other formats (a note says so)."""
+    return part.detail or (part.key in _SHORT_ONLY and len(part.frame) > PDF_DETAIL_MAX_ROWS)
 
 
 def _template(name: str, size: tuple[float, float], decorate: _PageDecoration) -> PageTemplate:
@@ -247,6 +257,8 @@ def _chart(records: list[dict[str, Value]], styles: _Styles, width: float) -> li
     bars = sorted(records, key=lambda r: -(r["target"] or 0))[:_CHART_SHARES]  # type: ignore[operator]
     if not bars:
         return []
+    from flux.reporting import charts  # matplotlib: imported when a chart is drawn
+
     labels = [f"{r['reserver']} — {r['share']}" for r in bars]
     height = min(0.75 * cm * len(bars) + 2.2 * cm, 21 * cm)
     png = charts.target_and_counted(
@@ -501,14 +513,14 @@ def _part_story(grid: _Grid, width: float, styles: _Styles, title: str) -> list[
     ]
     if part.note:
         story.append(Paragraph(escape(part.note), styles.note))
-    if not grid.texts:
+    if not grid.count:
         story.append(Paragraph("Aucune ligne pour ce périmètre.", styles.body))
         return story
     long = len(grid.texts) > PDF_DETAIL_MAX_ROWS
     if not grid.printed():
         story.append(
             Paragraph(
-                f"Ce tableau compte {fr_number(len(grid.texts), 0, NBSP)} lignes : il figure en "
+                f"Ce tableau compte {fr_number(grid.count, 0, NBSP)} lignes : il figure en "
                 "entier dans les exports CSV, XLSX et JSON du même bilan, où il se filtre et se "
                 "croise.",
                 styles.body,
@@ -576,7 +588,10 @@ class _Grid:
     or, when it is too wide even in small print, the same rows in groups of columns, each
     group repeating the leading text columns that say what a row is (landlord, reserver…)."""
 
-    def __init__(self, part: Part, values: list[tuple[Value, ...]]) -> None:
+    def __init__(
+        self, part: Part, values: list[tuple[Value, ...]], count: int | None = None
+    ) -> None:
+        self.count = len(values) if count is None else count  # rows, written out or not
         keys = [c.key for c in part.columns]
         status = keys.index("status") if "status" in keys else None
         self.statuses = [None if status is None else row[status] for row in values]
@@ -594,10 +609,7 @@ class _Grid:
 
     def printed(self) -> bool:
         """Whether the PDF prints the table (else a note says where to read it)."""
-        long = len(self.texts) > PDF_DETAIL_MAX_ROWS
-        return bool(self.texts) and not (
-            self.part.detail or (long and self.part.key in _SHORT_ONLY)
-        )
+        return bool(self.texts) and not _left_out(self.part)
 
     def keep(self, wanted: Callable[[Value], bool]) -> tuple[int, int]:
         """Keep only the rows whose status is ``wanted``: (rows kept, rows before)."""
