@@ -249,6 +249,45 @@ def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
     return book
 
 
+def cached_state(session: Session, scope: Scope, year: int) -> AllocationState | None:
+    """For reads (balances of an open year as of now): a copy of the state a process holds for
+    the scope and year, if the database still gives exactly that state; else None (fold it).
+
+    Takes no lock and leaves the cache in place: one statement reads the scope's marks and the
+    last entry folded; the copy is of the counters only (shares and sub-targets, not the
+    vacancies). A decision committed just after is simply not in this read, as with any read.
+    """
+    key = (_database(session.get_bind()), scope)
+    with _cache_lock:
+        cached = _cache.get(key)
+        book = cached.books.get(year) if cached is not None else None
+        if book is None:
+            return None
+        version, generation, last_id, anchor = (
+            cached.version,
+            cached.generation,
+            cached.last_id,
+            cached.anchor,
+        )
+        state = book.state.copy()
+    row = session.execute(
+        sa.select(AllocationScope.version, AllocationScope.generation, JournalEntry.recorded_at)
+        .select_from(AllocationScope)
+        .outerjoin(JournalEntry, JournalEntry.id == last_id)
+        .where(
+            AllocationScope.landlord_id == scope.landlord_id,
+            AllocationScope.departement_code == scope.departement,
+        )
+    ).one_or_none()
+    if row is None or (row.version, row.generation, row.recorded_at) != (
+        version,
+        generation,
+        anchor,
+    ):
+        return None
+    return state
+
+
 def closed_years(session: Session, scope: Scope, rule: Rule) -> set[int]:
     """The scope's closed years, from the cached state (call under the scope lock)."""
     return set(scope_cache(session, scope, rule).closed)

@@ -223,3 +223,17 @@ def test_flux_db_new_generation_moves_every_scope(client, oph, world, database_u
     with engine.connect() as connection:
         assert connection.scalar(sa.select(AllocationScope.generation)) != before
     engine.dispose()
+
+
+def test_reads_get_the_cached_state_only_while_the_database_still_gives_it(
+    client, oph, world, database_url, session
+):
+    scope = Scope(session.scalar(sa.select(AllocationScope.landlord_id)), "31")
+    state = allocation_book.cached_state(session, scope, 2026)
+    assert allocation.balances(state) == allocation.balances(
+        allocation_book.frozen(session, scope, 2026).state
+    )
+    session.rollback()
+    _stale_worker_after_restore(client, oph, world, database_url)  # worker A's cache is back
+    assert allocation_book.cached_state(session, scope, 2026) is None
+    session.rollback()
