@@ -237,3 +237,15 @@ def test_reads_get_the_cached_state_only_while_the_database_still_gives_it(
     _stale_worker_after_restore(client, oph, world, database_url)  # worker A's cache is back
     assert allocation_book.cached_state(session, scope, 2026) is None
     session.rollback()
+
+
+def test_running_the_migrations_moves_the_generation(client, oph, world, database_url):
+    from flux.migrate import upgrade
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        before = connection.scalar(sa.select(AllocationScope.generation))
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(AllocationScope.generation)) != before
+    engine.dispose()
