@@ -68,6 +68,7 @@ class Book:
     vacancies: dict[int, BookVacancy] = field(default_factory=dict)
     count: int = 0
     last_id: int = 0
+    latest: date = date.min  # the latest effective date folded (a read "as of" needs it)
 
 
 def share_ref(value: Any) -> ShareRef:
@@ -117,6 +118,8 @@ def fold(book: Book, rows: Iterable[Any]) -> None:
     for row in rows:
         book.count += 1
         book.last_id = max(book.last_id, row.id)
+        if row.effective_date > book.latest:
+            book.latest = row.effective_date
         _fold_one(book, row)
 
 
@@ -249,9 +252,12 @@ def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
     return book
 
 
-def cached_state(session: Session, scope: Scope, year: int) -> AllocationState | None:
+def cached_state(
+    session: Session, scope: Scope, year: int, as_of: date | None = None
+) -> AllocationState | None:
     """For reads (balances of an open year as of now): a copy of the state a process holds for
-    the scope and year, if the database still gives exactly that state; else None (fold it).
+    the scope and year, if the database still gives exactly that state (and, with ``as_of``,
+    if it holds no entry dated after that day); else None (fold it, ``as_of``).
 
     Takes no lock and leaves the cache in place: one statement reads the scope's marks and the
     last entry folded; the copy is of the counters only (shares and sub-targets, not the
@@ -261,7 +267,7 @@ def cached_state(session: Session, scope: Scope, year: int) -> AllocationState |
     with _cache_lock:
         cached = _cache.get(key)
         book = cached.books.get(year) if cached is not None else None
-        if book is None:
+        if book is None or (as_of is not None and book.latest > as_of):
             return None
         version, generation, last_id, anchor = (
             cached.version,

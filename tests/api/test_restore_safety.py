@@ -233,6 +233,9 @@ def test_reads_get_the_cached_state_only_while_the_database_still_gives_it(
     assert allocation.balances(state) == allocation.balances(
         allocation_book.frozen(session, scope, 2026).state
     )
+    # Not as of a day before the latest entry (d2 is dated 2 January).
+    assert allocation_book.cached_state(session, scope, 2026, date(2026, 1, 1)) is None
+    assert allocation_book.cached_state(session, scope, 2026, date(2026, 1, 2)) is not None
     session.rollback()
     _stale_worker_after_restore(client, oph, world, database_url)  # worker A's cache is back
     assert allocation_book.cached_state(session, scope, 2026) is None
