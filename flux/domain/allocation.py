@@ -120,9 +120,9 @@ def propose(state: AllocationState, vacancy: Vacancy) -> Decision:
 def apply(state: AllocationState, vacancy: Vacancy, chosen: ShareRef) -> None:
     """Record the orientation of a counted vacancy to ``chosen`` (proposed or overridden)."""
     _require_counted(vacancy)
-    vacancy.keys_of(chosen)  # raises NotEligible before anything moves
+    keys = vacancy.keys_of(chosen)  # raises NotEligible before anything moves
     _add_weights(state, vacancy, +1)
-    _credit(state, vacancy, chosen, +1)
+    _credit_keys(state, chosen, keys, +1)
 
 
 def withdraw(state: AllocationState, vacancy: Vacancy, chosen: ShareRef) -> None:
@@ -214,8 +214,12 @@ def _add_weights(state: AllocationState, vacancy: Vacancy, sign: int) -> None:
 
 
 def _credit(state: AllocationState, vacancy: Vacancy, share: ShareRef, sign: int) -> None:
+    _credit_keys(state, share, vacancy.keys_of(share), sign)
+
+
+def _credit_keys(state: AllocationState, share: ShareRef, keys: tuple[str, ...], sign: int) -> None:
     state.realised[share] = state.realised.get(share, 0) + sign
-    for key in vacancy.keys_of(share):
+    for key in keys:
         pair = (share, key)
         state.sub_realised[pair] = state.sub_realised.get(pair, 0) + sign
 

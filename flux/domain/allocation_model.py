@@ -206,7 +206,10 @@ def invariant_residual(state: AllocationState) -> int:
     return FULL * total_realised - sum(state.targets.values())
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (but hashed as if): a frozen dataclass sets each field through
+# object.__setattr__, which made building the explanation most of a decision's cost.
+# Treat as immutable.
+@dataclass(slots=True, unsafe_hash=True)
 class SubDeficit:
     """One sub-target of a share at the moment of a decision, in units."""
 
@@ -216,7 +219,10 @@ class SubDeficit:
     deficit: int
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (but hashed as if): a frozen dataclass sets each field through
+# object.__setattr__, which made building the explanation most of a decision's cost.
+# Treat as immutable.
+@dataclass(slots=True, unsafe_hash=True)
 class ExplanationLine:
     """One participant's figures at the moment of a decision, in units (FULL == one dwelling).
 

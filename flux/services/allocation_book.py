@@ -71,6 +71,7 @@ class Book:
     vacancies: dict[int, BookVacancy] = field(default_factory=dict)
     count: int = 0
     last_id: int = 0
+    latest: date = date.min  # the latest effective date folded (a read "as of" needs it)
 
 
 def share_ref(value: Any) -> ShareRef:
@@ -120,6 +121,8 @@ def fold(book: Book, rows: Iterable[Any]) -> None:
     for row in rows:
         book.count += 1
         book.last_id = max(book.last_id, row.id)
+        if row.effective_date > book.latest:
+            book.latest = row.effective_date
         _fold_one(book, row)
 
 
@@ -262,6 +265,48 @@ def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
         fold(book, _rows(session, scope, year, through=cached.last_id))
         cached.books[year] = book
     return book
+
+
+def cached_state(
+    session: Session, scope: Scope, year: int, as_of: date | None = None
+) -> AllocationState | None:
+    """For reads (balances of an open year as of now): a copy of the state a process holds for
+    the scope and year, if the database still gives exactly that state (and, with ``as_of``,
+    if it holds no entry dated after that day); else None (fold it, ``as_of``).
+
+    Takes no lock and leaves the cache in place: one statement reads the scope's marks and the
+    last entry folded; the copy is of the counters only (shares and sub-targets, not the
+    vacancies). A decision committed just after is simply not in this read, as with any read.
+    """
+    key = (_database(session.get_bind()), scope)
+    with _cache_lock:
+        cached = _cache.get(key)
+        book = cached.books.get(year) if cached is not None else None
+        if book is None or (as_of is not None and book.latest > as_of):
+            return None
+        version, generation, last_id, anchor = (
+            cached.version,
+            cached.generation,
+            cached.last_id,
+            cached.anchor,
+        )
+        state = book.state.copy()
+    row = session.execute(
+        sa.select(AllocationScope.version, AllocationScope.generation, JournalEntry.recorded_at)
+        .select_from(AllocationScope)
+        .outerjoin(JournalEntry, JournalEntry.id == last_id)
+        .where(
+            AllocationScope.landlord_id == scope.landlord_id,
+            AllocationScope.departement_code == scope.departement,
+        )
+    ).one_or_none()
+    if row is None or (row.version, row.generation, row.recorded_at) != (
+        version,
+        generation,
+        anchor,
+    ):
+        return None
+    return state
 
 
 def closed_years(session: Session, scope: Scope, rule: Rule) -> set[int]:
@@ -500,22 +545,21 @@ def lock(session: Session, scope: Scope) -> Rule:
     return Rule(row.rule)
 
 
+# A fresh random generation for every scope, in one statement (as migration 0006 does).
+NEW_GENERATION_SQL = {
+    "postgresql": (
+        "UPDATE allocation_scopes SET generation = md5(random()::text || clock_timestamp())"
+    ),
+    "sqlite": "UPDATE allocation_scopes SET generation = lower(hex(randomblob(16)))",
+}
+
+
 def new_generation(session: Session) -> int:
-    """Move every scope's generation (after a restore or a hand edit of the journal): every
-    process's cached folds are then dropped unread at their next use. Returns the scopes."""
-    scopes = list(
-        session.execute(sa.select(AllocationScope.landlord_id, AllocationScope.departement_code))
-    )
-    for landlord_id, departement in scopes:
-        session.execute(
-            sa.update(AllocationScope)
-            .where(
-                AllocationScope.landlord_id == landlord_id,
-                AllocationScope.departement_code == departement,
-            )
-            .values(generation=secrets.token_hex(16))
-        )
-    return len(scopes)
+    """Move every scope's generation (after a restore, a migration or a hand edit of the
+    journal): every process's cached folds are then dropped unread at their next use. Returns
+    the number of scopes."""
+    dialect = session.get_bind().dialect.name
+    return session.execute(sa.text(NEW_GENERATION_SQL[dialect])).rowcount
 
 
 def clear_cache() -> None:

@@ -223,3 +223,32 @@ def test_flux_db_new_generation_moves_every_scope(client, oph, world, database_u
     with engine.connect() as connection:
         assert connection.scalar(sa.select(AllocationScope.generation)) != before
     engine.dispose()
+
+
+def test_reads_get_the_cached_state_only_while_the_database_still_gives_it(
+    client, oph, world, database_url, session
+):
+    scope = Scope(session.scalar(sa.select(AllocationScope.landlord_id)), "31")
+    state = allocation_book.cached_state(session, scope, 2026)
+    assert allocation.balances(state) == allocation.balances(
+        allocation_book.frozen(session, scope, 2026).state
+    )
+    # Not as of a day before the latest entry (d2 is dated 2 January).
+    assert allocation_book.cached_state(session, scope, 2026, date(2026, 1, 1)) is None
+    assert allocation_book.cached_state(session, scope, 2026, date(2026, 1, 2)) is not None
+    session.rollback()
+    _stale_worker_after_restore(client, oph, world, database_url)  # worker A's cache is back
+    assert allocation_book.cached_state(session, scope, 2026) is None
+    session.rollback()
+
+
+def test_running_the_migrations_moves_the_generation(client, oph, world, database_url):
+    from flux.migrate import upgrade
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        before = connection.scalar(sa.select(AllocationScope.generation))
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(AllocationScope.generation)) != before
+    engine.dispose()
