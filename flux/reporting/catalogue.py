@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -25,6 +25,8 @@ from flux.models import (
     Share,
     ShareTerms,
 )
+from flux.reporting import legal_context
+from flux.reporting.legal_context import LegalContext
 from flux.services.allocation_book import Scope
 
 LANDLORD_PART = "Part non réservée du bailleur"
@@ -72,6 +74,8 @@ class Catalogue:
     organisations: dict[int, str]  # id -> name
     departements: dict[str, str]  # code -> name
     communes: dict[str, CommuneInfo]  # INSEE -> name and EPCI
+    # Derogations, reform EPCIs, guarantees, late amendments (the legal checks' inputs).
+    legal: LegalContext = field(default_factory=LegalContext)
 
     def scope_shares(self, scope: Scope) -> list[ShareInfo]:
         """The scope's shares in force at some point of the year, by id."""
@@ -112,7 +116,9 @@ def load(session: Session, scopes: Iterable[Scope], year: int) -> Catalogue:
             .where(Commune.departement_code.in_(departements))
         )
     }
-    return Catalogue(shares, organisations, names, communes)
+    return Catalogue(
+        shares, organisations, names, communes, legal_context.load(session, scopes, year)
+    )
 
 
 def _shares(
