@@ -80,6 +80,7 @@ class Code(StrEnum):
     ETAT_DEROGATION = "etat_derogation"
     GUARANTEES_20 = "guarantees_20"
     LATE_AMENDMENT = "late_amendment"
+    DEDUCTED_LETTINGS = "deducted_lettings"
     FIRST_QUARTILE_HORS_QPV = "first_quartile_hors_qpv_25"
     OTHER_QUARTILES_QPV = "other_quartiles_qpv_50"
 
@@ -103,6 +104,9 @@ LABELS = {
     Code.ETAT_DEROGATION: "Dérogation du préfet aux plafonds de l'État (R.441-5-2 I al.2)",
     Code.GUARANTEES_20: (
         "Garanties d'emprunt : au plus 20 % des droits, toutes collectivités confondues (usage)"
+    ),
+    Code.DEDUCTED_LETTINGS: (
+        "Logements soustraits du flux : attributions et baux de ces relogements (R.441-5 I)"
     ),
     Code.LATE_AMENDMENT: "Avenant saisi après des libérations qu'il concerne (avenant tardif)",
     Code.FIRST_QUARTILE_HORS_QPV: (
@@ -588,6 +592,20 @@ def late_amendment(
     )
 
 
+def deducted_lettings(category: str, vacancies: int, attributions: int, leases: int) -> Check:
+    """The bilan of the attributions made for the rehousings (and mutations) deducted from the
+    flux (R.441-5 I), for the record: vacancies, attributions, signed leases."""
+    return Check(
+        Code.DEDUCTED_LETTINGS,
+        category,
+        Status.INFORMATION,
+        f"{vacancies} logement(s) soustrait(s) du flux ({category}) : {attributions} "
+        f"attribution(s) en CALEOL, {leases} bail(baux) signé(s).",
+        attributions,
+        vacancies,
+    )
+
+
 def guarantees(total_bp: int, commune: str) -> Check:
     """The rights granted for loan guarantees, every guarantor together, against the 20 % of
     practice (old R*441-5): a warning the prefecture sees, not a legal breach."""
@@ -660,3 +678,27 @@ def _dw(value: Fraction, signed: bool = False) -> str:
     )
     text = f"{number:+.2f}" if signed else f"{number:.2f}"
     return text.replace(".", ",")
+
+
+def bilan_recipients(
+    landlord_communes: dict[tuple[int, str], frozenset[str]],
+    epci_of_commune: dict[str, str],
+    epci_organisations: dict[str, int],
+    reform_epcis: frozenset[str],
+) -> set[tuple[int, str, int]]:
+    """Who receives a landlord's bilan besides its reservers (R.441-5-1 al.2; DRIHL: "chacun
+    des réservataires et des EPCI soumis à la réforme des attributions (EPCI dits LEC et
+    EPT)"): each EPCI or EPT subject to the reform in the year, represented by an organisation,
+    receives the bilan of every landlord with dwellings on its territory.
+
+    ``landlord_communes``: (landlord, département) -> the communes of its dwellings there;
+    ``epci_organisations``: EPCI/EPT SIREN -> the organisation that represents it. Returns
+    (landlord, département, organisation) triples, the bilan campaign's pairs to add.
+    """
+    recipients = set()
+    for (landlord, departement), communes in landlord_communes.items():
+        for commune in communes:
+            epci = epci_of_commune.get(commune)
+            if epci in reform_epcis and epci in epci_organisations:
+                recipients.add((landlord, departement, epci_organisations[epci]))
+    return recipients

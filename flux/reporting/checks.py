@@ -106,6 +106,7 @@ def scope_checks(scope_year: ScopeYear, catalogue: Catalogue) -> list[OwnedCheck
         *_dalo(scope_year, catalogue),
         *_quartiles(scope_year, catalogue),
         *guarantee_rows(scope_year, catalogue),
+        *deducted_letting_rows(scope_year),
         *late_amendment_rows(scope_year, catalogue),
     ]
 
@@ -311,6 +312,38 @@ def guarantee_rows(scope_year: ScopeYear, catalogue: Catalogue) -> list[OwnedChe
         OwnedCheck(obligations.guarantees(bp, commune), None)
         for commune, bp in sorted(totals.items())
         if bp > obligations.GUARANTEES_PRACTICE_BP
+    ]
+
+
+DEDUCTION_LABELS = {
+    DeductionCategory.INTERNAL_TRANSFER: "mutations internes",
+    DeductionCategory.URBAN_RENEWAL: "relogements ANRU / NPNRU",
+    DeductionCategory.DEGRADED_CONDO: "relogements ORCOD",
+    DeductionCategory.UNFIT_HOUSING: "relogements habitat indigne",
+    DeductionCategory.SALE: "relogements pour vente",
+}
+
+
+def deducted_letting_rows(scope_year: ScopeYear) -> list[OwnedCheck]:
+    """Per deduction category with vacancies: the attributions and leases recorded on them
+    (the bilan of the attributions for these rehousings, R.441-5 I)."""
+    counts: dict[str, list[int]] = {}
+    for facts in scope_year.vacancies.values():
+        if facts.deduction is None or facts.withdrawn:
+            continue
+        figures = counts.setdefault(facts.deduction, [0, 0, 0])
+        figures[0] += 1
+        figures[1] += facts.attributed is not None
+        figures[2] += facts.leased is not None
+    return [
+        OwnedCheck(
+            obligations.deducted_lettings(
+                DEDUCTION_LABELS.get(DeductionCategory(category), category), *counts[category]
+            ),
+            None,
+        )
+        for category in DeductionCategory
+        if category in counts
     ]
 
 

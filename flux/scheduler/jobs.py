@@ -18,7 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from flux.models import JobRun
-from flux.services import alerts, bilan_campaign, deadlines, expiring, nightly_check, year_close
+from flux.services import (
+    alerts,
+    bilan_campaign,
+    deadlines,
+    deduction_forecast_alerts,
+    expiring,
+    nightly_check,
+    year_close,
+)
 from flux.services.access import SYSTEM
 
 log = logging.getLogger("flux.scheduler")
@@ -80,7 +88,7 @@ def _nightly(session: Session, today: date, run: JobRun) -> dict[str, Any]:
 
 
 def _expiring(session: Session, today: date, run: JobRun) -> dict[str, Any]:
-    drafts = expiring.check(session, today)
+    drafts = expiring.check(session, today) + deduction_forecast_alerts.missing(session, today)
     raised = alerts.raise_all(session, drafts, run.id)
     return {"findings": len(drafts), "new_alerts": raised}
 

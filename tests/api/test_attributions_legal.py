@@ -142,3 +142,18 @@ def test_r441_5_a_deducted_rehousing_carries_its_attribution_and_lease(client, o
     state = client.get(f"/api/v1/vacancies/{vacancy}", headers=oph).get_json()
 
     assert state["stage"] == "leased"
+
+
+def test_r441_5_the_bilan_counts_attributions_and_leases_of_deducted_rehousings(client, oph):
+    _let(client, oph, "R1", RAMONVILLE, first_quartile=False, deduction="urban_renewal")
+    _let(
+        client, oph, "R2", RAMONVILLE, first_quartile=False, deduction="urban_renewal", lease=False
+    )
+
+    body = client.get(URL, query_string={"year": 2025, "landlord": OPH}, headers=oph).get_json()
+    checks = next(p for p in body["parts"] if p["key"] == "checks")["rows"]
+    [row] = [r for r in checks if r["code"] == "deducted_lettings"]
+
+    assert row["scope"] == "relogements ANRU / NPNRU"
+    assert (row["numerator"], row["denominator"]) == (2, 2)
+    assert "1 bail(baux) signé(s)" in row["reason"]

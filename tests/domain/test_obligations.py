@@ -16,7 +16,9 @@ from flux.domain.obligations import (
     EtatFigures,
     Status,
     action_logement_dalo,
+    bilan_recipients,
     dalo_prioritaires,
+    deducted_lettings,
     etat_caps,
     etat_derogation,
     etat_hors_qpv,
@@ -299,6 +301,7 @@ def test_every_check_has_a_french_label_and_reason():
         action_logement_dalo(AttributionGroup("Action Logement", 4, 1, dalo=1)),
         etat_derogation(Derogation("A", date(2025, 1, 1), date(2025, 12, 31), 4000, 500), 2025),
         guarantees(2500, "31555"),
+        deducted_lettings("relogement ANRU / NPNRU", 3, 2, 1),
         late_amendment("AL", 2, date(2025, 3, 1), date(2025, 6, 1), "2025-05-01", 3),
         *quartiles(EpciAttributions("1", "EPCI", 4, 1, 2, 1)),
     ]
@@ -306,3 +309,16 @@ def test_every_check_has_a_french_label_and_reason():
     assert {c.code for c in checks} == set(Code)
     for check in checks:
         assert check.label and check.reason.endswith(".")
+
+
+def test_r441_5_1_reform_epcis_and_epts_receive_the_bilans_of_their_territory():
+    """R.441-5-1 al.2 (DRIHL): EPCI « LEC » and EPT receive the bilan of each landlord with
+    dwellings on their territory; an EPCI outside the reform, or without an organisation, not."""
+    recipients = bilan_recipients(
+        {(1, "31"): frozenset({"31555", "31395"}), (2, "31"): frozenset({"31446"})},
+        {"31555": "TM", "31395": "MURET", "31446": "SICOVAL"},
+        {"TM": 10, "MURET": 11},
+        frozenset({"TM", "SICOVAL"}),
+    )
+
+    assert recipients == {(1, "31", 10)}
