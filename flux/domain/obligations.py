@@ -99,7 +99,7 @@ LABELS = {
         "Au moins 25 % des attributions aux ménages DALO ou prioritaires (L.441-1)"
     ),
     Code.ACTION_LOGEMENT_DALO: (
-        "Action Logement : au moins 25 % des attributions aux ménages DALO (L.313-26-2)"
+        "Action Logement : part de ses attributions aux ménages DALO (L.313-26-2)"
     ),
     Code.ETAT_DEROGATION: "Dérogation du préfet aux plafonds de l'État (R.441-5-2 I al.2)",
     Code.GUARANTEES_20: (
@@ -474,19 +474,23 @@ def dalo_prioritaires(group: AttributionGroup) -> Check:
 
 
 def action_logement_dalo(group: AttributionGroup) -> Check:
-    """Action Logement's own quota, shown apart: a quarter of its attributions to DALO
-    households (L.313-26-2, loi MOLLE), DALO only, prioritaires not counted."""
+    """Action Logement's DALO-only share of its attributions, shown apart for the record: the
+    loi MOLLE's quarter for DALO households (L.313-26-2) is not read in the text yet (legal
+    review H3, unconfirmed), so the figure is information, not a verdict."""
     code, scope = Code.ACTION_LOGEMENT_DALO, group.name
     if group.attributions == 0:
         return _not_applicable(code, scope, "Aucune attribution dans l'année.", 0, 0)
-    return _minimum(
+    rate = Fraction(group.dalo, group.attributions)
+    return Check(
         code,
         scope,
+        Status.INFORMATION,
+        f"{group.dalo} attribution(s) à des ménages DALO sur {group.attributions} "
+        f"({_pc(rate)}), à rapprocher du quart d'attributions DALO attendu d'Action Logement "
+        "(L.313-26-2, texte à confirmer) ; les prioritaires comptent dans la ligne des 25 %.",
         group.dalo,
         group.attributions,
         DALO_PRIORITAIRES_MINIMUM,
-        "des attributions",
-        "attribution(s) à des ménages DALO",
     )
 
 
