@@ -90,7 +90,10 @@ _COMMON = {
     },
     # A refused offer passes to the next ranked candidate: a new attribution.
     Stage.ATTRIBUTED: {Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED, Event.LEASE: Stage.LEASED},
-    Stage.DEDUCTED: {Event.LEASE: Stage.LEASED},
+    # A deducted vacancy is let for its internal purpose (a mutation, an ANRU/ORCOD
+    # rehousing…): its CALEOL attribution and lease are recorded for the bilan of rehousings
+    # and the quartile objectives (R.441-5, L.441-1), without entering the flux.
+    Stage.DEDUCTED: {Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED, Event.LEASE: Stage.LEASED},
 }
 
 

@@ -32,6 +32,10 @@ class Convention(Base):
     # reference and date); None for a convention signed by both parties.
     imposed_by_arrete: Mapped[str | None] = mapped_column(sa.String(200))
     imposed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # Résiliation: its last day in force, its reference and the mise en demeure before it.
+    terminated_on: Mapped[date | None] = mapped_column(sa.Date)
+    termination_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    formal_notice_on: Mapped[date | None] = mapped_column(sa.Date)
 
     landlord: Mapped[Organisation] = relationship(foreign_keys=[landlord_id])
     reserver: Mapped[Organisation] = relationship(foreign_keys=[reserver_id])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -26,6 +26,8 @@ from flux.models import (
     Share,
     ShareTerms,
 )
+from flux.reporting import legal_context
+from flux.reporting.legal_context import LegalContext
 from flux.services.allocation_book import Scope
 
 LANDLORD_PART = "Part non réservée du bailleur"
@@ -76,7 +78,9 @@ class Catalogue:
     organisations: dict[int, str]  # id -> name
     departements: dict[str, str]  # code -> name
     communes: dict[str, CommuneInfo]  # INSEE -> name and EPCI
-    codes: dict[int, str] = dataclasses.field(default_factory=dict)  # organisation id -> code
+    codes: dict[int, str] = field(default_factory=dict)  # organisation id -> code
+    # Derogations, reform EPCIs, guarantees, late amendments (the legal checks' inputs).
+    legal: LegalContext = field(default_factory=LegalContext)
 
     def scope_shares(self, scope: Scope) -> list[ShareInfo]:
         """The scope's shares in force at some point of the year, by id."""
@@ -117,7 +121,9 @@ def load(session: Session, scopes: Iterable[Scope], year: int) -> Catalogue:
             .where(Commune.departement_code.in_(departements))
         )
     }
-    return Catalogue(shares, organisations, names, communes, codes)
+    return Catalogue(
+        shares, organisations, names, communes, codes, legal_context.load(session, scopes, year)
+    )
 
 
 def _shares(

@@ -22,6 +22,7 @@ from flux.services import (
     alerts,
     bilan_campaign,
     deadlines,
+    deduction_forecast_alerts,
     expiring,
     nightly_check,
     notification_delivery,
@@ -90,7 +91,7 @@ def _nightly(session: Session, today: date, run: JobRun) -> dict[str, Any]:
 
 
 def _expiring(session: Session, today: date, run: JobRun) -> dict[str, Any]:
-    drafts = expiring.check(session, today)
+    drafts = expiring.check(session, today) + deduction_forecast_alerts.missing(session, today)
     raised = alerts.raise_all(session, drafts, run.id)
     return {"findings": len(drafts), "new_alerts": raised}
 

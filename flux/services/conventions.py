@@ -191,6 +191,65 @@ def amend(
     return SavedConvention(convention, warnings)
 
 
+def terminate(
+    session: Session, actor: Actor, convention_id: int, data: Mapping[str, Any], revision: int
+) -> SavedConvention:
+    """Résiliation: the convention's last day in force, with its reference and, for the État
+    (R.441-5-2 IV), the mise en demeure at least two months before. Recorded as a last version
+    in force on that day only, so that every rule (caps, late terms) applies unchanged."""
+    convention = get_writable(session, actor, convention_id)
+    if convention.terminated_on is not None:
+        raise Conflict(
+            f"La convention {convention.reference} est déjà résiliée "
+            f"(le {convention.terminated_on:%d/%m/%Y}).",
+            extra={"rule": "already_terminated"},
+        )
+    last_day: date = data["terminated_on"]
+    notice: date | None = data.get("formal_notice_on")
+    if convention.reserver.category is ReserverCategory.ETAT and notice is None:
+        raise InvalidInput(
+            "La résiliation d'une convention de l'État suit une mise en demeure restée deux "
+            "mois sans effet (article R.441-5-2 IV du CCH) : indiquez sa date.",
+            errors={"json": {"formal_notice_on": ["Date de la mise en demeure requise."]}},
+        )
+    if notice is not None and _months_after(notice, 2) > last_day:
+        raise InvalidInput(
+            f"La résiliation prend effet au plus tôt deux mois après la mise en demeure du "
+            f"{notice:%d/%m/%Y}, soit le {_months_after(notice, 2):%d/%m/%Y}.",
+            errors={"json": {"terminated_on": ["Moins de deux mois après la mise en demeure."]}},
+        )
+    previous = _draft_of(convention.versions[-1])
+    saved = amend(
+        session,
+        actor,
+        convention_id,
+        {
+            "effective_from": last_day,
+            "valid_until": last_day,
+            "shares": previous["shares"],
+            "note": f"Résiliation : {data['reference']}",
+        },
+        revision,
+    )
+    convention = saved.convention
+    convention.terminated_on = last_day
+    convention.termination_reference = data["reference"]
+    convention.formal_notice_on = notice
+    session.flush()
+    return saved
+
+
+def _months_after(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
 def update_label(
     session: Session, actor: Actor, convention_id: int, data: Mapping[str, Any], revision: int
 ) -> Convention:

@@ -49,12 +49,39 @@ def load_territory(session: Session, data: dict[str, Any]) -> dict[str, int]:
         row = session.merge(Qpv(code=qpv["code"], name=qpv["name"]))
         row.communes = [session.get_one(Commune, insee) for insee in qpv.get("communes", [])]
     session.flush()
+    _load_reform_epcis(session, data.get("reform_epci", []))
     _scope_conventions().clear_cache()  # perimeters resolve against the territory tables
     return {
         "epci": len(data.get("epci", [])),
         "communes": len(data.get("commune", [])),
         "qpv": len(data.get("qpv", [])),
     }
+
+
+def _load_reform_epcis(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The EPCIs subject to the attribution reform, per year, with their quartile rates
+    (L.441-1; defaults 25 % outside QPV, 50 % inside)."""
+    from flux.domain.conventions import parse_percent
+    from flux.models import ReformEpci
+
+    for row in rows:
+        try:
+            first = parse_percent(str(row.get("first_quartile", "25")))
+            other = parse_percent(str(row.get("other_quartiles", "50")))
+        except ValueError as error:
+            raise InvalidInput(f"[[reform_epci]] {row.get('siren')} : {error}") from error
+        if session.get(Epci, row.get("siren")) is None:
+            raise InvalidInput(f"[[reform_epci]] : EPCI « {row.get('siren')} » inconnu.")
+        for year in row.get("years", []):
+            session.merge(
+                ReformEpci(
+                    year=int(year),
+                    epci_siren=row["siren"],
+                    first_quartile_bp=first,
+                    other_quartiles_bp=other,
+                )
+            )
+    session.flush()
 
 
 def _lock_scopes(session: Session, departement: str) -> None:

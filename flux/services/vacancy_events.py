@@ -135,21 +135,28 @@ def _payload(
         return _override(session, state, data)
     if event is Event.DESIGNATION:
         required = state.policies.get("candidates_required") or 3
-        if data["candidates"] < required and not data.get("dalo"):
+        shortage = (data.get("insufficient_candidates") or "").strip()
+        if data["candidates"] < required and not data.get("dalo") and not shortage:
             raise InvalidInput(
                 f"La désignation doit proposer au moins {required} candidats (sauf désignation "
-                f"DALO) : {data['candidates']} proposé(s).",
+                f"DALO ou insuffisance du nombre des candidats, avec son motif : article "
+                f"R.441-3 du CCH) : {data['candidates']} proposé(s).",
                 errors={"json": {"candidates": [f"Au moins {required} candidats."]}},
             )
-        return {"candidates": data["candidates"], "dalo": bool(data.get("dalo"))}, share_id
+        payload = {"candidates": data["candidates"], "dalo": bool(data.get("dalo"))}
+        if shortage and data["candidates"] < required:
+            # R.441-3: "sauf en cas d'insuffisance du nombre des candidats", with its reason.
+            payload["insufficient_candidates"] = shortage
+        return payload, share_id
     if event is Event.CAL_ATTRIBUTION:
         household = data["household"]
-        return {
-            "rank": data["rank"],
-            "household": {
-                key: bool(household[key]) for key in ("dalo", "prioritaire", "first_quartile")
-            },
-        }, share_id
+        flags: dict[str, Any] = {
+            key: bool(household[key]) for key in ("dalo", "prioritaire", "first_quartile")
+        }
+        if household.get("first_quartile_arrete_year") is not None:
+            # The ministerial arrêté whose threshold the first-quartile flag applies (L.441-1).
+            flags["first_quartile_arrete_year"] = int(household["first_quartile_arrete_year"])
+        return {"rank": data["rank"], "household": flags}, share_id
     if event in (Event.CARENCE, Event.TAKE_BACK):
         policy = "carence_counts" if event is Event.CARENCE else "cal_refusal_counts"
         return {"counted": bool(state.policies.get(policy, True)), "from": holder}, share_id

@@ -65,6 +65,11 @@ def upgrade() -> None:
     with op.batch_alter_table("conventions") as batch_op:
         batch_op.add_column(sa.Column("imposed_by_arrete", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("imposed_on", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("terminated_on", sa.Date(), nullable=True))
+        batch_op.add_column(
+            sa.Column("termination_reference", sa.String(length=200), nullable=True)
+        )
+        batch_op.add_column(sa.Column("formal_notice_on", sa.Date(), nullable=True))
     with op.batch_alter_table("share_terms") as batch_op:
         batch_op.add_column(sa.Column("loan_repaid_on", sa.Date(), nullable=True))
     op.create_table(
@@ -136,6 +141,9 @@ def downgrade() -> None:
     with op.batch_alter_table("share_terms") as batch_op:
         batch_op.drop_column("loan_repaid_on")
     with op.batch_alter_table("conventions") as batch_op:
+        batch_op.drop_column("formal_notice_on")
+        batch_op.drop_column("termination_reference")
+        batch_op.drop_column("terminated_on")
         batch_op.drop_column("imposed_on")
         batch_op.drop_column("imposed_by_arrete")
     _set_categories(_OLD_CATEGORIES, _NEW_CATEGORIES)

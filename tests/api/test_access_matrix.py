@@ -350,6 +350,19 @@ def _amendment(seed: Seed, target: str) -> Request:
     )
 
 
+def _termination(seed: Seed, target: str) -> Request:
+    key = CONVENTION[target]
+    return _json(
+        f"{V1}/conventions/{seed.convention[key]}/termination",
+        {
+            "terminated_on": "2025-09-30",
+            "reference": "Courrier du 1er juillet",
+            "formal_notice_on": "2025-07-01",
+        },
+        **{"If-Match": seed.etag(key)},
+    )
+
+
 def _relabel(seed: Seed, target: str) -> Request:
     key = CONVENTION[target]
     return _json(
@@ -552,6 +565,14 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ),
     ("POST", "/api/v1/conventions/<int:convention_id>/amendments"): Endpoint(
         _amendment,
+        {
+            "A": "401 201 201 403 404 403 404 403 404",
+            "B": "401 201 404 404 201 403 404 403 404",
+            "etat": "401 201 201 403 404 404 404 201 404",
+        },
+    ),
+    ("POST", "/api/v1/conventions/<int:convention_id>/termination"): Endpoint(
+        _termination,
         {
             "A": "401 201 201 403 404 403 404 403 404",
             "B": "401 201 404 404 201 403 404 403 404",

@@ -130,3 +130,39 @@ def test_guarantee_warning_sums_guarantors_and_is_kept_as_an_alert(client, oph, 
         "/api/v1/alerts", query_string={"kind": "guarantee_share_above_20"}, headers=prefecture
     ).get_json()
     assert [a["figures"]["total_bp"] for a in alerts] == [2500]
+
+
+def _terminate(client, headers, convention_id: int, body: dict):
+    etag = client.get(f"/api/v1/conventions/{convention_id}", headers=headers).headers["ETag"]
+    return client.post(
+        f"/api/v1/conventions/{convention_id}/termination",
+        json=body,
+        headers={**headers, "If-Match": etag},
+    )
+
+
+def test_r441_5_2_iv_an_etat_convention_is_terminated_two_months_after_notice(client, prefecture):
+    body = convention("ETAT", OPH, "etat-31", [dict(s) for s in ETAT_SHARES])
+    created = client.post("/api/v1/conventions", json=body, headers=prefecture).get_json()
+
+    early = _terminate(
+        client,
+        prefecture,
+        created["id"],
+        {"terminated_on": "2025-08-31", "reference": "R-1", "formal_notice_on": "2025-07-01"},
+    )
+    done = _terminate(
+        client,
+        prefecture,
+        created["id"],
+        {"terminated_on": "2025-09-30", "reference": "R-1", "formal_notice_on": "2025-07-01"},
+    )
+
+    assert "01/09/2025" in assert_problem(early, 422)["detail"]
+    assert done.status_code == 201, done.get_json()
+    saved = done.get_json()
+    assert (saved["status"], saved["terminated_on"]) == ("terminated", "2025-09-30")
+    in_force = client.get(
+        "/api/v1/conventions", query_string={"in_force_on": "2025-10-01"}, headers=prefecture
+    ).get_json()
+    assert created["id"] not in {c["id"] for c in in_force}

@@ -46,7 +46,12 @@ def test_journal_is_filtered_to_what_each_caller_may_see(client, auth, oph):
     assert kinds(auth("reserver", "action-logement")) == ["vacancy_logged", "orientation"]
     assert kinds(auth("reserver", "commune-toulouse")) == []
     assert kinds(auth("landlord", "esh-demo-pastel")) == []
-    assert kinds(auth("prefecture", "etat-31")) == ["vacancy_logged", "orientation"]
+    # The prefecture also reads the scope's record of its conventions' terms.
+    assert kinds(auth("prefecture", "etat-31")) == [
+        "terms_changed",
+        "vacancy_logged",
+        "orientation",
+    ]
     assert vacancy["holder"]["share_id"] == share
 
 

@@ -319,7 +319,8 @@ def test_a_deducted_vacancy_is_oriented_to_nobody_and_changes_no_balance(
     assert vacancy["orientation"] is None
     assert vacancy["holder"] is None
     assert vacancy["stage"] == "deducted"
-    assert vacancy["allowed_events"] == ["lease", "withdrawal"]
+    # Let for its internal purpose: its attribution and lease are recorded (R.441-5, L.441-1).
+    assert vacancy["allowed_events"] == ["cal_attribution", "lease", "withdrawal"]
     assert balances_by_share(client, oph, "2025-12-31") == before
     assert journal()["orientation"] == 1
 

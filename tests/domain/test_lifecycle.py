@@ -131,7 +131,12 @@ TABLE: dict[str, dict[Event, Stage]] = {
         Event.LEASE: Stage.LEASED,
         Event.WITHDRAWAL: Stage.WITHDRAWN,
     },
-    "deducted": {Event.LEASE: Stage.LEASED, Event.WITHDRAWAL: Stage.WITHDRAWN},
+    # R.441-5 / L.441-1: a rehousing's attribution is recorded for the bilan and the quartiles.
+    "deducted": {
+        Event.CAL_ATTRIBUTION: Stage.ATTRIBUTED,
+        Event.LEASE: Stage.LEASED,
+        Event.WITHDRAWAL: Stage.WITHDRAWN,
+    },
     "deducted/leased": {},
 }
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 import pytest
 
+from flux.domain.conventions import Derogation
 from flux.domain.obligations import (
     AttributionGroup,
     Code,
@@ -13,10 +15,16 @@ from flux.domain.obligations import (
     EpciAttributions,
     EtatFigures,
     Status,
+    action_logement_dalo,
+    bilan_recipients,
     dalo_prioritaires,
+    deducted_lettings,
     etat_caps,
+    etat_derogation,
     etat_hors_qpv,
     etat_uniform_by_commune,
+    guarantees,
+    late_amendment,
     quartiles,
 )
 
@@ -34,7 +42,14 @@ def etat(
 ) -> EtatFigures:
     """A year of `flux` counted vacancies, the État holding rights of `rights_bp` on each."""
     return EtatFigures(
-        flux, etat, agents, rights_bp * flux, agents_bp * flux, flux_hors_qpv, etat_hors_qpv
+        flux,
+        etat,
+        agents,
+        rights_bp * flux,
+        agents_bp * flux,
+        flux_hors_qpv,
+        etat_hors_qpv,
+        rights_bp * flux_hors_qpv,
     )
 
 
@@ -56,12 +71,15 @@ def test_the_etat_within_its_caps_passes_both():
     assert agents.rate == Fraction(1, 20)
 
 
-def test_the_rules_rounding_above_the_cap_is_no_breach():
-    """12 of 228 (5.26 %) on a 5 % right: 0.6 dwelling over, within the rule's bound."""
+def test_r441_5_2_the_rules_rounding_above_the_cap_is_within_tolerance_never_respected():
+    """R.441-5-2 I: 12 of 228 (5.26 %) on a 5 % right: 0.6 dwelling over, within the rule's
+    bound: « dans la tolérance de la règle d'orientation » with the excess, not « respecté »."""
     _, agents = etat_caps(etat(flux=228, etat=68, agents=12), has_etat=True)
 
-    assert agents.status is Status.PASSED
+    assert agents.status is Status.WITHIN_TOLERANCE
     assert "5,26 %" in agents.reason and "droits de 5,00 %" in agents.reason
+    assert "0,60 logement(s) au-delà du plafond de 5,00 %, dans la tolérance" in agents.reason
+    assert "respecté" not in agents.reason
 
 
 def test_orientations_beyond_the_rules_bound_break_the_cap():
@@ -105,12 +123,12 @@ def test_the_etat_balanced_in_every_commune_passes_with_one_row_per_commune():
         communes(("31555", 100, 30 * FULL, 31), ("31069", 20, 6 * FULL, 4)), applies=True
     )
 
-    assert (summary.scope, summary.status) == ("bailleur", Status.PASSED)
+    assert (summary.scope, summary.status) == ("bailleur", Status.WITHIN_TOLERANCE)
     assert (summary.numerator, summary.denominator) == (2, 2)
     assert summary.target_units == 36 * FULL
     assert [(row.scope, row.status) for row in rows] == [
-        ("commune 31555 Commune 31555", Status.PASSED),
-        ("commune 31069 Commune 31069", Status.PASSED),
+        ("commune 31555 Commune 31555", Status.WITHIN_TOLERANCE),  # +1
+        ("commune 31069 Commune 31069", Status.WITHIN_TOLERANCE),  # -2
     ]
     assert (rows[1].numerator, rows[1].denominator, rows[1].gap_units) == (4, 20, -2 * FULL)
     assert rows[1].threshold == Fraction(3, 10)  # the État's expected rate in that commune
@@ -128,11 +146,15 @@ def test_a_commune_off_by_more_than_the_tolerance_fails_the_check():
     assert (summary.numerator, summary.denominator) == (0, 2)
 
 
-def test_a_gap_of_exactly_the_tolerance_passes():
+def test_r441_5_2_ii_a_gap_of_exactly_the_tolerance_is_within_it_and_under_one_passes():
+    """R.441-5-2 II: a commune 2.5 dwellings off is « dans la tolérance », one 0.5 off passes."""
     _, row = etat_uniform_by_commune(communes(("31555", 10, 25_000, 0)), applies=True)
+    _, close = etat_uniform_by_commune(communes(("31555", 10, 25_000, 3)), applies=True)
 
-    assert row.status is Status.PASSED
+    assert row.status is Status.WITHIN_TOLERANCE
     assert row.gap_units == -25_000
+    assert "dans la tolérance de 2,50 de la règle d'orientation" in row.reason
+    assert close.status is Status.PASSED
 
 
 def test_uniformity_does_not_apply_when_the_convention_says_otherwise_or_without_etat():
@@ -160,15 +182,34 @@ def test_both_readings_of_the_hors_qpv_rule_are_checked():
     assert (of_flux.numerator, of_flux.denominator) == (21, 70)  # exactly 30 %
 
 
-def test_the_readings_can_disagree_and_either_below_30_percent_is_flagged():
-    """Reading 1 holds (80 % of the État's dwellings are outside QPV) while reading 2 fails
-    (the État has only 20 % of the hors-QPV flux)."""
+def test_r441_5_2_ii_the_readings_can_disagree_and_either_short_is_flagged():
+    """R.441-5-2 II: reading 1 holds (80 % of the État's dwellings are outside QPV) while
+    reading 2 fails (the État, at 30 %, has only 20 % of the hors-QPV flux: 8 short)."""
     of_etat, of_flux = etat_hors_qpv(etat(etat=20, flux_hors_qpv=80, etat_hors_qpv=16), True)
 
     assert of_etat.status is Status.PASSED
     assert of_flux.status is Status.FAILED
     assert "20,00 % du flux hors QPV" in of_flux.reason
-    assert "minimum de 30,00 % non atteint" in of_flux.reason
+    assert "8,00 logement(s) en dessous, au-delà de la tolérance" in of_flux.reason
+
+
+def test_r441_5_2_ii_reading_two_is_measured_against_the_etats_own_rate():
+    """R.441-5-2 II: an État at 12 % getting 12 % of the hors-QPV flux is not « non
+    respectée » (a flat 30 % would fail it every year)."""
+    _, of_flux = etat_hors_qpv(
+        etat(etat=12, rights_bp=1200, flux_hors_qpv=100, etat_hors_qpv=12), True
+    )
+
+    assert of_flux.status is Status.PASSED
+    assert of_flux.threshold == Fraction(12, 100)
+
+
+def test_r441_5_2_ii_the_hors_qpv_rule_gets_the_rules_tolerance():
+    """R.441-5-2 II: the demo's 50 of 169 (29.59 %) for rights of exactly 30 %: 0.7 short."""
+    _, of_flux = etat_hors_qpv(etat(etat=60, flux_hors_qpv=169, etat_hors_qpv=50), True)
+
+    assert of_flux.status is Status.WITHIN_TOLERANCE
+    assert "0,70 logement(s) en dessous, dans la tolérance" in of_flux.reason
 
 
 def test_reading_one_fails_when_the_etat_gets_mostly_qpv_dwellings():
@@ -234,15 +275,51 @@ def test_quartile_rules_per_epci_pass_fail_and_do_not_apply():
     assert none[0].scope == "Communes hors EPCI"
 
 
+def test_l441_1_employers_and_non_profit_bodies_are_not_bound_by_the_25_percent_rule():
+    """L.441-1 names the collectivités, their groupements and Action Logement: an employer at
+    1 of 10 is « sans objet », not « non respectée »."""
+    check = dalo_prioritaires(AttributionGroup("Employeur", 10, 1, bound=False))
+
+    assert check.status is Status.NOT_APPLICABLE
+    assert "n'est pas soumis" in check.reason
+
+
+def test_l313_26_2_action_logements_dalo_share_is_shown_apart():
+    """Action Logement's DALO-only quarter (L.313-26-2): prioritaires do not count in it."""
+    check = action_logement_dalo(AttributionGroup("Action Logement", 20, 10, dalo=4))
+
+    assert (check.code, check.status) == (Code.ACTION_LOGEMENT_DALO, Status.INFORMATION)
+    assert "20,00 %" in check.reason
+    assert (check.numerator, check.denominator) == (4, 20)
+
+
 def test_every_check_has_a_french_label_and_reason():
     checks = [
         *etat_caps(etat(), True),
         *etat_uniform_by_commune(communes(("31555", 10, 3 * FULL, 3)), True),
         *etat_hors_qpv(etat(), True),
         dalo_prioritaires(AttributionGroup("Ville", 4, 1)),
+        action_logement_dalo(AttributionGroup("Action Logement", 4, 1, dalo=1)),
+        etat_derogation(Derogation("A", date(2025, 1, 1), date(2025, 12, 31), 4000, 500), 2025),
+        guarantees(2500, "31555"),
+        deducted_lettings("relogement ANRU / NPNRU", 3, 2, 1),
+        late_amendment("AL", 2, date(2025, 3, 1), date(2025, 6, 1), "2025-05-01", 3),
         *quartiles(EpciAttributions("1", "EPCI", 4, 1, 2, 1)),
     ]
 
     assert {c.code for c in checks} == set(Code)
     for check in checks:
         assert check.label and check.reason.endswith(".")
+
+
+def test_r441_5_1_reform_epcis_and_epts_receive_the_bilans_of_their_territory():
+    """R.441-5-1 al.2 (DRIHL): EPCI « LEC » and EPT receive the bilan of each landlord with
+    dwellings on their territory; an EPCI outside the reform, or without an organisation, not."""
+    recipients = bilan_recipients(
+        {(1, "31"): frozenset({"31555", "31395"}), (2, "31"): frozenset({"31446"})},
+        {"31555": "TM", "31395": "MURET", "31446": "SICOVAL"},
+        {"TM": 10, "MURET": 11},
+        frozenset({"TM", "SICOVAL"}),
+    )
+
+    assert recipients == {(1, "31", 10)}

@@ -27,6 +27,7 @@ from .schemas import (
     DerogationInputSchema,
     DerogationSchema,
     SavedConventionSchema,
+    TerminationSchema,
     VersionSchema,
 )
 
@@ -47,9 +48,18 @@ def _view(convention: Convention, warnings: list | None = None) -> dict[str, Any
         "reserver": convention.reserver,
         "departement_code": convention.departement_code,
         "revision": convention.revision,
-        "status": "imposed_by_arrete" if convention.imposed_by_arrete else "signed",
+        "status": (
+            "terminated"
+            if convention.terminated_on
+            else "imposed_by_arrete"
+            if convention.imposed_by_arrete
+            else "signed"
+        ),
         "imposed_by_arrete": convention.imposed_by_arrete,
         "imposed_on": convention.imposed_on,
+        "terminated_on": convention.terminated_on,
+        "termination_reference": convention.termination_reference,
+        "formal_notice_on": convention.formal_notice_on,
         "current": conventions.version_on(convention, date.today()),
         "versions": convention.versions,
         "warnings": [w.__dict__ for w in warnings or []],
@@ -115,13 +125,22 @@ class Conventions(MethodView):
                 stmt = stmt.where(column == filters[key])
         if "in_force_on" in filters:
             on = filters["in_force_on"]
+            later = sa.orm.aliased(ConventionVersion)
+            # The version governing that day (the last one begun) must be valid then: a
+            # résiliation or an amendment shortening the validity ends the earlier versions.
             stmt = stmt.where(
                 Convention.versions.any(
                     sa.and_(
+                        ConventionVersion.effective_from <= on,
                         ConventionVersion.valid_from <= on,
                         sa.or_(
                             ConventionVersion.valid_until.is_(None),
                             ConventionVersion.valid_until >= on,
+                        ),
+                        ~sa.exists().where(
+                            later.convention_id == ConventionVersion.convention_id,
+                            later.effective_from > ConventionVersion.effective_from,
+                            later.effective_from <= on,
                         ),
                     )
                 )
@@ -204,6 +223,25 @@ class Amendments(MethodView):
         revision = _check_if_match(convention)
         saved = conventions.amend(db.session, current_actor(), convention_id, data, revision)
         return _saved(saved)
+
+
+@blp.route("/<int:convention_id>/termination")
+class Termination(MethodView):
+    @blp.arguments(TerminationSchema)
+    @blp.response(201, SavedConventionSchema)
+    @blp.alt_response(409, description="Convention déjà résiliée")
+    @blp.alt_response(412, description="ETag périmée : la convention a changé")
+    @blp.alt_response(428, description="En-tête If-Match manquant")
+    @blp.doc(**IF_MATCH)
+    def post(self, data, convention_id):
+        """Résilier une convention à une date (If-Match requis) : statut « terminated » avec la
+        date, la référence et, pour l'État, la mise en demeure deux mois avant (R.441-5-2 IV).
+        """
+        convention = conventions.get_writable(db.session, current_actor(), convention_id)
+        revision = _check_if_match(convention)
+        return _saved(
+            conventions.terminate(db.session, current_actor(), convention_id, data, revision)
+        )
 
 
 @blp.route("/derogations")

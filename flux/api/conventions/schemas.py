@@ -260,10 +260,15 @@ class ConventionSchema(ma.Schema):
     departement = ma.fields.String(attribute="departement_code")
     revision = ma.fields.Integer()
     status = ma.fields.String(
-        metadata={"description": "« signed » ou « imposed_by_arrete » (R.441-5-2 IV)"}
+        metadata={
+            "description": "« signed », « imposed_by_arrete » (R.441-5-2 IV) ou « terminated »"
+        }
     )
     imposed_by_arrete = ma.fields.String(allow_none=True)
     imposed_on = ma.fields.Date(allow_none=True)
+    terminated_on = ma.fields.Date(allow_none=True)
+    termination_reference = ma.fields.String(allow_none=True)
+    formal_notice_on = ma.fields.Date(allow_none=True)
     current = ma.fields.Nested(
         VersionSchema, metadata={"description": "Version en vigueur ce jour"}
     )
@@ -311,3 +316,23 @@ class DerogationSchema(ma.Schema):
     ends_on = ma.fields.Date()
     etat_cap = Percent(attribute="etat_cap_bp", **PERCENT_METADATA)
     agents_cap = Percent(attribute="agents_cap_bp", **PERCENT_METADATA)
+
+
+class TerminationSchema(ma.Schema):
+    terminated_on = ma.fields.Date(
+        required=True,
+        validate=SANE_DATES,
+        metadata={"description": "Dernier jour en vigueur de la convention résiliée"},
+    )
+    reference = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "Référence de la résiliation (courrier, arrêté)"},
+    )
+    formal_notice_on = ma.fields.Date(
+        validate=SANE_DATES,
+        metadata={
+            "description": "Date de la mise en demeure, au moins deux mois avant (requise "
+            "pour l'État : R.441-5-2 IV)"
+        },
+    )

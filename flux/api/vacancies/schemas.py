@@ -97,6 +97,13 @@ class HouseholdSchema(ma.Schema):
     first_quartile = ma.fields.Boolean(
         required=True, metadata={"description": "Premier quartile de revenus"}
     )
+    first_quartile_arrete_year = ma.fields.Integer(
+        validate=ma.validate.Range(2017, 2100),
+        metadata={
+            "description": "Année de l'arrêté ministériel fixant le seuil du premier quartile "
+            "appliqué (L.441-1)"
+        },
+    )
 
 
 EVENT_TYPES = [str(e) for e in Event] + ["correction"]
@@ -107,7 +114,11 @@ _FIELDS_BY_TYPE = {
     "withdrawal": {"reason"},
     "correction": {"corrects", "reason"},
 }
-_OPTIONAL_BY_TYPE = {"designation": {"dalo"}, "carence": set(), "take_back": set()}
+_OPTIONAL_BY_TYPE = {
+    "designation": {"dalo", "insufficient_candidates"},
+    "carence": set(),
+    "take_back": set(),
+}
 
 
 class EventSchema(ma.Schema):
@@ -116,6 +127,13 @@ class EventSchema(ma.Schema):
     candidates = ma.fields.Integer(validate=ma.validate.Range(1, 50))
     dalo = ma.fields.Boolean(
         metadata={"description": "Désignation DALO (moins de 3 candidats admis)"}
+    )
+    insufficient_candidates = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=1000),
+        metadata={
+            "description": "Motif de l'insuffisance du nombre des candidats (R.441-3) : moins "
+            "de candidats que requis admis"
+        },
     )
     rank = ma.fields.Integer(validate=ma.validate.Range(1, 50))
     household = ma.fields.Nested(HouseholdSchema)
