@@ -110,10 +110,11 @@ def _draft_for_entry(session: Session, entry: JournalEntry, share_id: int) -> Dr
     payload = entry.payload or {}
     if entry.kind in ("orientation", "override"):
         days = payload.get("deadline_days")
-        due = payload.get("designation_deadline")  # written by late logging, when known
-        deadline = date.fromisoformat(due) if due else None
-        if deadline is None and days:
-            deadline = entry.effective_date + timedelta(days=int(days))
+        told = payload.get("notified_on")  # a late vacancy: the delay runs from that day
+        start = (
+            max(entry.effective_date, date.fromisoformat(told)) if told else entry.effective_date
+        )
+        deadline = start + timedelta(days=int(days)) if days else None
         tail = f" Proposez vos candidats au plus tard le {fr(deadline)}." if deadline else ""
         return Draft(
             "oriented",
