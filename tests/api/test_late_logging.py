@@ -49,7 +49,7 @@ def _carences(session) -> int:
 def test_a_vacancy_logged_months_late_gets_its_deadline_from_the_day_it_was_logged(
     client, oph, home, session, today
 ):
-    vacancy = logged(client, oph, home, "2025-03-01")  # logged on 4 December
+    vacancy = logged(client, oph, home, "2025-03-01", notified_on=None)  # on 4 December
 
     assert vacancy["designation_deadline"] == "2025-12-24"  # not 21 March
     assert vacancy["stage"] == "oriented"
@@ -79,7 +79,9 @@ def test_the_landlord_may_say_when_the_reserver_was_told(client, oph, home, toda
 
 
 def test_a_vacancy_logged_on_time_keeps_its_deadline(client, oph, home, today):
-    vacancy = logged(client, oph, home, "2025-12-04")
+    vacancy = logged(client, oph, home, "2025-12-04", notified_on=None)
     assert vacancy["designation_deadline"] == "2025-12-24"
-    ahead = logged(client, oph, create_dwelling(client, oph, "L0000003"), "2025-12-20")
+    ahead = logged(
+        client, oph, create_dwelling(client, oph, "L0000003"), "2025-12-20", notified_on=None
+    )
     assert ahead["designation_deadline"] == "2026-01-09"  # from its date, not from today

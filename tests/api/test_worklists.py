@@ -48,7 +48,12 @@ def world(client, oph, today) -> dict:
     tlse = toulouse(client, oph)
     homes = [create_dwelling(client, oph, f"W{n:07d}") for n in range(1, 10)]
     homes.append(create_dwelling(client, oph, "W0000010", commune=COLOMIERS))
-    vacancies = [logged(client, oph, home, f"2025-03-{n + 1:02d}") for n, home in enumerate(homes)]
+    # Logged late (on 10 April), but the landlord says each reserver was told on the day.
+    days = [f"2025-03-{n + 1:02d}" for n in range(len(homes))]
+    vacancies = [
+        logged(client, oph, home, day, notified_on=day)
+        for home, day in zip(homes, days, strict=True)
+    ]
     return {"al": al, "tlse": tlse, "vacancies": vacancies}
 
 
