@@ -63,7 +63,8 @@ def balances(session: Session, actor: Actor, query: BalanceQuery) -> list[dict[s
     for scope in _scopes(session, actor, query, year):
         known = _scope_shares(session, scope, year)
         figures = _scope_figures(session, scope, year, as_of)
-        labels = scope_conventions.share_labels(session, set(known) | set(figures), as_of)
+        shares = set(known) | {s for s in figures if s != LANDLORD}
+        labels = scope_conventions.share_labels(session, shares, as_of)
         terms = _terms(session, scope, year, as_of)
         identity = _landlord_identity(session, scope.landlord_id)
         for share in sorted(set(known) | {s for s in figures if s != LANDLORD}) + [LANDLORD]:

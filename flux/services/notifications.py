@@ -200,10 +200,12 @@ def add(session: Session, user_ids: Iterable[int], draft: Draft) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-    result = session.connection().execute(
-        insert.values(rows).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+    written = session.connection().execute(
+        insert.values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(Notification.id)
     )
-    return max(result.rowcount or 0, 0)
+    return len(written.all())  # rows really written (a repeat writes none)
 
 
 def _reserver_users(session: Session, share_id: int) -> set[int]:
