@@ -121,7 +121,11 @@ def _log(run: _Run, actor: Actor, dwelling_id: int, on: date) -> None:
             run.session,
             actor,
             NewVacancy(
-                available_on=on, dwelling_id=dwelling_id, letting=letting, deduction=deduction
+                available_on=on,
+                dwelling_id=dwelling_id,
+                letting=letting,
+                deduction=deduction,
+                notified_on=on,  # the demo's year was logged as it went: on time
             ),
             run.today,
         )

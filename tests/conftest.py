@@ -16,7 +16,7 @@ from flux.db import Base, create_engine, db
 from flux.demo import DEMO_DIR
 from flux.domain.reference import Role
 from flux.migrate import upgrade
-from flux.services import allocation_book, scope_conventions, users
+from flux.services import allocation_book, balances, scope_conventions, users
 
 PG_URL = os.environ.get("FLUX_TEST_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith("postgresql")
@@ -52,6 +52,7 @@ def _truncate_postgres(url: str) -> None:
 def database_url(_template: str, tmp_path: Path) -> str:
     allocation_book.clear_cache()  # test databases are truncated: ids are reused
     scope_conventions.clear_cache()
+    balances.clear_cache()
     if ON_POSTGRES:
         _truncate_postgres(_template)
         return _template

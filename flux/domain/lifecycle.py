@@ -137,15 +137,21 @@ def start(
     held_by_landlord: bool,
     deadline_days: int,
     refusal_delay_days: int,
+    notified_on: date | None = None,
 ) -> Lifecycle:
-    """The lifecycle of a vacancy just logged (and oriented, unless deducted)."""
+    """The lifecycle of a vacancy just logged (and oriented, unless deducted).
+
+    The designation delay runs from the day the reserver was told (`notified_on`: the day a
+    late vacancy was logged, or the date the landlord gives), never from an availability date
+    already past: a reserver always has its full delay before a carence."""
     reserved = not (deducted or held_by_landlord)
+    told = max(available_on, notified_on) if notified_on is not None else available_on
     return Lifecycle(
         stage=Stage.DEDUCTED if deducted else Stage.ORIENTED,
         held_by_landlord=not reserved,
         available_on=available_on,
         last_event_on=available_on,
-        designation_deadline=available_on + timedelta(days=deadline_days) if reserved else None,
+        designation_deadline=told + timedelta(days=deadline_days) if reserved else None,
         refusal_delay_days=refusal_delay_days,
     )
 

@@ -453,4 +453,31 @@ def _frozen(
     }
 
 
-__all__ = ["LateEntry", "Reconciled", "ScopeYear", "VacancyFacts", "closings_of", "load"]
+def vacancies_as_of(
+    session: Session, scope: Scope, year: int, as_of: date, through: int | None
+) -> dict[int, VacancyFacts]:
+    """The year's vacancies as the bilan counts them, from the entries dated on or before
+    ``as_of`` (and up to the close's last entry ``through``): what /balances reports beside
+    the engine's figures (issue 11 item 5), with the bilan's own reading of the journal."""
+    columns = _columns(session.get_bind().dialect.name)
+    stmt = _scope(sa.select(*columns), scope).where(
+        JournalEntry.period == year,
+        JournalEntry.kind.in_(_KINDS),
+        JournalEntry.effective_date <= as_of,
+    )
+    if through is not None:
+        stmt = stmt.where(JournalEntry.id <= through)
+    rows = session.connection().execute(stmt).all()
+    rows.sort(key=operator.itemgetter(0))
+    return _read(rows, False)[1]
+
+
+__all__ = [
+    "LateEntry",
+    "Reconciled",
+    "ScopeYear",
+    "VacancyFacts",
+    "closings_of",
+    "load",
+    "vacancies_as_of",
+]

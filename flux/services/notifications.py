@@ -110,10 +110,11 @@ def _draft_for_entry(session: Session, entry: JournalEntry, share_id: int) -> Dr
     payload = entry.payload or {}
     if entry.kind in ("orientation", "override"):
         days = payload.get("deadline_days")
-        due = payload.get("designation_deadline")  # written by late logging, when known
-        deadline = date.fromisoformat(due) if due else None
-        if deadline is None and days:
-            deadline = entry.effective_date + timedelta(days=int(days))
+        told = payload.get("notified_on")  # a late vacancy: the delay runs from that day
+        start = (
+            max(entry.effective_date, date.fromisoformat(told)) if told else entry.effective_date
+        )
+        deadline = start + timedelta(days=int(days)) if days else None
         tail = f" Proposez vos candidats au plus tard le {fr(deadline)}." if deadline else ""
         return Draft(
             "oriented",
@@ -199,10 +200,12 @@ def add(session: Session, user_ids: Iterable[int], draft: Draft) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-    result = session.connection().execute(
-        insert.values(rows).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+    written = session.connection().execute(
+        insert.values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(Notification.id)
     )
-    return max(result.rowcount or 0, 0)
+    return len(written.all())  # rows really written (a repeat writes none)
 
 
 def _reserver_users(session: Session, share_id: int) -> set[int]:

@@ -5,6 +5,7 @@ Every fact is a journal entry; a vacancy's stage and holder are replayed from it
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -46,6 +47,7 @@ class NewVacancy:
     orient_to: ShareRef | None = None  # an override at logging time
     reason: str | None = None
     idempotency_key: str | None = None
+    notified_on: date | None = None  # the day the holder was told (default: the logging day)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ def log_vacancy(
         return Logged(logged, created=False)
     entries = [logged]
     if decision is not None:
+        # Late logging: the designation delay runs from the day the holder is told.
+        told = max(data.available_on, data.notified_on or today or clock.today())
+        data = dataclasses.replace(data, notified_on=told)
         entries.append(_orient(session, actor, logged, vacancy, decision, conventions, data))
     allocation_book.record(session, scope, entries)
     shares = _shares_named(entries)
@@ -234,6 +239,7 @@ def _orient(
             "rule": decision.rule_name,
             "rule_version": decision.rule_version,
             "explanation": explanation_to_payload(decision.lines),
+            "notified_on": data.notified_on.isoformat() if data.notified_on else None,
             **policies,
         },
     )
@@ -438,6 +444,7 @@ def replay(
         held_by_landlord=holder == LANDLORD,
         deadline_days=policies.get("deadline_days") or 0,
         refusal_delay_days=policies.get("refusal_delay_days") or 15,
+        notified_on=notified_on_of(policies),
     )
     reversed_ids = {e.reverses_id for e in entries if e.kind == Kind.CORRECTION}
     for entry in entries:
@@ -458,6 +465,15 @@ def replay(
         elif entry.kind in (Kind.CARENCE, Kind.TAKE_BACK) and not entry.payload["counted"]:
             holder = LANDLORD
     return Replayed(logged, orientation, entries, reversed_ids, state, holder, policies)
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def notified_on_of(payload: dict[str, Any]) -> date | None:
+    """The day the holder was told of its orientation, as recorded (None before late logging)."""
+    return _day(payload.get("notified_on"))
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -484,6 +484,8 @@ class _Run:
                     "rule": decision.rule_name,
                     "rule_version": decision.rule_version,
                     "explanation": explanation_to_payload(decision.lines),
+                    # As when logged one by one: the delay runs from the day it is logged.
+                    "notified_on": max(on, self.today).isoformat(),
                     **policies,
                 },
             )
@@ -501,6 +503,7 @@ class _Run:
             held_by_landlord=holder == LANDLORD,
             deadline_days=policies.get("deadline_days") or 0,
             refusal_delay_days=policies.get("refusal_delay_days") or 15,
+            notified_on=vacancies.notified_on_of(policies),
         )
         key = vid  # negative in a dry run
         self.tracked[key] = Tracked(key, dwelling_id, on.year, cycle, holder, policies, set())

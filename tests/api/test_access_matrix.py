@@ -631,6 +631,9 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("GET", "/api/v1/balances"): Endpoint(
         lambda s, t: _get(f"{V1}/balances", as_of="2025-06-30"), {"-": READ_ALL}, check_balances
     ),
+    ("GET", "/api/v1/balances/totals"): Endpoint(
+        lambda s, t: _get(f"{V1}/balances/totals", as_of="2025-06-30"), {"-": READ_ALL}
+    ),
     ("GET", "/api/v1/balances/monthly"): Endpoint(
         lambda s, t: _get(f"{V1}/balances/monthly", year=2025), {"-": READ_ALL}, check_balances
     ),

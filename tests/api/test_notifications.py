@@ -90,7 +90,11 @@ def vacancies(client, oph, al_user, today) -> list[dict]:
     """Action Logement holds 100 % (20 days to designate): three vacancies oriented to it."""
     action_logement(client, oph, percent="100.00", policies={"designation_deadline_days": 20})
     homes = [create_dwelling(client, oph, f"N{n:07d}") for n in range(3)]
-    return [logged(client, oph, home, f"2025-04-0{n + 1}") for n, home in enumerate(homes)]
+    days = [f"2025-04-0{n + 1}" for n in range(len(homes))]
+    return [
+        logged(client, oph, home, day, notified_on=day)
+        for home, day in zip(homes, days, strict=True)
+    ]
 
 
 def _mine(client, headers, **query) -> list[dict]:

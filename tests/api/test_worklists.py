@@ -48,7 +48,12 @@ def world(client, oph, today) -> dict:
     tlse = toulouse(client, oph)
     homes = [create_dwelling(client, oph, f"W{n:07d}") for n in range(1, 10)]
     homes.append(create_dwelling(client, oph, "W0000010", commune=COLOMIERS))
-    vacancies = [logged(client, oph, home, f"2025-03-{n + 1:02d}") for n, home in enumerate(homes)]
+    # Logged late (on 10 April), but the landlord says each reserver was told on the day.
+    days = [f"2025-03-{n + 1:02d}" for n in range(len(homes))]
+    vacancies = [
+        logged(client, oph, home, day, notified_on=day)
+        for home, day in zip(homes, days, strict=True)
+    ]
     return {"al": al, "tlse": tlse, "vacancies": vacancies}
 
 
@@ -212,3 +217,38 @@ def test_every_orientation_carries_its_summary_in_french(client, oph, auth, worl
     seen = client.get(f"/api/v1/vacancies/{first['id']}", headers=al_user).get_json()
     # A reserver reads the sentence built from its own figures only.
     assert "non réservée" not in seen["orientation"]["summary"]
+
+
+def test_balances_accept_codes_and_give_the_bilans_figures(client, oph, world):
+    by_id = client.get(
+        "/api/v1/balances",
+        query_string={"as_of": "2025-04-10", "share": world["al"]},
+        headers=oph,
+    ).get_json()
+    by_code = client.get(
+        "/api/v1/balances",
+        query_string={"as_of": "2025-04-10", "share": "AL/salaries", "landlord": OPH},
+        headers=oph,
+    ).get_json()
+    assert by_code == by_id and len(by_id) == 1
+    row = by_id[0]
+    assert row["landlord"]["code"] == OPH and row["share_code"] == "salaries"
+    assert row["percent"] == "50.00"
+    assert row["percent_history"] == [
+        {"from": "2025-01-01", "basis_points": 5000, "percent": "50.00"}
+    ]
+    assert row["counting_event"] == "orientation" and row["counted"] == row["realised"]
+    assert row["proposed"] == row["realised"] and row["attributions"] == 0
+    totals = client.get(
+        "/api/v1/balances/totals", query_string={"as_of": "2025-04-10"}, headers=oph
+    ).get_json()
+    assert {t["reserver"]["code"] for t in totals["reservers"]} == {
+        "action-logement",
+        "commune-toulouse",
+    }
+    assert totals["landlords"][0]["landlord"]["code"] == OPH
+    assert sum(t["realised"] for t in totals["landlords"]) == len(world["vacancies"])
+    assert_problem(
+        client.get("/api/v1/balances", query_string={"convention": "NOPE"}, headers=oph),
+        422,
+    )

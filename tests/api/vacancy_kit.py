@@ -73,9 +73,16 @@ def create_dwelling(client, headers, rpls_id: str, commune: str = TOULOUSE, **fi
 
 
 def log(client, headers, dwelling: int, on: str, key: str | None = None, **fields: Any):
-    """POST /vacancies; returns the response."""
+    """POST /vacancies; returns the response.
+
+    The tests log past dates as if on time: the reserver is said to be told on the vacancy's
+    date (`notified_on`), unless a test gives another day or `notified_on=None` (late logging,
+    the delay then runs from today)."""
     if key is not None:
         headers = {**headers, "Idempotency-Key": key}
+    fields.setdefault("notified_on", on)
+    if fields["notified_on"] is None:
+        del fields["notified_on"]
     return client.post(
         "/api/v1/vacancies",
         json={"dwelling": dwelling, "available_on": on, **fields},

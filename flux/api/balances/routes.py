@@ -8,9 +8,15 @@ from flask_smorest import Blueprint
 
 from flux.api.auth import current_actor
 from flux.db import db
-from flux.services import balances
+from flux.services import balances, references
 
-from .schemas import BalanceQuerySchema, BalanceSchema, BalanceSeriesSchema, SeriesQuerySchema
+from .schemas import (
+    BalanceQuerySchema,
+    BalanceSchema,
+    BalanceSeriesSchema,
+    SeriesQuerySchema,
+    TotalsSchema,
+)
 
 blp = Blueprint(
     "balances",
@@ -31,7 +37,9 @@ class Balances(MethodView):
         Un réservataire ne voit que ses parts ; un bailleur les siennes et sa part non
         réservée ; la préfecture son département.
         """
-        return balances.balances(db.session, current_actor(), balances.BalanceQuery(**query))
+        return balances.balances(
+            db.session, current_actor(), _resolved(query, balances.BalanceQuery)
+        )
 
 
 @blp.route("/monthly")
@@ -48,4 +56,32 @@ class MonthlyBalances(MethodView):
         aujourd'hui et les mois suivants sont absents ; une année future n'a aucun point.
         Mêmes filtres et mêmes droits que `/balances`.
         """
-        return balances.monthly_balances(db.session, current_actor(), balances.SeriesQuery(**query))
+        return balances.monthly_balances(
+            db.session, current_actor(), _resolved(query, balances.SeriesQuery)
+        )
+
+
+@blp.route("/totals")
+class BalanceTotals(MethodView):
+    @blp.arguments(BalanceQuerySchema, location="query")
+    @blp.response(200, TotalsSchema)
+    def get(self, query):
+        """Les lignes de `/balances` (mêmes filtres, mêmes droits) additionnées par
+        réservataire et par bailleur : objectif, réalisé, proposés, attribués, baux, repris,
+        réalisé compté, écart et taux de réalisation."""
+        return balances.totals(db.session, current_actor(), _resolved(query, balances.BalanceQuery))
+
+
+def _resolved(query: dict, kind):
+    """Codes (bailleur, réservataire, référence de convention, « référence/code » de part)
+    turned into ids; an unknown code is refused, naming its parameter."""
+    session = db.session
+    values = dict(query)
+    for name in ("landlord", "reserver"):
+        if name in values:
+            values[name] = references.organisation_id(session, values[name], name)
+    if "convention" in values:
+        values["convention"] = references.convention_id(session, values["convention"])
+    if "share" in values:
+        values["share"] = references.share_id(session, values["share"])
+    return kind(**values)

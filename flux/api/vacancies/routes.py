@@ -124,6 +124,7 @@ class Vacancies(MethodView):
                 orient_to=data["orient_to"],
                 reason=data["reason"],
                 idempotency_key=key,
+                notified_on=data.get("notified_on"),
             ),
         )
         if key is not None and not logged.created:

@@ -76,12 +76,25 @@ class NewVacancySchema(ma.Schema):
         },
     )
     reason = ma.fields.String(validate=ma.validate.Length(max=1000), load_default=None)
+    notified_on = ma.fields.Date(
+        validate=SANE_DATES,
+        metadata={
+            "description": "Jour où le titulaire a été informé (défaut : le jour de "
+            "l'enregistrement) ; le délai de désignation court de ce jour, jamais d'une date "
+            "déjà passée"
+        },
+    )
 
     @ma.validates_schema
     def _one_dwelling(self, data, **kwargs):
         if ("dwelling" in data) == ("rpls_id" in data):
             raise ma.ValidationError(
                 "Indiquez le logement (dwelling) ou son numéro RPLS.", "dwelling"
+            )
+        if "notified_on" in data and data["notified_on"] < data["available_on"]:
+            raise ma.ValidationError(
+                "Le titulaire ne peut pas être informé avant la date de disponibilité.",
+                "notified_on",
             )
         if data.get("deduction") and data.get("orient_to") is not None:
             raise ma.ValidationError(

@@ -1,0 +1,93 @@
+"""Lists and balances without a query per row (issue 14 item 3, issue 11 item 1).
+
+Loads the demo with its activity (2025 and 2026 to 21 November) into a scratch database, then
+times, through the Flask test client, with an admin token:
+
+- ``GET /api/v1/vacancies?page_size=500`` (first page) and a work-list filter
+  (``stage=oriented&sort=deadline``), counting SQL statements per request;
+- ``GET /api/v1/balances?departement=31`` (first call, then the next ones);
+- the anchor, in the same run: ``GET /api/v1/health`` (one trivial query through the stack).
+
+    .venv/bin/python bench/worklists.py [--repeat 20] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from flux import create_app, demo, migrate
+from flux.db import db
+from flux.domain.reference import Role
+from flux.services import users
+
+
+def timed(client, path: str, headers: dict, repeat: int, engine) -> tuple[float, int, int]:
+    """(median seconds, statements of the last request, rows) over `repeat` requests."""
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    timings, rows = [], 0
+    for _ in range(repeat):
+        statements.clear()
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        timings.append(time.perf_counter() - started)
+        sa.event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        body = response.get_json()
+        rows = len(body) if isinstance(body, list) else 1
+    return statistics.median(timings), len(statements), rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        url = args.database_url or f"sqlite:///{Path(scratch) / 'bench.sqlite'}"
+        migrate.upgrade(url)
+        app = create_app({"DATABASE_URL": url})
+        with app.app_context():
+            demo.load(db.session, activity_until=date(2026, 11, 21))
+            token = users.create_user(
+                db.session, email="bench-lists@flux.example", role=Role.ADMIN
+            ).token
+            db.session.commit()
+            engine = db.engine
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        backend = sa.engine.make_url(url).get_backend_name()
+        anchor, _, _ = timed(client, "/api/v1/health", headers, args.repeat, engine)
+        print(f"{backend}: anchor GET /health median {anchor * 1000:.1f} ms")
+        first = time.perf_counter()
+        timed(client, "/api/v1/balances?departement=31&as_of=2026-11-21", headers, 1, engine)
+        first = time.perf_counter() - first
+        print(f"{backend}: GET /balances?departement=31 first call {first * 1000:.0f} ms")
+        for label, path in (
+            ("GET /vacancies?page_size=500", "/api/v1/vacancies?page_size=500"),
+            (
+                "GET /vacancies?page_size=500&stage=oriented&sort=deadline",
+                "/api/v1/vacancies?page_size=500&stage=oriented&sort=deadline",
+            ),
+            (
+                "GET /balances?departement=31 (next calls)",
+                "/api/v1/balances?departement=31&as_of=2026-11-21",
+            ),
+        ):
+            median, statements, rows = timed(client, path, headers, args.repeat, engine)
+            print(
+                f"{backend}: {label}: median {median * 1000:.1f} ms ({median / anchor:.1f} × "
+                f"anchor), {statements} SQL statements, {rows} rows"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""/balances gives, for every share and year of the demo, the annual report's figures (issue 11
+item 5): eligible, carry-in, target, proposed, taken back, attributions, leases, realised,
+counted per the counting event, gap on it, percentage. The demo is built once for the module."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from flux import create_app, demo
+from flux.db import db
+from flux.reporting.annual import LANDLORD_RESERVER, SHARE_COLUMNS
+from flux.reporting.catalogue import LANDLORD_PART
+from flux.services import allocation_book, balances, reports, scope_conventions
+from flux.services.access import SYSTEM
+
+from ..conftest import ON_POSTGRES, _truncate_postgres
+
+AFTER_EVERYTHING = date(2099, 12, 31)
+KEYS = [column.key for column in SHARE_COLUMNS]
+
+
+@pytest.fixture(scope="module")
+def demo_app(_template, tmp_path_factory):
+    if ON_POSTGRES:
+        _truncate_postgres(_template)
+        url = _template
+    else:
+        path = tmp_path_factory.mktemp("demo-balances") / "flux.sqlite"
+        shutil.copyfile(_template, path)
+        url = f"sqlite:///{path}"
+    allocation_book.clear_cache()
+    scope_conventions.clear_cache()
+    balances.clear_cache()
+    app = create_app({"ENV": "test", "DATABASE_URL": url, "TESTING": True})
+    with app.app_context():
+        demo.load(db.session, activity_until=date(2026, 11, 21))
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _bilan_rows(year: int) -> dict[tuple, dict]:
+    report = reports.annual(db.session, SYSTEM, reports.ReportQuery(year=year))
+    frame = report.part("shares").frame
+    rows = {}
+    for values in frame.itertuples(index=False):
+        row = dict(zip(KEYS, values, strict=True))
+        if row["share"] is None or row["departement"] is None:  # the total row
+            continue
+        key = (
+            row["landlord"],
+            row["departement"],
+            row["reserver"],
+            row["convention"],
+            row["share"],
+        )
+        rows[key] = row
+    return rows
+
+
+def _balance_rows(year: int) -> dict[tuple, dict]:
+    found = balances.balances(
+        db.session, SYSTEM, balances.BalanceQuery(as_of=AFTER_EVERYTHING, year=year)
+    )
+    rows = {}
+    for row in found:
+        if row["landlord_part"]:
+            key = (
+                row["landlord"]["name"],
+                row["departement"],
+                LANDLORD_RESERVER,
+                None,
+                LANDLORD_PART,
+            )
+        else:
+            key = (
+                row["landlord"]["name"],
+                row["departement"],
+                row["reserver"]["name"],
+                row["convention_reference"],
+                row["label"],
+            )
+        rows[key] = row
+    return rows
+
+
+def _units(value: Decimal) -> int:
+    return int(Decimal(value).scaleb(4))
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_balances_equal_the_bilan_for_every_share(demo_app, year):
+    with demo_app.app_context():
+        bilan, ours = _bilan_rows(year), _balance_rows(year)
+        assert bilan and set(ours) == set(bilan)
+        busy = 0
+        for key, expected in bilan.items():
+            row = ours[key]
+            figures = {
+                "eligible": row["eligible"],
+                "carry_in": _carry(row),
+                "target": row["target_units"],
+                "proposed": row["proposed"],
+                "taken_back_counted": row["taken_back_counted"],
+                "taken_back_not_counted": row["taken_back_not_counted"],
+                "attributed": row["attributions"],
+                "leases": row["leases"],
+                "realised": row["realised"],
+                "counted": row["counted"],
+                "gap": row["gap_counted_units"],
+            }
+            wanted = {
+                "eligible": expected["eligible"],
+                "carry_in": _units(expected["carry_in"]),
+                "target": _units(expected["target"]),
+                "proposed": expected["proposed"],
+                "taken_back_counted": expected["taken_back_counted"],
+                "taken_back_not_counted": expected["taken_back_not_counted"],
+                "attributed": expected["attributed"],
+                "leases": expected["leases"],
+                "realised": expected["realised"],
+                "counted": expected["counted"],
+                "gap": _units(expected["gap"]),
+            }
+            assert figures == wanted, key
+            if expected["percent"] is not None:
+                assert row["basis_points"] == _units(expected["percent"]), key
+            busy += expected["attributed"] > 0
+        assert busy > 5  # the demo has real activity to compare
+
+
+def _carry(row: dict) -> int:
+    return _units(Decimal(row["carry_in"]))
+
+
+def test_totals_add_up_the_shares_and_the_completion_rate_uses_the_counted(demo_app):
+    with demo_app.app_context():
+        query = balances.BalanceQuery(as_of=AFTER_EVERYTHING, year=2025)
+        rows = balances.balances(db.session, SYSTEM, query)
+        totals = balances.totals(db.session, SYSTEM, query)
+        for total in totals["reservers"]:
+            mine = [
+                r
+                for r in rows
+                if not r["landlord_part"] and r["reserver"]["id"] == total["reserver"]["id"]
+            ]
+            assert total["counted"] == sum(r["counted"] for r in mine)
+            assert total["attributions"] == sum(r["attributions"] for r in mine)
+        assert sum(t["shares"] for t in totals["landlords"]) == len(rows)
+        al = next(r for r in rows if (r.get("reserver") or {}).get("code") == "action-logement")
+        expected = Decimal(al["counted"]) * 100 / (Decimal(al["target_units"]) / 10000)
+        assert Decimal(al["completion_rate"]) == expected.quantize(Decimal("0.01"))
