@@ -45,8 +45,10 @@ logconfig_dict = {
             "stream": "ext://sys.stderr",
         }
     },
+    "root": {"level": "INFO", "handlers": ["stderr"]},
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "INFO", "propagate": False},
     },
 }
 

@@ -153,13 +153,87 @@ class ProblemResponses(BasePlugin):
                     response.setdefault("content", {PROBLEM_MEDIA_TYPE: {"schema": "Problem"}})
 
 
+# The widest integer the database's id and count columns hold: the document declares it as the
+# maximum of every integer query parameter, and check_integer_bounds() enforces it.
+MAX_INTEGER = 2**31 - 1
+
+
+class IntegerBounds(BasePlugin):
+    """Declare the maximum of every integer query parameter that has none (ids, pages)."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema") if isinstance(parameter, dict) else None
+                if (
+                    parameter.get("in") == "query"
+                    and isinstance(schema, dict)
+                    and schema.get("type") == "integer"
+                ):
+                    schema.setdefault("maximum", MAX_INTEGER)
+
+
+_RULE_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+
+def _query_bounds(app: Flask) -> dict[tuple[str, str], dict[str, int | None]]:
+    """(method, OpenAPI path) -> integer query parameter -> maximum, from the document the
+    API serves (computed once per app)."""
+    found = app.extensions.get("flux_query_bounds")
+    if found is None:
+        found = {}
+        api = app.extensions.get("flux_api")
+        document = api.spec.to_dict() if api is not None else {"paths": {}}
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                if not isinstance(operation, dict):
+                    continue
+                bounds = {
+                    p["name"]: p["schema"].get("maximum")
+                    for p in operation.get("parameters", [])
+                    if p.get("in") == "query" and p.get("schema", {}).get("type") == "integer"
+                }
+                if bounds:
+                    found[(method.upper(), path)] = bounds
+        app.extensions["flux_query_bounds"] = found
+    return found
+
+
+def check_integer_bounds() -> Response | None:
+    """Integer query parameters beyond the bounds the document declares: 422 (the database
+    could not hold them; SQLite and PostgreSQL answered differently)."""
+    if request.url_rule is None or not request.args:
+        return None
+    path = _RULE_ARGUMENT.sub(r"{\1}", request.url_rule.rule)
+    bounds = _query_bounds(current_app).get((request.method, path))
+    if not bounds:
+        return None
+    errors: dict[str, list[str]] = {}
+    for name, maximum in bounds.items():
+        for raw in request.args.getlist(name):
+            try:
+                value = int(raw.strip())
+            except ValueError:
+                continue  # not an integer: the parameter's schema says so (422)
+            if maximum is not None and value > maximum:  # minima: the schemas' validators
+                errors[name] = [f"Doit être au plus {maximum}."]
+    if errors:
+        return problem(422, errors={"query": errors}, slug="donnees-invalides")
+    return None
+
+
 class FluxApi(Api):
     """flask-smorest's Api with problem documents instead of its own error payload."""
 
     ERROR_SCHEMA = ProblemSchema
 
     def _init_spec(self, *, extra_plugins=None, **options):
-        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ProblemResponses()], **options)
+        plugins = [*(extra_plugins or ()), ProblemResponses(), IntegerBounds()]
+        super()._init_spec(extra_plugins=plugins, **options)
+
+    def init_app(self, app, *, spec_kwargs=None):
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        app.extensions["flux_api"] = self  # the document, for checks that follow it
 
     def _register_pagination_header(self):
         """X-Pagination holds a JSON object: documented as content (application/json), not as
@@ -292,10 +366,31 @@ def _refused_json(status: int, detail: str, slug: str | None = None) -> Response
     return problem(status, detail=detail, slug=slug, errors={"json": {"_schema": [detail]}})
 
 
+def _requires_json_body() -> bool:
+    """Whether the endpoint reads a required JSON body (flask-smorest's `arguments`)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None) or view
+    parameters = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(p.get("in") == "json" and p.get("required") for p in parameters)
+
+
+def check_required_body() -> Response | None:
+    """A required body that is missing is a 400, even where every field is optional (webargs
+    would read a missing body as {}): the OpenAPI document says the body is required."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.content_length:
+        return None
+    if not _requires_json_body() or request.get_data(cache=True):
+        return None
+    detail = "Corps de requête JSON requis."
+    return problem(400, detail=detail, errors={"json": {"_schema": [detail]}})
+
+
 def register_limits(app: Flask) -> None:
     """JSON limits (before authentication: unauthenticated callers are refused as early) and
     a fallback for a parser that still recursed too deep."""
     app.before_request(check_json_limits)
+    app.before_request(check_required_body)
+    app.before_request(check_integer_bounds)
 
     @app.errorhandler(RecursionError)
     def _too_deep(_error: RecursionError) -> Response:

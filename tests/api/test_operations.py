@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import sqlalchemy as sa
 
 from flux import create_app
 
@@ -300,3 +301,41 @@ def test_json_logs_carry_the_request_id_given_or_made(database_url):
         ("req-42", 200, "flux.access"),
         (made.headers["X-Request-Id"], 200, "flux.access"),
     ]
+
+
+# --- the OpenAPI document declares what is enforced -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/api/v1/dwellings/{}", "patch"), ("/api/v1/users/{}/tokens", "post")],
+)
+def test_a_missing_required_body_is_a_400_where_every_field_is_optional(
+    client, auth, session, territory, path, method
+):
+    from flux.models import Dwelling, User
+
+    headers = auth("landlord", OPH_CODE)
+    created = client.post("/api/v1/dwellings", json=dwelling(), headers=headers).get_json()
+    target = created["id"] if "dwellings" in path else session.scalars(sa.select(User.id)).one()
+    before = session.get(Dwelling, created["id"]).typology
+
+    response = getattr(client, method)(path.format(target), headers=headers)
+
+    body = assert_problem(response, 400)
+    assert body["errors"] == {"json": {"_schema": ["Corps de requête JSON requis."]}}
+    assert session.get(Dwelling, created["id"]).typology == before
+
+
+def test_integer_query_parameters_declare_and_enforce_their_maximum(client, auth):
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameters = document["paths"]["/api/v1/journal"]["get"]["parameters"]
+    declared = {p["name"]: p["schema"] for p in parameters if p["in"] == "query"}
+    admin = auth("admin")
+
+    assert declared["vacancy"]["maximum"] == 2**31 - 1
+    assert declared["page"]["maximum"] == 2**31 - 1
+    body = assert_problem(client.get("/api/v1/journal?vacancy=2147483648", headers=admin), 422)
+    assert body["errors"] == {"query": {"vacancy": ["Doit être au plus 2147483647."]}}
+    assert client.get("/api/v1/journal?vacancy=2147483647", headers=admin).status_code == 200
+    assert_problem(client.get("/api/v1/journal?page=99999999999", headers=admin), 422)
