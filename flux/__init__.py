@@ -25,4 +25,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         harden(db.engine)
     api.init_app(app)
     web.init_app(app)
+    _operations(app)
     return app
+
+
+def _operations(app: Flask) -> None:
+    """App-level hooks for running in production: request ids and logs, login throttling,
+    metrics, a proxy's client address."""
+    from flux.api import throttling
+    from flux.ops import logs, metrics
+
+    logs.init_app(app)
+    throttling.init_app(app)
+    metrics.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

@@ -73,9 +73,17 @@ def db_group() -> None:
 @click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Appliquer les migrations jusqu'à REVISION (défaut : la dernière)."""
-    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    """Appliquer les migrations jusqu'à REVISION (défaut : la dernière).
+
+    Sous PostgreSQL, avec FLUX_SERVICE_ROLE, donne ensuite au rôle du service les droits
+    dont il a besoin, sans plus (voir « Déploiement en production »)."""
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url, revision)
     click.echo(f"Base à jour ({revision}).", err=True)
+    role = current_app.config.get("SERVICE_ROLE")
+    if role and url.startswith("postgresql"):
+        migrate.grant_service_role(url, role)
+        click.echo(f"Droits du rôle de service « {role} » accordés.", err=True)
 
 
 @db_group.command("downgrade")
@@ -656,3 +664,12 @@ def simulate_command(
         click.echo(message, err=True)
     click.echo(simulation.summary(result))
     click.echo(f"\nDécisions écrites dans {out}.", err=True)
+
+
+def _register_operations() -> None:
+    from flux.ops.cli import register
+
+    register(main)
+
+
+_register_operations()

@@ -24,10 +24,36 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    # JSON bodies: refused above this size (413) or nesting depth (400) before parsing.
+    "JSON_MAX_BYTES": 1024 * 1024,
+    "JSON_MAX_DEPTH": 32,
+    # Seconds a client is told to wait (Retry-After) when the database does not answer (503).
+    "RETRY_AFTER_SECONDS": 5,
+    # Login throttling (per process: see flux/api/throttling.py); Flask-Limiter's notation.
+    "LOGIN_THROTTLING": True,
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
+    # Logs: "text" or "json" (one object per line, with the request id); LOG_REQUESTS adds one
+    # access line per request (logger flux.access).
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    "LOG_REQUESTS": False,
+    # /metrics: this bearer token (or an administrator's API token) may scrape; empty: admins only.
+    "METRICS_TOKEN": "",
+    # Reverse proxies in front of the service whose X-Forwarded-For is trusted (0: none).
+    "TRUSTED_PROXIES": 0,
 }
 
 # Environment variables with these suffixes are parsed as integers.
-_INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "PERMANENT_SESSION_LIFETIME"}
+_BOOLEAN_KEYS = {"LOGIN_THROTTLING", "LOG_REQUESTS"}
+_INTEGER_KEYS = {
+    "MAX_CONTENT_LENGTH",
+    "PERMANENT_SESSION_LIFETIME",
+    "JSON_MAX_BYTES",
+    "JSON_MAX_DEPTH",
+    "RETRY_AFTER_SECONDS",
+    "TRUSTED_PROXIES",
+}
 
 
 class SettingsError(RuntimeError):
@@ -46,7 +72,12 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for name, value in os.environ.items():
         if name.startswith("FLUX_") and name != "FLUX_ENV":
             key = name.removeprefix("FLUX_")
-            settings[key] = int(value) if key in _INTEGER_KEYS else value
+            if key in _INTEGER_KEYS:
+                settings[key] = int(value)
+            elif key in _BOOLEAN_KEYS:
+                settings[key] = value.strip().lower() in ("1", "true", "yes", "oui")
+            else:
+                settings[key] = value
     settings.update(overrides or {})
     # Over HTTPS only in production (development and tests are served over plain HTTP).
     settings.setdefault("SESSION_COOKIE_SECURE", settings["ENV"] == "production")

@@ -1,11 +1,23 @@
 """Test fixtures: a real database per test (SQLite by default, PostgreSQL when
-FLUX_TEST_DATABASE_URL names one), the app, and factories."""
+FLUX_TEST_DATABASE_URL names one), the app, and factories.
+
+Under pytest-xdist (`make test` runs two workers) each worker has a PostgreSQL database of its
+own, named after FLUX_TEST_DATABASE_URL's and the worker (`flux_ci_gw0`): created when the
+worker starts, dropped with the databases derived from it when it ends. The demo is built once
+per worker session and copied for each module that reads it (`demo_copy`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
+import itertools
+import json
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,8 +30,92 @@ from flux.domain.reference import Role
 from flux.migrate import upgrade
 from flux.services import allocation_book, balances, scope_conventions, users
 
-PG_URL = os.environ.get("FLUX_TEST_DATABASE_URL", "")
-ON_POSTGRES = PG_URL.startswith("postgresql")
+BASE_PG_URL = os.environ.get("FLUX_TEST_DATABASE_URL", "")
+ON_POSTGRES = BASE_PG_URL.startswith("postgresql")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under pytest-xdist
+
+
+def derived_url(url: str, suffix: str) -> str:
+    """The URL of the database named after `url`'s, with `_<suffix>` appended."""
+    parsed = sa.engine.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{suffix}").render_as_string(hide_password=False)
+
+
+# This process's PostgreSQL test database: the one named, or one per xdist worker.
+PG_URL = derived_url(BASE_PG_URL, WORKER) if ON_POSTGRES and WORKER else BASE_PG_URL
+
+
+def _admin_engine() -> sa.Engine:
+    url = sa.engine.make_url(PG_URL).set(database="postgres")
+    return create_engine(url.render_as_string(hide_password=False)).execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+
+
+_CREATED: list[str] = []  # databases this process created: dropped when its session ends
+
+
+def create_database(name: str, template: str | None = None) -> str:
+    """(Re)create a PostgreSQL database, empty or as a copy of `template` (no one connected
+    to it); dropped at the end of the session. Returns its URL."""
+    url = _create(name, template)
+    if name not in _CREATED:
+        _CREATED.append(name)
+    return url
+
+
+def _create(name: str, template: str | None = None) -> str:
+    admin = _admin_engine()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        for attempt in range(20):  # two workers copying one template at once may collide
+            try:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+                break
+            except sa.exc.OperationalError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
+    admin.dispose()
+    return sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if ON_POSTGRES and WORKER:
+        create_database(sa.engine.make_url(PG_URL).database)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not ON_POSTGRES:
+        return
+    names = list(reversed(_CREATED))
+    _CREATED.clear()
+    admin = _admin_engine()
+    with admin.connect() as connection:
+        if not WORKER:  # the run's last process: the demo templates the workers shared
+            names += connection.scalars(
+                sa.text("SELECT datname FROM pg_database WHERE starts_with(datname, :start)"),
+                {"start": f"{BASE_NAME}_demo_"},
+            ).all()
+        for name in names:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+# Tests that never open the database under test (the rules in plain Python; `flux simulate`,
+# which works in a temporary SQLite file of its own): the SQLite pass runs them, the PostgreSQL
+# pass skips them rather than repeat them identically (FLUX_TEST_ALL=1 runs them anyway).
+WITHOUT_DATABASE = ("tests/domain/", "tests/test_simulate.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRES or os.environ.get("FLUX_TEST_ALL"):
+        return
+    skip = pytest.mark.skip(reason="sans base de données : exécuté par la passe SQLite")
+    for item in items:
+        if Path(item.path).relative_to(config.rootpath).as_posix().startswith(WITHOUT_DATABASE):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +134,77 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+# The demo's activity runs to this date unless a module asks for another.
+DEMO_UNTIL = date(2026, 11, 21)
+BASE_NAME = sa.engine.make_url(BASE_PG_URL).database if ON_POSTGRES else ""
+
+
+@pytest.fixture(scope="session")
+def demo_copy(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple]:
+    """demo_copy(activity_until=DEMO_UNTIL) -> (url, tokens): a database of its own holding the
+    demo, and the demo users' tokens (valid in every copy).
+
+    The demo (the slowest fixture: 6 000 dwellings and two years of activity) is built once
+    per test run and activity date, by the first worker that needs it (the others wait on a
+    file lock), then copied: a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if WORKER:  # xdist workers' base temps are siblings: their parent is the run's
+        shared = shared.parent
+    copies = itertools.count(1)
+
+    def build(until: date, url: str) -> list:
+        from flux import demo
+
+        _clear_caches()
+        app = create_app({"ENV": "test", "DATABASE_URL": url, "TESTING": True})
+        with app.app_context():
+            tokens = demo.load(db.session, activity_until=until)
+            db.session.commit()
+            db.session.close()
+            db.engine.dispose()  # no one connected to a template; the SQLite file is whole
+        _clear_caches()
+        return [dataclasses.asdict(user) for user in tokens]
+
+    def template(until: date) -> tuple[str, list]:
+        """(SQLite file or PostgreSQL database name, tokens) of the run's demo template."""
+        from flux.demo import DemoUser
+
+        stem = f"demo-{until:%Y%m%d}"
+        source = (
+            f"{BASE_NAME}_demo_{until:%Y%m%d}" if ON_POSTGRES else str(shared / f"{stem}.sqlite")
+        )
+        ready = shared / f"{stem}.json"
+        with (shared / f"{stem}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not ready.exists():
+                if ON_POSTGRES:
+                    url = _create(source)  # dropped by the run's last process (sessionfinish)
+                    upgrade(url)
+                else:
+                    shutil.copyfile(_template, source)
+                    url = f"sqlite:///{source}"
+                ready.write_text(json.dumps(build(until, url)))
+        return source, [DemoUser(**user) for user in json.loads(ready.read_text())]
+
+    def copy(activity_until: date = DEMO_UNTIL) -> tuple[str, list]:
+        source, tokens = template(activity_until)
+        if ON_POSTGRES:
+            name = f"{sa.engine.make_url(PG_URL).database}_demo_{next(copies)}"
+            return create_database(name, template=source), tokens
+        path = tmp_path_factory.mktemp("demo") / "flux.sqlite"
+        shutil.copyfile(source, path)
+        return f"sqlite:///{path}", tokens
+
+    return copy
+
+
+def _clear_caches() -> None:
+    allocation_book.clear_cache()  # test databases are truncated or copied: ids are reused
+    scope_conventions.clear_cache()
+    balances.clear_cache()
+
+
 def _truncate_postgres(url: str) -> None:
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     engine = create_engine(url)
@@ -50,9 +217,7 @@ def _truncate_postgres(url: str) -> None:
 
 @pytest.fixture
 def database_url(_template: str, tmp_path: Path) -> str:
-    allocation_book.clear_cache()  # test databases are truncated: ids are reused
-    scope_conventions.clear_cache()
-    balances.clear_cache()
+    _clear_caches()
     if ON_POSTGRES:
         _truncate_postgres(_template)
         return _template

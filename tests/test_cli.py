@@ -20,7 +20,7 @@ from flux.db import create_engine
 from flux.demo import DEMO_DIR
 from flux.models import Convention, ConventionVersion, Dwelling, Organisation, User
 
-from .conftest import ON_POSTGRES, PG_URL
+from .conftest import ON_POSTGRES, PG_URL, create_database
 
 TOKEN = re.compile(r"flux_[A-Za-z0-9_-]{20,}")
 
@@ -68,13 +68,7 @@ def _get(client, path: str, token: str):
 def empty_database_url(tmp_path) -> str:
     if not ON_POSTGRES:
         return f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    admin = create_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = sa.engine.make_url(PG_URL).database + "_cli"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    return create_database(sa.engine.make_url(PG_URL).database + "_cli")
 
 
 def test_db_upgrade_creates_the_schema_on_an_empty_database(empty_database_url, monkeypatch):

@@ -9,19 +9,13 @@ from alembic.migration import MigrationContext
 from flux.db import Base, create_engine
 from flux.migrate import downgrade, upgrade
 
-from .conftest import ON_POSTGRES, PG_URL
+from .conftest import ON_POSTGRES, PG_URL, create_database
 
 
 def _scratch_url(tmp_path) -> str:
     if not ON_POSTGRES:
         return f"sqlite:///{tmp_path / 'scratch.sqlite'}"
-    admin = create_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = sa.engine.make_url(PG_URL).database + "_migrations"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    return create_database(sa.engine.make_url(PG_URL).database + "_migrations")
 
 
 def _tables(url: str) -> set[str]:

@@ -41,9 +41,11 @@ def register(app: Flask) -> None:
             actor = actor_for_token(db.session, secret.strip())
         if actor is None:
             return problem(401, headers={"WWW-Authenticate": 'Bearer realm="flux"'})
-        given = request.headers.get("X-Request-Id", "")[:64]
-        # recorded as is (journal, audit): a control character would not store everywhere
-        request_id = given if given.isprintable() and given else uuid.uuid4().hex
+        request_id = g.get("request_id")  # set by flux.ops.logs for every request
+        if request_id is None:
+            given = request.headers.get("X-Request-Id", "")[:64]
+            # recorded as is (journal, audit): a control character would not store everywhere
+            request_id = given if given.isprintable() and given else uuid.uuid4().hex
         g.actor = dataclasses.replace(actor, request_id=request_id)
         db.session.info["actor"] = g.actor  # audit records name who wrote
         return None

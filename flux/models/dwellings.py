@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,7 +23,7 @@ class Dwelling(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     landlord_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
-    rpls_id: Mapped[str] = mapped_column(sa.String(20))
+    rpls_id: Mapped[str] = mapped_column(sa.String(20), index=True)
     commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("communes.insee"), index=True)
     qpv_code: Mapped[str | None] = mapped_column(sa.ForeignKey("qpvs.code"))
     typology: Mapped[Typology] = mapped_column(enum_column(Typology, "typology"))
@@ -45,6 +45,9 @@ class Dwelling(Base):
     pmr: Mapped[bool | None] = mapped_column()
     lift: Mapped[bool | None] = mapped_column()
     landlord_contact: Mapped[str | None] = mapped_column(sa.String(300))
+    # Sold to another landlord on this date (`flux dwellings transfer`): out of this landlord's
+    # stock, kept for the journal; the buyer's dwelling is another row with the same RPLS id.
+    sold_on: Mapped[date | None] = mapped_column(sa.Date)
 
     landlord: Mapped[Organisation] = relationship()
     commune: Mapped[Commune] = relationship()

@@ -6,14 +6,20 @@ the pool), so a second scheduler started by mistake exits at once with a message
 (one machine, development) the `job_runs` uniqueness alone keeps each job to one run per period.
 At start it runs every job once (each is idempotent: a period already done is skipped), which
 catches up whatever a stopped scheduler missed; then each job runs at its hour.
+
+The lock dies with its connection (a restarted database, a terminated backend, a network cut):
+before each job the scheduler checks that its connection still holds the lock, takes it again
+on a new connection if it was lost, and stops if another scheduler took it meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date
 
 import sqlalchemy as sa
+from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -48,27 +54,91 @@ class AlreadyRunning(RuntimeError):
     """Another scheduler holds the database's scheduler lock."""
 
 
-def hold_lock(url: str) -> sa.Connection | None:
-    """PostgreSQL: take the scheduler's advisory lock on a connection of its own, kept open
-    for the process's life (returned: keep a reference). SQLite: nothing to hold."""
-    if not url.startswith("postgresql"):
-        return None
-    engine = sa.create_engine(url, poolclass=NullPool)
-    connection = engine.connect()
-    taken = connection.execute(sa.select(sa.func.pg_try_advisory_lock(ADVISORY_KEY))).scalar()
-    connection.commit()
-    if not taken:
-        connection.close()
-        engine.dispose()
-        raise AlreadyRunning(
-            "Un autre ordonnanceur Flux tourne déjà sur cette base de données (verrou "
-            f"consultatif {ADVISORY_KEY} pris) : ce processus s'arrête."
-        )
-    return connection
+class SchedulerLock:
+    """The scheduler's advisory lock (PostgreSQL), on a connection of its own outside the pool;
+    on SQLite there is nothing to hold and every check passes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.connection: sa.Connection | None = None
+        self._engine: sa.Engine | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self.url.startswith("postgresql")
+
+    def acquire(self) -> None:
+        """Take the lock, or raise AlreadyRunning if another scheduler holds it."""
+        if not self.needed:
+            return
+        self._engine = self._engine or sa.create_engine(self.url, poolclass=NullPool)
+        connection = self._engine.connect()
+        taken = connection.execute(sa.select(sa.func.pg_try_advisory_lock(ADVISORY_KEY))).scalar()
+        connection.commit()
+        if not taken:
+            connection.close()
+            raise AlreadyRunning(
+                "Un autre ordonnanceur Flux tourne déjà sur cette base de données (verrou "
+                f"consultatif {ADVISORY_KEY} pris) : ce processus s'arrête."
+            )
+        self.connection = connection
+
+    def holds(self) -> bool:
+        """Whether this process's lock connection is alive and still holds the lock."""
+        if self.connection is None:
+            return False
+        try:
+            held = self.connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_backend_pid() AND granted AND classid = 0 AND objid = :key"
+                ),
+                {"key": ADVISORY_KEY},
+            ).scalar()
+            self.connection.commit()
+            return bool(held)
+        except sa.exc.DBAPIError as error:
+            log.warning("scheduler lock connection lost: %s", str(error.orig).splitlines()[0])
+            self._drop_connection()
+            return False
+
+    def ensure(self) -> None:
+        """Before working: keep the lock, take it back if its connection died, or raise
+        AlreadyRunning if another scheduler took it in the meantime."""
+        if not self.needed or self.holds():
+            return
+        self._drop_connection()
+        log.warning("scheduler lock lost: taking it again before working")
+        self.acquire()
+        log.info("scheduler lock taken again")
+
+    def _drop_connection(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                self.connection.invalidate()
+                self.connection.close()
+            self.connection = None
+
+    def release(self) -> None:
+        self._drop_connection()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
-def run_job(app: Flask, name: str, today: date | None = None) -> jobs.Outcome:
-    """One job in its own application context and session."""
+def hold_lock(url: str) -> SchedulerLock:
+    """Take the scheduler's lock for this process's life (raises AlreadyRunning)."""
+    lock = SchedulerLock(url)
+    lock.acquire()
+    return lock
+
+
+def run_job(
+    app: Flask, name: str, today: date | None = None, lock: SchedulerLock | None = None
+) -> jobs.Outcome:
+    """One job in its own application context and session, once the lock is checked."""
+    if lock is not None:
+        lock.ensure()
     with app.app_context():
         try:
             return jobs.run(db.session, name, today or clock.today())
@@ -87,8 +157,10 @@ def run_report_jobs(app: Flask) -> int:
             db.session.close()
 
 
-def run_all(app: Flask, today: date | None = None) -> list[jobs.Outcome]:
-    return [run_job(app, name, today) for name in SCHEDULE]
+def run_all(
+    app: Flask, today: date | None = None, lock: SchedulerLock | None = None
+) -> list[jobs.Outcome]:
+    return [run_job(app, name, today, lock) for name in SCHEDULE]
 
 
 def send_notifications(app: Flask, today: date | None = None) -> dict[str, int]:
@@ -105,7 +177,7 @@ def send_notifications(app: Flask, today: date | None = None) -> dict[str, int]:
             db.session.close()
 
 
-def build(app: Flask) -> BlockingScheduler:
+def build(app: Flask, lock: SchedulerLock | None = None) -> BlockingScheduler:
     scheduler = BlockingScheduler(
         timezone=TIME_ZONE,
         job_defaults={
@@ -118,7 +190,7 @@ def build(app: Flask) -> BlockingScheduler:
         scheduler.add_job(
             run_job,
             CronTrigger(hour=hour, minute=minute, timezone=TIME_ZONE),
-            args=[app, name],
+            args=[app, name, None, lock],
             id=name,
             name=name,
             replace_existing=True,
@@ -149,12 +221,23 @@ def serve(app: Flask, url: str, today: date | None = None, once: bool = False) -
     """Hold the lock, catch up, then run the schedule until stopped (or return, with once)."""
     lock = hold_lock(url)
     try:
-        for outcome in run_all(app, today):
+        for outcome in run_all(app, today, lock):
             log.info("catch-up %s: %s %s", outcome.job, outcome.status, outcome.period)
         log.info("notifications: %s", send_notifications(app, today))
         if once:
             return
-        build(app).start()
+        scheduler = build(app, lock)
+        lost: list[str] = []
+
+        def _stop_on_lost_lock(event) -> None:
+            # a job found another scheduler holding the lock: this one stops working
+            if isinstance(event.exception, AlreadyRunning):
+                lost.append(str(event.exception))
+                scheduler.shutdown(wait=False)
+
+        scheduler.add_listener(_stop_on_lost_lock, EVENT_JOB_ERROR)
+        scheduler.start()
+        if lost:
+            raise AlreadyRunning(lost[0])
     finally:
-        if lock is not None:
-            lock.close()
+        lock.release()

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,6 +95,7 @@ def create(session: Session, actor: Actor, data: Mapping[str, Any]) -> Dwelling:
             f"Le logement RPLS « {data['rpls_id']} » existe déjà chez ce bailleur.",
             errors={"json": {"rpls_id": ["Déjà enregistré."]}},
         )
+    _check_rpls_free(session, landlord.id, data["rpls_id"])
     dwelling = Dwelling(landlord_id=landlord.id, **_columns(data))
     session.add(dwelling)
     session.flush()
@@ -108,6 +110,8 @@ def update(session: Session, actor: Actor, dwelling_id: int, data: Mapping[str, 
     errors = _check_place(session, commune, qpv)
     if errors:
         raise InvalidInput("Logement invalide.", errors={"json": errors})
+    if "rpls_id" in data and data["rpls_id"] != dwelling.rpls_id:
+        _check_rpls_free(session, dwelling.landlord_id, data["rpls_id"])
     for key, value in _columns(data).items():
         setattr(dwelling, key, value)
     session.flush()
@@ -150,6 +154,64 @@ def _existing(session: Session, landlord_id: int, rpls_id: str) -> Dwelling | No
     return session.scalar(
         sa.select(Dwelling).where(Dwelling.landlord_id == landlord_id, Dwelling.rpls_id == rpls_id)
     )
+
+
+# --- one landlord per RPLS id; a sale is an explicit transfer ---------------------------
+
+
+def _held_elsewhere(session: Session, landlord_id: int, rpls_ids: list[str]) -> dict[str, str]:
+    """RPLS id -> code of the other landlord whose stock holds it (not sold)."""
+    rows = session.execute(
+        sa.select(Dwelling.rpls_id, Organisation.code)
+        .join(Organisation, Dwelling.landlord_id == Organisation.id)
+        .where(
+            Dwelling.rpls_id.in_(rpls_ids),
+            Dwelling.landlord_id != landlord_id,
+            Dwelling.sold_on.is_(None),
+        )
+    )
+    return dict(rows.all())
+
+
+def _held_message(code: str) -> str:
+    return (
+        f"Ce numéro RPLS est au patrimoine du bailleur « {code} » : après une vente, "
+        "enregistrez la cession (transfert)."
+    )
+
+
+def _check_rpls_free(session: Session, landlord_id: int, rpls_id: str) -> None:
+    held = _held_elsewhere(session, landlord_id, [rpls_id])
+    if held:
+        message = _held_message(held[rpls_id])
+        raise Conflict(message, errors={"json": {"rpls_id": [message]}})
+
+
+def transfer(
+    session: Session, actor: Actor, dwelling_id: int, buyer_ref: int | str, on: date
+) -> Dwelling:
+    """Record the sale of a dwelling to another landlord: the seller's row is marked sold on
+    `on` (the journal keeps naming it), the buyer gets a row with the same RPLS id and
+    characteristics. The seller or an administrator records it; both rows are audited."""
+    dwelling = get(session, actor, dwelling_id)
+    check_dwelling_write(actor, dwelling.landlord_id)
+    if dwelling.sold_on is not None:
+        raise Conflict(f"Ce logement a déjà été cédé le {dwelling.sold_on:%d/%m/%Y}.")
+    buyer = organisations.get_by_ref(session, buyer_ref, "landlord")
+    if buyer.kind is not OrganisationKind.LANDLORD or buyer.id == dwelling.landlord_id:
+        message = "L'acquéreur doit être un autre bailleur."
+        raise InvalidInput(message, errors={"json": {"landlord": [message]}})
+    dwelling.sold_on = on
+    bought = _existing(session, buyer.id, dwelling.rpls_id)  # bought back: its old row
+    if bought is None:
+        bought = Dwelling(landlord_id=buyer.id, rpls_id=dwelling.rpls_id)
+        session.add(bought)
+    bought.sold_on = None
+    for column in ("commune_insee", "qpv_code", "typology", "financing", "construction_year"):
+        setattr(bought, column, getattr(dwelling, column))
+    bought.out_of_flux = dwelling.out_of_flux
+    session.flush()
+    return bought
 
 
 # --- CSV import ------------------------------------------------------------------------
@@ -228,6 +290,7 @@ def import_csv(
     if not rows:
         raise InvalidInput("Le fichier ne contient aucune ligne de logement.")
     report, loaded, seen = ImportReport(), [], {}
+    held = _held_elsewhere(session, landlord.id, [raw.get("rpls_id", "") for _, raw, _ in rows])
     for line, raw, extra in rows:
         if extra:  # "_schema": marshmallow's key for an error about the whole record
             report.errors[line] = {
@@ -244,6 +307,8 @@ def import_csv(
         if data["rpls_id"] in seen:
             line_errors["rpls_id"] = [f"Déjà présent ligne {seen[data['rpls_id']]}."]
         seen.setdefault(data["rpls_id"], line)
+        if data["rpls_id"] in held:
+            line_errors.setdefault("rpls_id", []).append(_held_message(held[data["rpls_id"]]))
         if line_errors:
             report.errors[line] = line_errors
         loaded.append(data)

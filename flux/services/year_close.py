@@ -103,6 +103,7 @@ def close_all(
     departement: str | None = None,
 ) -> list[Closing]:
     """Close `year` (and earlier open years) for every scope, or the scopes the filters name."""
+    reconciliation.check_closable(year, today or clock.today())  # even with no scope to close
     closings = []
     for scope in scopes(session, landlord, departement):
         closings += close(session, actor, scope, year, today)

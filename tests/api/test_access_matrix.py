@@ -502,6 +502,17 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "B32": "401 409 404 404 409 404 404 404 403",
         },
     ),
+    ("POST", "/api/v1/dwellings/<int:dwelling_id>/transfer"): Endpoint(
+        lambda s, t: _json(
+            f"{V1}/dwellings/{_dwelling_id(s, t)}/transfer",
+            {"landlord": B if t == "A" else A, "on": "2025-06-30"},
+        ),
+        {
+            "A": "401 201 201 403 404 404 404 403 404",
+            "B": "401 201 404 404 201 404 404 403 404",
+            "B32": "401 201 404 404 201 404 404 404 403",
+        },
+    ),
     ("POST", "/api/v1/dwellings/import"): Endpoint(
         _import,
         {

@@ -6,7 +6,6 @@ tests count the same figures the plain way (ORM rows, sets and counters, no engi
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
@@ -14,7 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from flux import create_app, demo
+from flux import create_app
 from flux.db import db
 from flux.domain import allocation
 from flux.domain.reference import Role
@@ -23,29 +22,19 @@ from flux.reporting.annual import LANDLORD_RESERVER
 from flux.services import allocation_book, reports, scope_conventions
 from flux.services.access import SYSTEM, Actor
 
-from ..conftest import ON_POSTGRES, _truncate_postgres
-
-ACTIVITY_UNTIL = date(2026, 2, 28)
+ACTIVITY_UNTIL = date(2026, 11, 21)
 YEAR = 2025
 LANDLORDS = ("oph-demo-garonne", "esh-demo-pastel", "coop-demo-lauragais")
 
 
 @pytest.fixture(scope="module")
-def loaded(_template, tmp_path_factory):
-    """One database with the demo loaded (2025 and the start of 2026), read-only here."""
-    if ON_POSTGRES:
-        _truncate_postgres(_template)
-        url = _template
-    else:
-        path = tmp_path_factory.mktemp("demo-report") / "flux.sqlite"
-        shutil.copyfile(_template, path)
-        url = f"sqlite:///{path}"
+def loaded(demo_copy):
+    """A copy of the session's demo (2025 and 2026 to 21 November), read-only here; reports
+    are asked as of 1 March 2026: what the journal holds after that day must not count."""
+    url, _ = demo_copy(ACTIVITY_UNTIL)
     allocation_book.clear_cache()
     scope_conventions.clear_cache()
     app = create_app({"ENV": "test", "DATABASE_URL": url, "TESTING": True})
-    with app.app_context():
-        demo.load(db.session, activity_until=ACTIVITY_UNTIL)
-        db.session.commit()
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter, defaultdict
 from datetime import date
 
@@ -27,28 +26,17 @@ from flux.models import (
 )
 from flux.services import allocation_book, conventions, scope_conventions, users, vacancies
 
-from ..conftest import ON_POSTGRES, _truncate_postgres
-
 ACTIVITY_UNTIL = date(2026, 11, 21)
 LANDLORDS = {"oph-demo-garonne": 3000, "esh-demo-pastel": 2000, "coop-demo-lauragais": 1000}
 
 
 @pytest.fixture(scope="module")
-def loaded(_template, tmp_path_factory):
+def loaded(demo_copy):
     """One database with the demo loaded, shared by this module's read-only tests."""
-    if ON_POSTGRES:
-        _truncate_postgres(_template)
-        url = _template
-    else:
-        path = tmp_path_factory.mktemp("demo") / "flux.sqlite"
-        shutil.copyfile(_template, path)
-        url = f"sqlite:///{path}"
+    url, tokens = demo_copy(ACTIVITY_UNTIL)
     allocation_book.clear_cache()
     scope_conventions.clear_cache()
     app = create_app({"ENV": "test", "DATABASE_URL": url, "TESTING": True})
-    with app.app_context():
-        tokens = demo.load(db.session, activity_until=ACTIVITY_UNTIL)
-        db.session.commit()
     yield app, tokens
     with app.app_context():
         db.engine.dispose()

@@ -17,6 +17,7 @@ from flux.services.errors import InvalidInput
 from .schemas import (
     DwellingFilterSchema,
     DwellingSchema,
+    DwellingTransferSchema,
     DwellingUpdateSchema,
     ImportFileSchema,
     ImportQuerySchema,
@@ -87,6 +88,23 @@ class DwellingItem(MethodView):
         """Supprimer un logement saisi par erreur (impossible s'il figure au journal)."""
         dwellings.delete(db.session, current_actor(), dwelling_id)
         db.session.commit()
+
+
+@blp.route("/<int:dwelling_id>/transfer")
+class DwellingTransfer(MethodView):
+    @blp.arguments(DwellingTransferSchema)
+    @blp.response(201, DwellingSchema)
+    @blp.alt_response(403, description="Seul le bailleur cédant (ou un administrateur) cède")
+    @blp.alt_response(409, description="Logement déjà cédé")
+    def post(self, data, dwelling_id):
+        """Céder un logement à un autre bailleur (vente) : le logement du cédant est marqué
+        cédé à la date donnée, l'acquéreur reçoit le même numéro RPLS. Répond le logement
+        de l'acquéreur."""
+        bought = dwellings.transfer(
+            db.session, current_actor(), dwelling_id, data["landlord"], data["on"]
+        )
+        db.session.commit()
+        return bought
 
 
 @blp.route("/import")

@@ -105,9 +105,25 @@ class DwellingSchema(ma.Schema):
             "description": "Contact du bailleur pour la désignation (service, courriel, téléphone)"
         },
     )
+    sold_on = ma.fields.Date(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Date de cession à un autre bailleur (hors du patrimoine) ; "
+            "absent si le logement n'a pas été cédé"
+        },
+    )
+
+    @ma.post_dump
+    def _sold_only(self, data, **kwargs):
+        if data.get("sold_on", "") is None:
+            del data["sold_on"]
+        return data
 
     def _in_flux(self, dwelling) -> bool:
-        return dwelling["out_of_flux"] is None
+        if isinstance(dwelling, dict):
+            return dwelling["out_of_flux"] is None and dwelling.get("sold_on") is None
+        return dwelling.out_of_flux is None and getattr(dwelling, "sold_on", None) is None
 
     @ma.post_load
     def _names(self, data, **kwargs):
@@ -167,3 +183,10 @@ class ImportReportSchema(ma.Schema):
     updated = ma.fields.Integer()
     unchanged = ma.fields.Integer()
     dry_run = ma.fields.Boolean()
+
+
+class DwellingTransferSchema(ma.Schema):
+    """The sale of a dwelling to another landlord (an RPLS id belongs to one at a time)."""
+
+    landlord = OrganisationRef(required=True, **ORG_REF_METADATA)
+    on = ma.fields.Date(required=True, metadata={"description": "Date de la cession"})

@@ -113,6 +113,13 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(201, IssuedTokenSchema)
     @blp.alt_response(401, description="Adresse ou mot de passe incorrect")
+    @blp.alt_response(
+        429,
+        description="Trop de tentatives pour ce compte ou depuis cette adresse",
+        headers={
+            "Retry-After": {"description": "Secondes à attendre", "schema": {"type": "integer"}}
+        },
+    )
     @blp.doc(security=[])
     def post(self, data):
         """Se connecter par adresse et mot de passe : un jeton valable 12 heures."""

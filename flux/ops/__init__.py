@@ -1,0 +1,1 @@
+"""Operations: backups and restores, metrics, logs, the commands operators run."""
