@@ -29,6 +29,7 @@ COLUMNS = (
     "prioritaire",
     "first_quartile",
     "reason",
+    "notified_on",
 )
 REQUIRED = ("rpls_id",)
 _TRUE, _FALSE = {"oui", "true", "1", "o", "vrai"}, {"non", "false", "0", "n", "faux", ""}
@@ -52,7 +53,9 @@ class Row:
     prioritaire: bool
     first_quartile: bool
     reason: str | None
-    problem: str | None = None  # a value that could not be read: the row is refused
+    problem: str | None = None
+    # The day the holder was told (late logging); default: the day the file is imported.
+    notified_on: date | None = None  # a value that could not be read: the row is refused
 
     @property
     def is_vacancy(self) -> bool:
@@ -203,6 +206,7 @@ def parse(line: int, record: dict[str, str]) -> Row:
         prioritaire=flag("prioritaire"),
         first_quartile=flag("first_quartile"),
         reason=text("reason"),
+        notified_on=day("notified_on"),
     )
     if row.reference is not None and len(row.reference) > 190:
         problems.append("reference : 190 caractères au plus")

@@ -485,7 +485,7 @@ class _Run:
                     "rule_version": decision.rule_version,
                     "explanation": explanation_to_payload(decision.lines),
                     # As when logged one by one: the delay runs from the day it is logged.
-                    "notified_on": max(on, self.today).isoformat(),
+                    "notified_on": max(on, row.notified_on or self.today).isoformat(),
                     **policies,
                 },
             )

@@ -19,7 +19,7 @@ from flux.services.vacancies import NewVacancy
 from .vacancy_kit import COLOMIERS, OPH, TOULOUSE, action_logement, create_dwelling, toulouse
 
 TODAY = date(2027, 1, 31)
-HEADER = "type;reference;rpls_id;available_on;date;candidates;reason"
+HEADER = "type;reference;rpls_id;available_on;date;candidates;reason;notified_on"
 
 
 @pytest.fixture
@@ -55,9 +55,13 @@ def _one_by_one(session, world) -> list[str]:
         if action[0] == "vacancy":
             _, number, _ = action
             logged = vacancies.log_vacancy(
-                session, actor, NewVacancy(available_on=on, rpls_id=number), today=TODAY
+                session,
+                actor,
+                # Told on the day it became available (the ERP's history): carences can follow.
+                NewVacancy(available_on=on, rpls_id=number, notified_on=on),
+                today=TODAY,
             )
-            vacancy_lines.append(f"vacancy;;{number};{on.isoformat()};;;")
+            vacancy_lines.append(f"vacancy;;{number};{on.isoformat()};;;;{on.isoformat()}")
             state = vacancies.replay(session, logged.vacancy_id)
             index = rpls.index(number)
             reserved = state.holder not in (None, "landlord")
@@ -78,7 +82,7 @@ def _one_by_one(session, world) -> list[str]:
             )
             event_lines.append(
                 f"{kind};;{number};{available.isoformat()};{when.isoformat()};"
-                f"{fields.get('candidates', '')};{fields.get('reason', '')}"
+                f"{fields.get('candidates', '')};{fields.get('reason', '')};"
             )
     session.flush()
     return [HEADER, *vacancy_lines, *event_lines]
@@ -102,6 +106,13 @@ def _entries(session) -> list[tuple]:
     ]
 
 
+def _vacancy_entries(session) -> int:
+    """Journal entries about vacancies (the conventions' own `terms_changed` entries aside)."""
+    return session.scalar(
+        sa.select(sa.func.count(JournalEntry.id)).where(JournalEntry.kind != "terms_changed")
+    )
+
+
 def _import(session, world, text: str, **options):
     return vacancy_import.import_vacancies(
         session,
@@ -119,7 +130,7 @@ def test_the_bulk_path_records_what_logging_one_by_one_records_entry_by_entry(se
     expected = _entries(session)
     assert {e[0] for e in expected} >= {"orientation", "withdrawal", "designation", "carence"}
     session.rollback()
-    assert session.scalar(sa.select(sa.func.count(JournalEntry.id))) == 0
+    assert _vacancy_entries(session) == 0
     report = _import(session, world, "\n".join(lines) + "\n")
     assert (report.refused, report.refusals) == (0, [])
     session.commit()
@@ -156,7 +167,7 @@ def test_all_or_nothing_writes_nothing_when_a_row_is_refused_and_says_why(sessio
     report = _import(session, world, _bad_file(world))
     assert not report.written
     session.rollback()
-    assert session.scalar(sa.select(sa.func.count(JournalEntry.id))) == 0
+    assert _vacancy_entries(session) == 0
     assert [r["line"] for r in report.refusals] == [3, 4]
     assert "X9999999 inconnu" in report.refusals[0]["reason"]
     assert "date attendue" in report.refusals[1]["reason"]
@@ -179,7 +190,7 @@ def test_a_dry_run_decides_and_reports_but_writes_nothing(session, world):
     report = _import(session, world, "\n".join(lines), dry_run=True)
     assert (report.created, report.refused, report.written) == (len(lines) - 1, 0, False)
     session.rollback()
-    assert session.scalar(sa.select(sa.func.count(JournalEntry.id))) == 0
+    assert _vacancy_entries(session) == 0
 
 
 def test_json_lines_and_csv_give_the_same_journal(session, world):
@@ -200,3 +211,21 @@ def test_json_lines_and_csv_give_the_same_journal(session, world):
     _import(session, world, csv_text)
     assert _entries(session) == via_json
     session.rollback()
+
+
+def test_an_imported_vacancy_gives_its_holder_the_full_delay_from_the_import_day(session, world):
+    """Late logging (issue 11): without `notified_on`, the designation delay of an imported
+    vacancy runs from the day of the import, as when it is logged late one by one."""
+    days = ("2026-03-02", "2026-03-03", "2026-03-04")
+    lines = [HEADER, *(f"vacancy;;{world['rpls'][n]};{day};;;;" for n, day in enumerate(days))]
+    report = _import(session, world, "\n".join(lines) + "\n")
+    assert report.refused == 0
+    session.commit()
+    logged = session.scalars(
+        sa.select(JournalEntry.id).where(JournalEntry.kind == "vacancy_logged")
+    ).all()
+    states = [vacancies.replay(session, vacancy_id) for vacancy_id in logged]
+    reserved = [s for s in states if s.holder not in (None, "landlord")]
+    assert reserved, "Action Logement's 40 % gets one of three vacancies"
+    for state in reserved:
+        assert state.lifecycle.designation_deadline == TODAY + timedelta(days=30)
