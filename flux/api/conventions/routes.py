@@ -255,6 +255,7 @@ class Derogations(MethodView):
     @blp.arguments(DerogationInputSchema)
     @blp.response(201, DerogationSchema)
     @blp.alt_response(403, description="Seuls la préfecture du département ou un administrateur")
+    @blp.alt_response(404, description="Bailleur introuvable")
     def post(self, data):
         """Enregistrer un arrêté du préfet qui relève les plafonds de l'État (30 % et 5 %) pour
         un bailleur dans un département, pour une durée d'au plus un an (R.441-5-2 I al.2)."""
