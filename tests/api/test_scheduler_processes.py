@@ -65,7 +65,7 @@ def wait_for_runs(url: str, expected: int, seconds: float = 60) -> None:
 def test_a_second_scheduler_on_postgresql_exits_with_a_message(world, database_url):
     first = start(world)
     try:
-        wait_for_runs(database_url, 5)
+        wait_for_runs(database_url, len(JOBS))
         second = start(world)
         output, _ = second.communicate(timeout=60)
         assert second.returncode == 1
@@ -75,9 +75,7 @@ def test_a_second_scheduler_on_postgresql_exits_with_a_message(world, database_u
         first.terminate()
         first.communicate(timeout=30)
     runs, carences = job_runs(database_url)
-    assert sorted(job for job, _ in runs) == sorted(
-        ["bilan-campaign", "deadlines", "expiring-conventions", "nightly-check", "year-close"]
-    )
+    assert sorted(job for job, _ in runs) == sorted(JOBS)
     assert carences == 1
 
 
