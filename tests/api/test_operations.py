@@ -12,7 +12,26 @@ from flux import create_app
 
 from .conftest import assert_problem, dwelling
 
+_create_app = create_app
 LOGIN = "/api/v1/auth/login"
+
+
+@pytest.fixture(autouse=True)
+def _apps_closed(monkeypatch):
+    """Apps made here close their connections after the test (PostgreSQL warns otherwise)."""
+    from flux.db import db
+
+    made = []
+
+    def recording(config=None):
+        made.append(_create_app(config))
+        return made[-1]
+
+    monkeypatch.setitem(globals(), "create_app", recording)
+    yield
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _nested(depth: int) -> bytes:
