@@ -121,8 +121,9 @@ def fold(book: Book, rows: Iterable[Any]) -> None:
     for row in rows:
         book.count += 1
         book.last_id = max(book.last_id, row.id)
-        if row.effective_date > book.latest:
-            book.latest = row.effective_date
+        day = row.effective_date  # None from readers that do not carry it (the report's)
+        if day is not None and day > book.latest:
+            book.latest = day
         _fold_one(book, row)
 
 
