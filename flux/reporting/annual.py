@@ -253,6 +253,12 @@ KEY_FIGURES_NOTE = (
 TOLERANCE = "dans la tolérance"  # how a check's reason says it passed only within tolerance
 
 
+def within_tolerance(status: str, reason: str | None) -> bool:
+    """A check met only within the allocation rule's tolerance: its own status (legal checks),
+    or a pass whose reason says so."""
+    return status == "within_tolerance" or (status == "passed" and TOLERANCE in (reason or ""))
+
+
 def _key_figures(
     flux: int,
     landlords: int,
@@ -263,9 +269,7 @@ def _key_figures(
     keys = [column.key for column in CHECK_COLUMNS]
     status, reason = keys.index("status"), keys.index("reason")
     failed = sum(1 for row in checks if row[status] == "failed")
-    tolerance = sum(
-        1 for row in checks if row[status] == "passed" and TOLERANCE in (row[reason] or "")
-    )
+    tolerance = sum(1 for row in checks if within_tolerance(row[status], row[reason]))
     forecasts = [row[4] for row in deductions if row[4] is not None]
     share_keys = [column.key for column in SHARE_COLUMNS]
     proposed, attributed = share_keys.index("proposed"), share_keys.index("attributed")

@@ -71,6 +71,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from flux.reporting import annual
 from flux.reporting.model import Column, Part, Report
 from flux.reporting.render import NBSP, Value, fr_date, fr_number, fr_percent, rows, scope_labels
 
@@ -294,10 +295,9 @@ def _obligations(part: Part, styles: _Styles, width: float) -> list[Flowable]:
     """The obligations breached, then those met only within tolerance: each with its article,
     figures and sentence."""
     records = _records(part)
-    breached = [r for r in records if r["status"] not in ("passed", "not_applicable")]
-    tolerance = [
-        r for r in records if r["status"] == "passed" and "dans la tolérance" in str(r["reason"])
-    ]
+    # Only a failed check is a breach: "within tolerance" and "for information" rows are not.
+    breached = [r for r in records if r["status"] == "failed"]
+    tolerance = [r for r in records if annual.within_tolerance(r["status"], str(r["reason"]))]
     story: list[Flowable] = [
         CondPageBreak(4 * cm),
         Paragraph("Obligations à examiner", styles.subheading),
