@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from flux.domain.conventions import ReserverCategory
 from flux.domain.eligibility import ShareInForce, VersionView, in_force
 from flux.domain.reference import PerimeterKind
-from flux.models import Commune, Convention, ConventionVersion, Share, ShareTerms
+from flux.models import Commune, Convention, ConventionVersion, Share
 from flux.services import territories
 
 
@@ -215,39 +217,51 @@ def _view(
 
 def share_labels(session: Session, share_ids: set[int], on: date) -> dict[int, dict]:
     """For explanations: each share's label, convention and reserver (terms in force on a date)."""
+    return labels_loader(session, share_ids)(on)
+
+
+def labels_loader(session: Session, share_ids: set[int]) -> Callable[[date], dict[int, dict]]:
+    """Share labels for many dates from one read: as `scope_conventions.share_labels`, each
+    share labelled with the terms in force on the given date."""
     if not share_ids:
-        return {}
+        return lambda _on: {}
     rows = session.execute(
         sa.select(Share, Convention)
         .join(Convention, Share.convention_id == Convention.id)
         .where(Share.id.in_(share_ids))
         .options(
-            selectinload(Convention.reserver),
+            joinedload(Convention.reserver),
             selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
         )
     ).all()
-    labels = {}
-    for share, convention in rows:
-        version = next(
-            (v for v in reversed(convention.versions) if v.effective_from <= on),
-            convention.versions[0],
-        )
-        terms: ShareTerms | None = next(
-            (t for t in version.share_terms if t.share_id == share.id), None
-        )
-        labels[share.id] = {
-            "share_id": share.id,
-            "label": terms.label if terms else share.code,
-            "convention_id": convention.id,
-            "convention_reference": convention.reference,
-            "reserver": {
-                "id": convention.reserver.id,
-                "code": convention.reserver.code,
-                "name": convention.reserver.name,
-                "category": str(convention.reserver.category),
-            },
-        }
-    return labels
+    cache: dict[date, dict[int, dict]] = {}
+
+    def on(day: date) -> dict[int, dict]:
+        if day not in cache:
+            cache[day] = {share.id: _label(share, convention, day) for share, convention in rows}
+        return cache[day]
+
+    return on
+
+
+def _label(share: Share, convention: Convention, on: date) -> dict[str, Any]:
+    version = next(
+        (v for v in reversed(convention.versions) if v.effective_from <= on),
+        convention.versions[0],
+    )
+    terms = next((t for t in version.share_terms if t.share_id == share.id), None)
+    return {
+        "share_id": share.id,
+        "label": terms.label if terms else share.code,
+        "convention_id": convention.id,
+        "convention_reference": convention.reference,
+        "reserver": {
+            "id": convention.reserver.id,
+            "code": convention.reserver.code,
+            "name": convention.reserver.name,
+            "category": str(convention.reserver.category),
+        },
+    }
 
 
 __all__ = [

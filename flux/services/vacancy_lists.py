@@ -16,13 +16,13 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from flux.domain.allocation import LANDLORD
 from flux.domain.lifecycle import Stage
 from flux.domain.reference import Role
-from flux.models import Convention, ConventionVersion, Dwelling, JournalEntry, Share
-from flux.services import dwellings, references, vacancies
+from flux.models import Convention, Dwelling, JournalEntry, Share
+from flux.services import dwellings, references, scope_conventions, vacancies
 from flux.services.access import Actor
 from flux.services.journal import Kind
 from flux.services.vacancy_events import visible_vacancies
@@ -298,7 +298,7 @@ def _described(
             }
         if state.holder not in (None, LANDLORD):
             share_ids.add(int(state.holder))
-    labels_on = labels_loader(session, share_ids)
+    labels_on = scope_conventions.labels_loader(session, share_ids)
     items = []
     for state in states:
         body = vacancies.describe(
@@ -347,50 +347,6 @@ def deadline_fields(state: vacancies.Replayed, today: date) -> dict[str, Any]:
         "deadline": deadline,
         "days_left": None if deadline is None else (deadline - today).days,
         "overdue": deadline is not None and deadline < today,
-    }
-
-
-def labels_loader(session: Session, share_ids: set[int]) -> Callable[[date], dict[int, dict]]:
-    """Share labels for many dates from one read: as `scope_conventions.share_labels`, each
-    share labelled with the terms in force on the given date."""
-    if not share_ids:
-        return lambda _on: {}
-    rows = session.execute(
-        sa.select(Share, Convention)
-        .join(Convention, Share.convention_id == Convention.id)
-        .where(Share.id.in_(share_ids))
-        .options(
-            joinedload(Convention.reserver),
-            selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
-        )
-    ).all()
-    cache: dict[date, dict[int, dict]] = {}
-
-    def on(day: date) -> dict[int, dict]:
-        if day not in cache:
-            cache[day] = {share.id: _label(share, convention, day) for share, convention in rows}
-        return cache[day]
-
-    return on
-
-
-def _label(share: Share, convention: Convention, on: date) -> dict[str, Any]:
-    version = next(
-        (v for v in reversed(convention.versions) if v.effective_from <= on),
-        convention.versions[0],
-    )
-    terms = next((t for t in version.share_terms if t.share_id == share.id), None)
-    return {
-        "share_id": share.id,
-        "label": terms.label if terms else share.code,
-        "convention_id": convention.id,
-        "convention_reference": convention.reference,
-        "reserver": {
-            "id": convention.reserver.id,
-            "code": convention.reserver.code,
-            "name": convention.reserver.name,
-            "category": str(convention.reserver.category),
-        },
     }
 
 
