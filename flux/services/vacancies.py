@@ -110,6 +110,18 @@ def log_vacancy(
     )
 
 
+def refuse_if_sold(rpls_id: str, sold_on: date | None, available_on: date) -> None:
+    """An RPLS id belongs to one landlord at a time: after its sale, the dwelling's vacancies
+    are the buyer's to log (one freed before the sale stays the seller's)."""
+    if sold_on is not None and available_on >= sold_on:
+        raise Conflict(
+            f"Le logement {rpls_id} a été cédé le {sold_on:%d/%m/%Y} : ses libérations à "
+            "partir de cette date sont enregistrées par le bailleur qui l'a acquis.",
+            errors={"json": {"available_on": [f"Logement cédé le {sold_on:%d/%m/%Y}."]}},
+            extra={"rule": "dwelling_sold", "sold_on": sold_on.isoformat()},
+        )
+
+
 def _facts(dwelling: Dwelling, data: NewVacancy) -> VacancyFacts:
     return VacancyFacts(
         data.available_on,
@@ -135,6 +147,7 @@ def _check_loggable(
             errors={"json": {"dwelling": ["Logement hors du flux."]}},
             extra={"out_of_flux": str(dwelling.out_of_flux)},
         )
+    refuse_if_sold(dwelling.rpls_id, dwelling.sold_on, data.available_on)
     _refuse_if_open(session, dwelling, logged, replays)
     lifecycle.check_available_on(data.available_on, today or clock.today())
 

@@ -40,7 +40,7 @@ from flux.services import allocation_book, import_files, scope_conventions, vaca
 from flux.services.access import Actor, require_writer
 from flux.services.allocation_book import Scope, eligible_to_payload, explanation_to_payload
 from flux.services.dwellings import landlord_for_write
-from flux.services.errors import ServiceError
+from flux.services.errors import Conflict, ServiceError
 from flux.services.journal import Kind
 
 # Events an ERP file may carry; overrides and corrections need a person: the API.
@@ -214,6 +214,7 @@ class _Run:
                     sa.type_coerce(Dwelling.financing, sa.String).label("financing"),
                     Dwelling.construction_year,
                     sa.type_coerce(Dwelling.out_of_flux, sa.String).label("out_of_flux"),
+                    Dwelling.sold_on,
                     Commune.departement_code,
                 )
                 .join(Commune, Dwelling.commune_insee == Commune.insee)
@@ -429,6 +430,10 @@ class _Run:
                 f"Le logement {dwelling.rpls_id} est hors du flux "
                 f"({OUT_OF_FLUX_LABELS[dwelling.out_of_flux]}) : il ne s'oriente pas."
             )
+        try:
+            vacancies.refuse_if_sold(dwelling.rpls_id, dwelling.sold_on, on)
+        except Conflict as error:
+            raise Refused(str(error)) from error
         self._refuse_if_open(dwelling)
         lifecycle.check_available_on(on, self.today)
         reconciliation.check_open(on, context.closed)

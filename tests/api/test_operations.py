@@ -232,6 +232,35 @@ def test_a_transfer_through_the_api_answers_the_buyers_dwelling(client, auth, te
     assert to_self.status_code == 409  # already sold
 
 
+def test_after_its_sale_the_seller_no_longer_logs_the_dwellings_vacancies(
+    client, auth, territory, org_ids
+):
+    """One RPLS id, one landlord at a time (issue 15, item 10): a vacancy freed on or after the
+    sale is the buyer's to log; one freed before it stays the seller's."""
+    landlord_a = auth("landlord", A)
+    created = client.post("/api/v1/dwellings", json=dwelling(), headers=landlord_a).get_json()
+    sold = client.post(
+        f"/api/v1/dwellings/{created['id']}/transfer",
+        json={"landlord": B, "on": "2025-06-30"},
+        headers=landlord_a,
+    )
+    assert sold.status_code == 201, sold.get_json()
+
+    after = client.post(
+        "/api/v1/vacancies",
+        json={"dwelling": created["id"], "available_on": "2025-07-01"},
+        headers=landlord_a,
+    )
+    body = assert_problem(after, 409)
+    assert body["rule"] == "dwelling_sold" and "30/06/2025" in body["detail"]
+    before = client.post(
+        "/api/v1/vacancies",
+        json={"dwelling": created["id"], "available_on": "2025-06-01"},
+        headers=landlord_a,
+    )
+    assert before.status_code == 201, before.get_json()
+
+
 # --- /metrics and JSON logs -----------------------------------------------------------------
 
 
