@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from flux.domain.conventions import ReserverCategory
 from flux.domain.reference import Role
-from flux.models import Alert, Convention, Dwelling, Organisation, User
+from flux.models import Alert, Convention, Dwelling, EtatDerogation, Organisation, User
 from flux.services.errors import Forbidden
 
 
@@ -69,6 +69,18 @@ def check_dwelling_write(actor: Actor, landlord_id: int) -> None:
 
 
 # --- conventions -----------------------------------------------------------------------
+
+
+def visible_derogations(actor: Actor) -> sa.ColumnElement[bool]:
+    """A préfet's derogations: an admin sees all; prefecture staff their département's; a
+    landlord its own; réservataires none."""
+    if actor.is_admin:
+        return sa.true()
+    if actor.role is Role.PREFECTURE:
+        return EtatDerogation.departement_code == actor.departement
+    if actor.role is Role.LANDLORD:
+        return EtatDerogation.landlord_id == actor.organisation_id
+    return sa.false()
 
 
 def visible_conventions(actor: Actor) -> sa.ColumnElement[bool]:

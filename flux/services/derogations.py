@@ -12,24 +12,15 @@ from sqlalchemy.orm import Session
 from flux.domain import conventions as rules
 from flux.domain.reference import OrganisationKind, Role
 from flux.models import Departement, EtatDerogation, Organisation
-from flux.services.access import Actor, require_writer
+from flux.services.access import Actor, require_writer, visible_derogations
 from flux.services.errors import Forbidden, InvalidInput, NotFound
-
-
-def visible(actor: Actor) -> sa.ColumnElement[bool]:
-    """An admin sees all; prefecture staff their département's; a landlord its own."""
-    if actor.is_admin:
-        return sa.true()
-    if actor.role is Role.PREFECTURE:
-        return EtatDerogation.departement_code == actor.departement
-    if actor.role is Role.LANDLORD:
-        return EtatDerogation.landlord_id == actor.organisation_id
-    return sa.false()
 
 
 def listing(session: Session, actor: Actor) -> list[EtatDerogation]:
     return list(
-        session.scalars(sa.select(EtatDerogation).where(visible(actor)).order_by(EtatDerogation.id))
+        session.scalars(
+            sa.select(EtatDerogation).where(visible_derogations(actor)).order_by(EtatDerogation.id)
+        )
     )
 
 
