@@ -13,6 +13,27 @@ from flux.domain.conventions import format_percent, parse_percent
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Ids are 32-bit integer columns: the document declares these bounds on every id a request
+# carries (bodies and query strings) and the schemas enforce them (422 naming the field).
+MAX_ID = 2**31 - 1
+ID_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID_ERROR = f"Identifiant attendu : un entier de 1 à {MAX_ID}."
+
+
+MAX_JOURNAL_ID = 2**63 - 1  # journal entries have 64-bit ids
+
+
+def id_field(*, maximum: int = MAX_ID, **kwargs: Any) -> ma.fields.Integer:
+    """An integer id in a request: 1 to `maximum`, declared so in the OpenAPI document."""
+    error = f"Identifiant attendu : un entier de 1 à {maximum}."
+    return ma.fields.Integer(validate=ma.validate.Range(1, maximum, error=error), **kwargs)
+
+
+def check_id(value: int | str) -> int | str:
+    """An id-or-code already parsed: an integer must be a possible id."""
+    if isinstance(value, int) and not 1 <= value <= MAX_ID:
+        raise ma.ValidationError(ID_ERROR)
+    return value
 
 
 def paginated(blp: Blueprint):
@@ -58,7 +79,7 @@ class OrganisationRef(ma.fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | str:
         if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
             raise ma.ValidationError("Identifiant numérique ou code d'organisation attendu.")
-        return value
+        return check_id(value)
 
 
 class QueryOrganisationRef(OrganisationRef):
@@ -66,12 +87,14 @@ class QueryOrganisationRef(OrganisationRef):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | str:
         ref = super()._deserialize(value, attr, data, **kwargs)
-        return int(ref) if isinstance(ref, str) and ref.isascii() and ref.isdigit() else ref
+        return check_id(
+            int(ref) if isinstance(ref, str) and ref.isascii() and ref.isdigit() else ref
+        )
 
 
 ORG_REF_METADATA = {
     "metadata": {
-        "oneOf": [{"type": "integer"}, {"type": "string"}],
+        "oneOf": [ID_SCHEMA, {"type": "string"}],
         "description": "Identifiant numérique ou code de l'organisation",
     }
 }

@@ -17,6 +17,7 @@ from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from flux.api.common import MAX_ID
 from flux.domain.errors import DomainError
 from flux.services.errors import ServiceError
 
@@ -163,7 +164,7 @@ class ProblemResponses(BasePlugin):
 
 # The widest integer the database's id and count columns hold: the document declares it as the
 # maximum of every integer query parameter, and check_integer_bounds() enforces it.
-MAX_INTEGER = 2**31 - 1
+MAX_INTEGER = MAX_ID
 
 
 class IntegerBounds(BasePlugin):

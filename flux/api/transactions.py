@@ -3,16 +3,20 @@ the database can hold are refused as bad input, never a 500."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Flask, Response, request
 from werkzeug.routing import IntegerConverter
 
 from flux.db import begin_immediate, db
 
+from .common import MAX_ID  # the widest id column is a 32-bit integer (journal ids are 64-bit)
 from .problems import problem
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-MAX_ID = 2**31 - 1  # the widest id column is a 32-bit integer (journal ids are 64-bit)
+# The one-active-landlord-per-RPLS index, as PostgreSQL and SQLite name it when it refuses.
+_ACTIVE_RPLS = re.compile(r"uq_dwellings_rpls_active|UNIQUE constraint failed: dwellings\.rpls_id$")
 
 
 class IdConverter(IntegerConverter):
@@ -45,4 +49,21 @@ def register(app: Flask) -> None:
             detail="Une valeur dépasse ce que la base de données peut enregistrer "
             "(identifiant ou nombre trop grand, texte invalide).",
             slug="valeur-hors-limites",
+        )
+
+    @app.errorhandler(sa.exc.IntegrityError)
+    def _conflict(error: sa.exc.IntegrityError) -> Response:
+        # The services check before writing; a concurrent request can still have written in
+        # between, and the database's constraint then refuses the second: a 409, never a 500.
+        db.session.rollback()
+        if _ACTIVE_RPLS.search(str(error.orig)):
+            message = (
+                "Ce numéro RPLS vient d'être enregistré chez un autre bailleur : un logement "
+                "cédé s'enregistre par une cession (POST /api/v1/dwellings/{id}/transfer)."
+            )
+            return problem(409, detail=message, errors={"json": {"rpls_id": [message]}})
+        return problem(
+            409,
+            detail="La requête contredit une écriture enregistrée entre-temps : "
+            "relisez l'état puis réessayez.",
         )

@@ -19,6 +19,14 @@ class Dwelling(Base):
     __table_args__ = (
         sa.UniqueConstraint("landlord_id", "rpls_id"),
         sa.CheckConstraint("construction_year BETWEEN 1800 AND 2100", name="construction_year"),
+        # An RPLS id belongs to one landlord at a time: once among the rows not sold.
+        sa.Index(
+            "uq_dwellings_rpls_active",
+            "rpls_id",
+            unique=True,
+            sqlite_where=sa.text("sold_on IS NULL"),
+            postgresql_where=sa.text("sold_on IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

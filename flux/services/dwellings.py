@@ -202,6 +202,7 @@ def transfer(
         message = "L'acquéreur doit être un autre bailleur."
         raise InvalidInput(message, errors={"json": {"landlord": [message]}})
     dwelling.sold_on = on
+    session.flush()  # the seller's row leaves the active RPLS ids before the buyer's enters
     bought = _existing(session, buyer.id, dwelling.rpls_id)  # bought back: its old row
     if bought is None:
         bought = Dwelling(landlord_id=buyer.id, rpls_id=dwelling.rpls_id)

@@ -210,6 +210,52 @@ def test_the_api_refuses_an_rpls_id_held_by_another_landlord(client, auth, terri
     assert A in body["detail"]
 
 
+def test_the_database_itself_holds_one_active_landlord_per_rpls_id(session, territory, org_ids):
+    """Issue 15 item 10: past the services' check (two requests racing), the partial unique
+    index refuses a second active row; a sold row does not count."""
+    from flux.domain.reference import Financing, Typology
+    from flux.models import Dwelling
+
+    def row(landlord: str, **extra) -> Dwelling:
+        return Dwelling(
+            landlord_id=org_ids[landlord],
+            rpls_id="RACE-1",
+            commune_insee="31555",
+            typology=Typology.T3,
+            financing=Financing.PLUS,
+            construction_year=1990,
+            **extra,
+        )
+
+    session.add(row(A))
+    session.flush()
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.add(row(B))
+        session.flush()
+    session.add(row(B, sold_on=sa.func.current_date()))  # an old, sold row: allowed
+    session.flush()
+
+
+def test_a_race_past_the_rpls_check_is_a_409_naming_the_field(client, auth, territory, monkeypatch):
+    """Two landlords' requests both pass the service's check before either commits: the
+    second write meets the index, and answers 409, not 500."""
+    from flux.services import dwellings as dwelling_service
+
+    admin = auth("admin")
+    assert (
+        client.post("/api/v1/dwellings", json=dwelling(landlord=A), headers=admin).status_code
+        == 201
+    )
+    monkeypatch.setattr(dwelling_service, "_held_elsewhere", lambda *args, **kwargs: {})
+
+    body = assert_problem(
+        client.post("/api/v1/dwellings", json=dwelling(landlord=B), headers=admin), 409
+    )
+
+    assert list(body["errors"]["json"]) == ["rpls_id"]
+    assert "autre bailleur" in body["detail"]
+
+
 def test_a_transfer_through_the_api_answers_the_buyers_dwelling(client, auth, territory, org_ids):
     landlord_a = auth("landlord", A)
     created = client.post("/api/v1/dwellings", json=dwelling(), headers=landlord_a).get_json()
@@ -387,3 +433,106 @@ def test_integer_query_parameters_declare_and_enforce_their_maximum(client, auth
     assert body["errors"] == {"query": {"vacancy": ["Doit être au plus 2147483647."]}}
     assert client.get("/api/v1/journal?vacancy=2147483647", headers=admin).status_code == 200
     assert_problem(client.get("/api/v1/journal?page=99999999999", headers=admin), 422)
+
+
+def _request_integers(document: dict) -> list[tuple[str, dict]]:
+    """Every integer a request carries (query parameters, body properties, the integer branch
+    of an id-or-code), with where it is; read-only properties are answers, not requests."""
+    components = document["components"]["schemas"]
+    found: list[tuple[str, dict]] = []
+
+    def walk(schema: dict, where: str, seen: frozenset[str]) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                walk(components[name], f"{where}→{name}", seen | {name})
+            return
+        if schema.get("readOnly"):
+            return
+        kind = schema.get("type")
+        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            found.append((where, schema))
+        for name, sub in schema.get("properties", {}).items():
+            walk(sub, f"{where}.{name}", seen)
+        if isinstance(schema.get("items"), dict):
+            walk(schema["items"], f"{where}[]", seen)
+        for key in ("oneOf", "anyOf", "allOf"):
+            for sub in schema.get(key, []):
+                walk(sub, where, seen)
+
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    walk(parameter["schema"], f"{method} {path} ?{parameter['name']}", frozenset())
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                walk(content.get("schema", {}), f"{method} {path} body", frozenset())
+    return found
+
+
+def test_every_integer_of_a_request_declares_its_maximum_and_ids_their_minimum(client):
+    """Issue 15 item 7: the document declares the bounds the service enforces."""
+    integers = _request_integers(client.get("/api/v1/openapi.json").get_json())
+    assert len(integers) > 40
+    assert [where for where, schema in integers if "maximum" not in schema] == []
+    # In a body, every integer has a lower bound too (ids from 1, counts and years bounded).
+    assert [
+        where for where, schema in integers if " body" in where and "minimum" not in schema
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/vacancies", {"dwelling": 2**31, "available_on": "2025-04-01"}, "dwelling"),
+        ("/api/v1/vacancies", {"dwelling": 0, "available_on": "2025-04-01"}, "dwelling"),
+        (
+            "/api/v1/vacancies",
+            {"dwelling": 1, "available_on": "2025-04-01", "landlord": 2**31},
+            "landlord",
+        ),
+        (
+            "/api/v1/vacancies",
+            {"dwelling": 1, "available_on": "2025-04-01", "orient_to": 2**40},
+            "orient_to",
+        ),
+        (
+            "/api/v1/vacancies/1/events",
+            {"type": "correction", "date": "2025-04-02", "corrects": 2**63, "reason": "x"},
+            "corrects",
+        ),
+        (
+            "/api/v1/vacancies/1/events",
+            {"type": "designation", "date": "2025-04-02", "share": 2**31},
+            "share",
+        ),
+    ],
+    ids=["dwelling-above", "dwelling-zero", "landlord", "orient_to", "corrects", "share"],
+)
+def test_an_id_beyond_its_declared_bounds_is_a_422_naming_the_field(
+    client, auth, territory, path, body, field
+):
+    from flux.models import JournalEntry
+
+    with client.application.app_context():
+        from flux.db import db
+
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(JournalEntry))
+    response = client.post(path, json=body, headers=auth("admin"))
+
+    problem = assert_problem(response, 422)
+    assert list(problem["errors"]["json"]) == [field], problem
+    with client.application.app_context():
+        from flux.db import db
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == before
+
+
+def test_an_id_or_code_in_a_query_string_is_bounded_like_an_id(client, auth):
+    admin = auth("admin")
+    body = assert_problem(client.get("/api/v1/balances?landlord=2147483648", headers=admin), 422)
+    assert list(body["errors"]["query"]) == ["landlord"]
+    assert_problem(client.get("/api/v1/vacancies?share=0", headers=admin), 422)
+    assert client.get("/api/v1/balances?landlord=2147483647", headers=admin).status_code == 200

@@ -3,14 +3,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from flux import clock
-from flux.api.common import QueryOrganisationRef
+from flux.api.common import ID_SCHEMA, QueryOrganisationRef
 from flux.api.conventions.schemas import SANE_DATES
 from flux.api.vacancies.schemas import QueryConventionRef, QueryShareRef
 
 YEARS = ma.validate.Range(2000, 2100)
 
 
-_REF = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
+_REF = {"oneOf": [ID_SCHEMA, {"type": "string"}]}
 
 
 class ShareFiltersSchema(ma.Schema):

@@ -4,7 +4,13 @@ from datetime import date
 
 import marshmallow as ma
 
-from flux.api.common import ORG_REF_METADATA, PERCENT_METADATA, OrganisationRef, Percent
+from flux.api.common import (
+    ORG_REF_METADATA,
+    PERCENT_METADATA,
+    OrganisationRef,
+    Percent,
+    id_field,
+)
 from flux.domain.conventions import SharePurpose
 from flux.domain.reference import CountingEvent, PerimeterKind
 
@@ -294,7 +300,7 @@ class ConventionFilterSchema(ma.Schema):
 
 
 class DerogationInputSchema(ma.Schema):
-    landlord = ma.fields.Integer(required=True, metadata={"description": "Id du bailleur"})
+    landlord = id_field(required=True, metadata={"description": "Id du bailleur"})
     departement = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=3))
     arrete_reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     starts_on = ma.fields.Date(required=True, validate=SANE_DATES)

@@ -4,7 +4,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from flux.api.common import OrganisationRef
+from flux.api.common import ID_SCHEMA, OrganisationRef
 from flux.domain.deduction_forecasts import MAX_FORECAST
 from flux.domain.reference import DeductionCategory
 from flux.services import deduction_forecasts
@@ -53,7 +53,7 @@ class NewForecastsSchema(ma.Schema):
     landlord = OrganisationRef(
         load_default=None,
         metadata={
-            "oneOf": [{"type": "integer"}, {"type": "string"}],
+            "oneOf": [ID_SCHEMA, {"type": "string"}],
             "description": "Bailleur, par son identifiant ou son code (administrateurs) ; "
             "par défaut le vôtre",
         },

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from flux.api.common import ORG_REF_METADATA, OrganisationRef, QueryOrganisationRef
+from flux.api.common import (
+    ID_SCHEMA,
+    MAX_JOURNAL_ID,
+    ORG_REF_METADATA,
+    OrganisationRef,
+    QueryOrganisationRef,
+    check_id,
+    id_field,
+)
 from flux.api.conventions.schemas import SANE_DATES
 from flux.domain.lifecycle import Event, Stage
 from flux.domain.reference import DeductionCategory, Letting
@@ -16,7 +24,7 @@ class QueryShareRef(ma.fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not value or len(value) > 200:
             raise ma.ValidationError("Identifiant ou « référence/code » de part attendu.")
-        return numeric_or_code(value)
+        return check_id(numeric_or_code(value))
 
 
 class QueryConventionRef(ma.fields.Field):
@@ -25,12 +33,12 @@ class QueryConventionRef(ma.fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not value or len(value) > 100:
             raise ma.ValidationError("Identifiant ou référence de convention attendu.")
-        return numeric_or_code(value)
+        return check_id(numeric_or_code(value))
 
 
 SHARE_REF_METADATA = {
     "metadata": {
-        "oneOf": [{"type": "integer"}, {"type": "string", "enum": ["landlord"]}],
+        "oneOf": [ID_SCHEMA, {"type": "string", "enum": ["landlord"]}],
         "description": "Identifiant de la part, ou « landlord » pour la part non réservée",
     }
 }
@@ -47,11 +55,11 @@ class ShareRefField(ma.fields.Field):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ma.ValidationError("Identifiant de part ou « landlord » attendu.")
-        return value
+        return check_id(value)
 
 
 class NewVacancySchema(ma.Schema):
-    dwelling = ma.fields.Integer(metadata={"description": "Identifiant du logement"})
+    dwelling = id_field(metadata={"description": "Identifiant du logement"})
     rpls_id = ma.fields.String(metadata={"description": "Ou son numéro RPLS"})
     landlord = OrganisationRef(**ORG_REF_METADATA)
     available_on = ma.fields.Date(
@@ -152,7 +160,9 @@ class EventSchema(ma.Schema):
     household = ma.fields.Nested(HouseholdSchema)
     share = ShareRefField(**SHARE_REF_METADATA)
     reason = ma.fields.String(validate=ma.validate.Length(min=1, max=1000))
-    corrects = ma.fields.Integer(metadata={"description": "Écriture du journal à annuler"})
+    corrects = id_field(
+        maximum=MAX_JOURNAL_ID, metadata={"description": "Écriture du journal à annuler"}
+    )
 
     @ma.validates_schema
     def _fields_of_type(self, data, **kwargs):
@@ -293,14 +303,14 @@ class VacancyFilterSchema(ma.Schema):
     )
     share = QueryShareRef(
         metadata={
-            "oneOf": [{"type": "integer"}, {"type": "string"}],
+            "oneOf": [ID_SCHEMA, {"type": "string"}],
             "description": "Part titulaire : identifiant, ou « <référence de convention>/<code "
             "de part> »",
         }
     )
     convention = QueryConventionRef(
         metadata={
-            "oneOf": [{"type": "integer"}, {"type": "string"}],
+            "oneOf": [ID_SCHEMA, {"type": "string"}],
             "description": "Convention de la part titulaire : identifiant ou référence",
         }
     )
