@@ -321,11 +321,11 @@ class World:
 
 
 def _truncate(engine: sa.Engine) -> None:
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    # DELETE in replica mode, sequences restarted: as TRUNCATE, at a fraction of its cost.
+    from ..conftest import _EMPTY_ALL
+
     with engine.begin() as connection:
-        # replica mode skips the journal's append-only triggers: test clean-up only.
-        connection.exec_driver_sql("SET session_replication_role = replica")
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        connection.exec_driver_sql(_EMPTY_ALL)
 
 
 def _snapshot(engine: sa.Engine) -> dict[sa.Table, list[dict[str, Any]]]:
