@@ -19,7 +19,6 @@ from werkzeug.security import check_password_hash
 
 from flux.domain import lifecycle, obligations
 from flux.domain.allocation import LANDLORD
-from flux.domain.conventions import format_dwellings
 from flux.domain.lifecycle import Event, Stage
 from flux.models import Commune, JournalEntry, Organisation
 from flux.services import alerts, bilan_campaign, reports, scope_conventions, users, vacancies
@@ -423,44 +422,21 @@ def _organisation_names(session: Session, ids: set[int | None]) -> dict[int, str
 @dataclass(frozen=True)
 class Rights:
     as_of: date
-    rows: list[dict[str, Any]]  # balances' rows, with the landlord's name and completion
-    realised: int
-    target: str  # in dwellings, two decimals
-    completion: str | None  # percent with one decimal, None when nothing was due
+    rows: list[dict[str, Any]]  # `balances.balances` rows (each names its landlord)
+    # `balances.totals`' per-réservataire sums: counted, target, completion rate (empty unless
+    # asked for).
+    totals: list[dict[str, Any]]
 
 
-def rights(session: Session, actor: Actor, as_of: date) -> Rights:
+def rights(session: Session, actor: Actor, as_of: date, with_totals: bool = True) -> Rights:
     """The caller's shares' balances as of a date (`balances.balances`: same figures, same
-    access), each with its landlord's name and its completion rate, and the overall rate:
-    realised over target, the target counted with its carry-in."""
-    rows = balance_service.balances(session, actor, balance_service.BalanceQuery(as_of=as_of))
-    names = _organisation_names(session, {r["landlord_id"] for r in rows})
-    shown = []
-    for row in rows:
-        shown.append(
-            {
-                **row,
-                "landlord": names.get(row["landlord_id"], ""),
-                "completion": _rate(row["realised"], row["target_units"]),
-            }
-        )
-    realised = sum(r["realised"] for r in rows)
-    target_units = sum(r["target_units"] for r in rows)
-    return Rights(
-        as_of,
-        shown,
-        realised,
-        format_dwellings(target_units),
-        _rate(realised, target_units),
-    )
-
-
-def _rate(realised: int, target_units: int) -> str | None:
-    """realised / target as a percentage with one decimal (target in 1/10000 of a dwelling)."""
-    if target_units <= 0:
-        return None
-    tenths = (realised * 10000 * 1000 + target_units // 2) // target_units  # 0.1 % units
-    return f"{tenths // 10},{tenths % 10}"
+    access, as GET /balances), and the overall figures of each
+    réservataire (`balances.totals`, as GET /balances/totals: counted per each convention's
+    counting event over the target with its carry-in). Nothing is computed here."""
+    query = balance_service.BalanceQuery(as_of=as_of)
+    rows = balance_service.balances(session, actor, query)
+    totals = balance_service.totals(session, actor, query)["reservers"] if with_totals else []
+    return Rights(as_of, rows, totals)
 
 
 def monthly(
@@ -491,7 +467,7 @@ def monthly(
         session, actor, balance_service.SeriesQuery(year=year, share=share), today
     )
     names = _organisation_names(session, {r["landlord_id"] for r in rows})
-    result = [{**r, "landlord": names.get(r["landlord_id"], "")} for r in rows]
+    result = [{**r, "landlord_name": names.get(r["landlord_id"], "")} for r in rows]
     if share is None:
         # The page's rows also answer each chart's question (a share of the same caller).
         for row in result:

@@ -7,11 +7,32 @@ figures, and its `alt` text says so.
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
+
+# Drawn charts, keyed by what they show (title and figures): the same figures are never drawn
+# twice, whoever asks; a new journal entry changes the figures, hence the key.
+_drawn: dict[tuple[Any, ...], bytes] = {}
+_drawn_lock = threading.Lock()
+_DRAWN_KEPT = 512
 
 
 def cumulative_svg(title: str, months: list[dict[str, Any]]) -> bytes:
     """The monthly cumulative realised (bars) against the target (line) of one share."""
+    key = (title, tuple((m["month"], str(m["target"]), m["realised"]) for m in months))
+    with _drawn_lock:
+        found = _drawn.get(key)
+    if found is not None:
+        return found
+    drawn = _draw(title, months)
+    with _drawn_lock:
+        _drawn[key] = drawn
+        while len(_drawn) > _DRAWN_KEPT:
+            _drawn.pop(next(iter(_drawn)))
+    return drawn
+
+
+def _draw(title: str, months: list[dict[str, Any]]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -201,6 +201,53 @@ class NewUserForm(FlaskForm):
     read_only = BooleanField("Lecture seule")
 
 
+RESERVER_CATEGORY_LABELS = {
+    "etat": "État (préfet)",
+    "action_logement": "Action Logement",
+    "commune": "Commune",
+    "epci": "EPCI",
+    "ept": "Établissement public territorial",
+    "departement": "Département",
+    "region": "Région",
+    "metropole_lyon": "Métropole de Lyon",
+    "ville_paris": "Ville de Paris",
+    "employeur": "Employeur",
+    "organisme_desinteresse": "Organisme à but non lucratif",
+    "autre": "Autre réservataire",
+}
+
+
+class OrganisationForm(FlaskForm):
+    """What is typed; the API's own schema then checks it (flux/web/admin/views.py)."""
+
+    code = StringField(
+        "Code",
+        description="Minuscules, chiffres et tirets, par exemple oph-haute-garonne.",
+        validators=[DataRequired(REQUIRED), Length(max=64)],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=200)])
+    kind = SelectField(
+        "Type",
+        choices=options([("landlord", "Bailleur"), ("reserver", "Réservataire")]),
+        validators=[DataRequired(REQUIRED)],
+    )
+    category = SelectField(
+        "Catégorie de réservataire",
+        description="Seulement pour un réservataire.",
+        choices=options([("", "Aucune (bailleur)"), *RESERVER_CATEGORY_LABELS.items()]),
+        default="",
+        validators=[Optional()],
+    )
+    territory = StringField(
+        "Territoire représenté",
+        description="Code du département (État, département), code INSEE (commune, Ville de "
+        "Paris) ou SIREN (EPCI, EPT, Métropole de Lyon) ; vide pour un réservataire national.",
+        validators=[Optional(), Length(max=9)],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "Nouveau mot de passe",

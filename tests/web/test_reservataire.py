@@ -16,6 +16,13 @@ def test_rights_show_each_share_and_the_completion_rate(signed_in, world, log_va
     assert "Situation au 01/02/2026" in html
     assert "taux de réalisation global" in html
     assert "Part salaries" in html and "Office Public" in html
+    # Every figure of the issue: percentage, counted per the counting event, leases, take-backs.
+    for header in ("Pourcen&shy;tage", "Dont report", "Comptés", "Compte", "Taux de réalisation"):
+        assert f'<th scope="col" class="num">{header}</th>' in html or header in html
+    assert "60,00 %" in html
+    for header in ("Attributions", "Baux signés", "Reprises comptées", "Reprises non comptées"):
+        assert header in html
+    assert "à l&#39;orientation" in html
     assert "Part ville" not in html  # Toulouse's share is not Action Logement's business
     # The chart, with its text alternative, next to a table of the same months.
     assert re.search(r'<img class="chart" src="/reservataire/droits/graphique/\d+\.svg', html)

@@ -77,7 +77,7 @@ def bailleur_conventions():
         if problem is None:
             return redirect(url_for("web.bailleur_conventions"))
     rows = list(db.session.scalars(conventions.query_visible(g.actor)))
-    figures = desk.rights(db.session, g.actor, as_of)
+    figures = desk.rights(db.session, g.actor, as_of, with_totals=False)
     forecasts = deduction_forecasts.visible(
         db.session, g.actor, deduction_forecasts.ForecastFilters(year=today.year)
     )
