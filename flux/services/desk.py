@@ -581,42 +581,6 @@ def organisation_list(session: Session) -> list[Organisation]:
     )
 
 
-# --- the landlord's stock -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DwellingPage:
-    rows: list[tuple[Any, str]]  # (dwelling, commune name)
-    total: int
-    page: int
-    pages: int
-
-
-def dwelling_page(session: Session, actor: Actor, search: str, page: int) -> DwellingPage:
-    """The dwellings the caller sees (the policy's `visible_dwellings`), searched by RPLS number
-    or commune name, 50 a page, in two queries."""
-    from flux.models import Dwelling
-    from flux.services.access import visible_dwellings
-
-    stmt = (
-        sa.select(Dwelling, Commune.name)
-        .join(Commune, Commune.insee == Dwelling.commune_insee)
-        .where(visible_dwellings(actor))
-    )
-    if search:
-        like = f"%{search.strip().lower()}%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Dwelling.rpls_id).like(like), sa.func.lower(Commune.name).like(like)
-            )
-        )
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // 50))
-    page = min(max(1, page), pages)
-    rows = session.execute(stmt.order_by(Dwelling.rpls_id).limit(50).offset((page - 1) * 50)).all()
-    return DwellingPage([(d, name) for d, name in rows], total, page, pages)
-
-
 # --- the État's conventions, for its prefecture ------------------------------------------------
 
 

@@ -82,10 +82,18 @@ DEDUCTION_LABELS = {
 
 class DeclareForm(FlaskForm):
     rpls_id = StringField(
-        "Numéro RPLS du logement",
-        description="L'identifiant du logement au répertoire RPLS, par exemple R0000123.",
-        validators=[DataRequired(REQUIRED), Length(max=20)],
+        "Numéro RPLS ou adresse du logement",
+        description="Son identifiant au répertoire RPLS (par exemple R0000123) ou des mots de "
+        "son adresse (par exemple 12 rue des Lilas).",
+        validators=[DataRequired(REQUIRED), Length(max=100)],
         render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    # Offered only when the reference designates several dwellings (choices set by the view).
+    dwelling = RadioField(
+        "Logement",
+        choices=[],
+        validate_choice=False,
+        validators=[Optional()],
     )
     available_on = DateField(
         "Date de disponibilité",

@@ -60,7 +60,7 @@ def test_a_landlord_logs_a_vacancy_and_reads_its_orientation(page, demo_url, che
 
     page.get_by_role("link", name="Déclarer un logement libéré").click()
     check(page, "bailleur-declarer")
-    page.get_by_label("Numéro RPLS du logement").fill(_free_dwelling(demo_url, "oph-demo-garonne"))
+    page.get_by_label("Numéro RPLS ou adresse du logement").fill(_free_dwelling(demo_url, "oph-demo-garonne"))
     page.get_by_label("Date de disponibilité").fill(date.today().isoformat())
     page.get_by_role("button", name="Enregistrer et orienter").click()
 
