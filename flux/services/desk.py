@@ -435,8 +435,21 @@ def rights(session: Session, actor: Actor, as_of: date, with_totals: bool = True
     counting event over the target with its carry-in). Nothing is computed here."""
     query = balance_service.BalanceQuery(as_of=as_of)
     rows = balance_service.balances(session, actor, query)
-    totals = balance_service.totals(session, actor, query)["reservers"] if with_totals else []
-    return Rights(as_of, rows, totals)
+    return Rights(as_of, rows, _reserver_totals(rows) if with_totals else [])
+
+
+def _reserver_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`balances.totals(...)["reservers"]` from the rows already read: the same grouping and the
+    balances service's own sum (`balances._sum`), without folding every scope a second time
+    (tests/web/test_desk.py checks both give the same)."""
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if not row["landlord_part"]:
+            groups[row["reserver"]["id"]].append(row)
+    return [
+        {"reserver": group[0]["reserver"], **balance_service._sum(group)}
+        for group in groups.values()
+    ]
 
 
 def monthly(

@@ -36,7 +36,7 @@ def _new_user_form() -> NewUserForm:
     form = NewUserForm()
     kinds = {"landlord": "bailleur", "reserver": "réservataire"}
     form.organisation.choices = options(
-        [("", "Aucune (préfecture ou administrateur)")]
+        [("", "Aucune (administrateur seulement)")]
         + [
             (o.code, f"{o.name} ({kinds.get(str(o.kind), o.kind)}, {o.code})")
             for o in desk.organisation_list(db.session)
