@@ -130,7 +130,7 @@ def test_the_list_pages_by_fifty_in_two_statements(session, addressed):
 def test_patrimoine_searches_by_address(signed_in, addressed):
     client = signed_in("landlord", OPH)
     html = client.get("/bailleur/patrimoine?q=lilas").get_data(as_text=True)
-    assert "2 logements pour « lilas »" in html
+    assert "2 logements pour «&nbsp;lilas&nbsp;»." in html
     assert "14 rue des Lilas" in html and "R0000003" not in html
     assert "E0000001" not in html
     link = f'href="/bailleur/declarer?logement={addressed["dwellings"]["R0000002"]}"'

@@ -60,7 +60,9 @@ def test_a_landlord_logs_a_vacancy_and_reads_its_orientation(page, demo_url, che
 
     page.get_by_role("link", name="Déclarer un logement libéré").click()
     check(page, "bailleur-declarer")
-    page.get_by_label("Numéro RPLS ou adresse du logement").fill(_free_dwelling(demo_url, "oph-demo-garonne"))
+    page.get_by_label("Numéro RPLS ou adresse du logement").fill(
+        _free_dwelling(demo_url, "oph-demo-garonne")
+    )
     page.get_by_label("Date de disponibilité").fill(date.today().isoformat())
     page.get_by_role("button", name="Enregistrer et orienter").click()
 
@@ -146,6 +148,20 @@ def test_an_admin_reaches_users_and_organisations(page, check_accessibility):
     check(page, "admin-utilisateurs")
     page.get_by_role("link", name="Organisations").click()
     check(page, "admin-organisations")
+    # A new landlord: a code the API's schema refuses, said on its field, then the right one.
+    page.get_by_label("Nom", exact=True).fill("SA HLM d'essai")
+    page.get_by_label("Code", exact=True).fill("SA HLM")
+    page.get_by_label("Type", exact=True).select_option("landlord")
+    page.get_by_role("button", name="Créer l'organisation").click()
+    assert page.locator(".error-summary").get_by_text("minuscules, chiffres et tirets").is_visible()
+    check(page, "admin-organisations-erreur")
+    page.get_by_label("Code", exact=True).fill("sa-hlm-essai")
+    page.get_by_role("button", name="Créer l'organisation").click()
+    assert page.get_by_text("Organisation « SA HLM d'essai » (sa-hlm-essai) créée.").is_visible()
+    page.get_by_role("link", name="SA HLM d'essai").click()
+    check(page, "admin-organisation")
+    page.get_by_role("link", name="Créer un utilisateur de cette organisation").click()
+    assert page.get_by_label("Organisation", exact=True).input_value() == "sa-hlm-essai"
     page.get_by_role("link", name="Mon compte").click()
     check(page, "compte")
     sign_out(page)
