@@ -57,7 +57,8 @@ def _draw(title: str, months: list[dict[str, Any]]) -> bytes:
     axes.grid(axis="y", color="#c7c7c7", linewidth=0.6)
     axes.spines[["top", "right"]].set_visible(False)
     axes.set_ylim(bottom=0)
-    figure.tight_layout()
+    # Fixed margins: tight_layout measured every label first, about a third of the drawing time.
+    figure.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.1)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()

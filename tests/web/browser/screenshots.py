@@ -35,7 +35,13 @@ SHOTS = [
     ("admin-organisations", "admin", "admin", "/admin/organisations", DESKTOP),
     ("declarer-320", "landlord@oph-demo-garonne", "landlord", "/bailleur/declarer", PHONE),
     ("droits-320", "reserver@etat-31", "reserver", "/reservataire/droits", PHONE),
-    ("patrimoine-320", "landlord@oph-demo-garonne", "landlord", "/bailleur/patrimoine?q=toulouse#logements", PHONE),
+    (
+        "patrimoine-320",
+        "landlord@oph-demo-garonne",
+        "landlord",
+        "/bailleur/patrimoine?q=toulouse#logements",
+        PHONE,
+    ),
 ]
 
 
