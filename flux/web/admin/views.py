@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import selectinload
 
 from flux.api.organisations.schemas import OrganisationSchema
 from flux.db import db
@@ -70,7 +71,8 @@ def admin_users():
             db.session.commit()
             flash(f"Utilisateur {created.email} créé.")
             return redirect(url_for("web.admin_users"))
-    rows = list(db.session.scalars(users.list_users(db.session, g.actor)))
+    listing = users.list_users(db.session, g.actor).options(selectinload(User.organisation))
+    rows = list(db.session.scalars(listing))  # the organisations in one statement, not per row
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/utilisateurs.html", form=form, rows=rows, problem=problem, confirm=ConfirmForm()
