@@ -1,5 +1,5 @@
 """The README's screenshots of the pages (docs/pages/*.png), taken in Debian's chromium on the
-demo: each role's home page at 770 × 532 pixels, and two pages at 320 pixels wide (a phone).
+demo: each role's home page at 960 × 600 pixels, and three pages at 320 pixels wide (a phone).
 
 Usage: .venv/bin/python -m tests.web.browser.screenshots [--database-url URL] [--out docs/pages]
 
@@ -24,7 +24,7 @@ from flux import create_app  # noqa: E402
 from flux.demo import DEMO_DOMAIN, demo_password  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-DESKTOP = {"width": 770, "height": 532}
+DESKTOP = {"width": 960, "height": 600}
 PHONE = {"width": 320, "height": 640}
 # (file, email, role, path, viewport)
 SHOTS = [
