@@ -64,7 +64,7 @@ def _matching(stmt: sa.Select[Any], words: list[str], with_commune: bool) -> sa.
         if with_commune:
             columns += [
                 sa.func.lower(Commune.name).like(like, escape="\\"),
-                Dwelling.commune_insee == word,
+                Dwelling.commune_insee == word.upper(),
             ]
         stmt = stmt.where(sa.or_(*columns))
     return stmt
