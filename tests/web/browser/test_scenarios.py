@@ -76,6 +76,16 @@ def test_a_landlord_logs_a_vacancy_and_reads_its_orientation(page, demo_url, che
 
     page.get_by_role("link", name="Patrimoine").click()
     check(page, "bailleur-patrimoine")
+    page.get_by_label("Numéro RPLS, adresse ou commune").fill("Muret")
+    page.get_by_role("button", name="Chercher").click()
+    assert (
+        page.get_by_role("status").get_by_text(re.compile(r"logements? pour «\sMuret\s»")).count()
+    )
+    assert page.get_by_role("table", name=re.compile("Logements, page 1")).is_visible()
+    check(page, "bailleur-patrimoine-recherche")
+    page.get_by_role("link", name=re.compile("^Déclarer libéré")).first.click()
+    assert page.get_by_label("Numéro RPLS ou adresse du logement").input_value() != ""
+    page.get_by_role("link", name="Patrimoine").click()
     page.get_by_role("link", name="Conventions").click()
     assert page.get_by_role("table", name=re.compile("Droits par part")).is_visible()
     check(page, "bailleur-conventions")
