@@ -131,3 +131,10 @@ def test_reserver_pages_are_not_a_landlords(signed_in, world):
     client = signed_in("landlord", "oph-demo-garonne")
     for path in ("/reservataire/droits", "/reservataire/a-pourvoir", "/reservataire/bilans"):
         assert client.get(path).status_code == 404
+
+
+def test_an_admin_reads_every_reservers_overall_rate(signed_in, world, log_vacancy):
+    log_vacancy(world["dwellings"]["R0000001"], "2026-01-05")
+    html = signed_in("admin").get("/reservataire/droits?au=2026-02-01").get_data(as_text=True)
+    assert "Situation au 01/02/2026 pour Action Logement Services" in html
+    assert "Part non réservée du bailleur" in html  # the landlords' own parts, for an admin
