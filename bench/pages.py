@@ -3,8 +3,8 @@ demo, by the Flask test client (no network), signed in as each role.
 
 Usage: .venv/bin/python bench/pages.py [--repeat 20] [--database-url URL]
 
-The first call of each page is reported apart (caches cold): the allocation books and the
-monthly series are kept between requests, as a running server keeps them.
+The first call of each page is reported apart (caches cold): the allocation books, the
+monthly series and the drawn charts are kept between requests, as a running server keeps them.
 
 Without --database-url the demo is loaded once into bench/.data/pages-demo.sqlite (activity up
 to today) and reused. The anchor, measured in the same run, is the sign-in page (a template and
@@ -30,6 +30,7 @@ from flux import create_app, demo  # noqa: E402
 from flux.db import db  # noqa: E402
 from flux.migrate import upgrade  # noqa: E402
 from flux.services import allocation_book, desk  # noqa: E402
+from flux.web import charts  # noqa: E402
 
 DATA = ROOT / "bench" / ".data" / "pages-demo.sqlite"
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -77,6 +78,7 @@ def signed_in(app, role: str):
 def measure(client, path: str, repeat: int, counter: list[int]) -> tuple[float, float, float, int]:
     desk.clear_series_cache()
     allocation_book.clear_cache()
+    charts.clear_drawn()
     started = time.perf_counter()
     with client.get(path) as response:  # the first call: caches cold (then warm-up)
         assert response.status_code == 200, (path, response.status_code)
@@ -123,12 +125,15 @@ def main() -> None:
         ("landlord", "bailleur : À traiter", None, "/bailleur/a-traiter"),
         ("landlord", "bailleur : Déclarer", None, "/bailleur/declarer"),
         ("landlord", "bailleur : une libération", None, first),
+        ("landlord", "bailleur : Patrimoine", None, "/bailleur/patrimoine"),
+        ("landlord", "bailleur : Patrimoine, recherche", None, "/bailleur/patrimoine?q=toulouse"),
         ("reserver", "réservataire : Mes droits", None, "/reservataire/droits"),
         ("reserver", "réservataire : un graphique SVG", None, chart),
         ("reserver", "réservataire : À pourvoir", None, "/reservataire/a-pourvoir"),
         ("reserver", "réservataire : Mes bilans", None, "/reservataire/bilans"),
         ("prefecture", "préfecture : Console", None, "/prefecture/console"),
         ("admin", "admin : Utilisateurs", None, "/admin/utilisateurs"),
+        ("admin", "admin : Organisations", None, "/admin/organisations"),
     ]
     print(
         "| page | premier appel | médiane | p95 | p95 / ancre | requêtes SQL |\n"

@@ -19,7 +19,6 @@ from werkzeug.security import check_password_hash
 
 from flux.domain import lifecycle, obligations
 from flux.domain.allocation import LANDLORD
-from flux.domain.conventions import format_dwellings
 from flux.domain.lifecycle import Event, Stage
 from flux.models import Commune, JournalEntry, Organisation
 from flux.services import alerts, bilan_campaign, reports, scope_conventions, users, vacancies
@@ -423,44 +422,34 @@ def _organisation_names(session: Session, ids: set[int | None]) -> dict[int, str
 @dataclass(frozen=True)
 class Rights:
     as_of: date
-    rows: list[dict[str, Any]]  # balances' rows, with the landlord's name and completion
-    realised: int
-    target: str  # in dwellings, two decimals
-    completion: str | None  # percent with one decimal, None when nothing was due
+    rows: list[dict[str, Any]]  # `balances.balances` rows (each names its landlord)
+    # `balances.totals`' per-réservataire sums: counted, target, completion rate (empty unless
+    # asked for).
+    totals: list[dict[str, Any]]
 
 
-def rights(session: Session, actor: Actor, as_of: date) -> Rights:
+def rights(session: Session, actor: Actor, as_of: date, with_totals: bool = True) -> Rights:
     """The caller's shares' balances as of a date (`balances.balances`: same figures, same
-    access), each with its landlord's name and its completion rate, and the overall rate:
-    realised over target, the target counted with its carry-in."""
-    rows = balance_service.balances(session, actor, balance_service.BalanceQuery(as_of=as_of))
-    names = _organisation_names(session, {r["landlord_id"] for r in rows})
-    shown = []
+    access, as GET /balances), and the overall figures of each
+    réservataire (`balances.totals`, as GET /balances/totals: counted per each convention's
+    counting event over the target with its carry-in). Nothing is computed here."""
+    query = balance_service.BalanceQuery(as_of=as_of)
+    rows = balance_service.balances(session, actor, query)
+    return Rights(as_of, rows, _reserver_totals(rows) if with_totals else [])
+
+
+def _reserver_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`balances.totals(...)["reservers"]` from the rows already read: the same grouping and the
+    balances service's own sum (`balances._sum`), without folding every scope a second time
+    (tests/web/test_desk.py checks both give the same)."""
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        shown.append(
-            {
-                **row,
-                "landlord": names.get(row["landlord_id"], ""),
-                "completion": _rate(row["realised"], row["target_units"]),
-            }
-        )
-    realised = sum(r["realised"] for r in rows)
-    target_units = sum(r["target_units"] for r in rows)
-    return Rights(
-        as_of,
-        shown,
-        realised,
-        format_dwellings(target_units),
-        _rate(realised, target_units),
-    )
-
-
-def _rate(realised: int, target_units: int) -> str | None:
-    """realised / target as a percentage with one decimal (target in 1/10000 of a dwelling)."""
-    if target_units <= 0:
-        return None
-    tenths = (realised * 10000 * 1000 + target_units // 2) // target_units  # 0.1 % units
-    return f"{tenths // 10},{tenths % 10}"
+        if not row["landlord_part"]:
+            groups[row["reserver"]["id"]].append(row)
+    return [
+        {"reserver": group[0]["reserver"], **balance_service._sum(group)}
+        for group in groups.values()
+    ]
 
 
 def monthly(
@@ -491,7 +480,7 @@ def monthly(
         session, actor, balance_service.SeriesQuery(year=year, share=share), today
     )
     names = _organisation_names(session, {r["landlord_id"] for r in rows})
-    result = [{**r, "landlord": names.get(r["landlord_id"], "")} for r in rows]
+    result = [{**r, "landlord_name": names.get(r["landlord_id"], "")} for r in rows]
     if share is None:
         # The page's rows also answer each chart's question (a share of the same caller).
         for row in result:
@@ -603,42 +592,6 @@ def organisation_list(session: Session) -> list[Organisation]:
     return list(
         session.scalars(sa.select(Organisation).order_by(Organisation.kind, Organisation.name))
     )
-
-
-# --- the landlord's stock -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DwellingPage:
-    rows: list[tuple[Any, str]]  # (dwelling, commune name)
-    total: int
-    page: int
-    pages: int
-
-
-def dwelling_page(session: Session, actor: Actor, search: str, page: int) -> DwellingPage:
-    """The dwellings the caller sees (the policy's `visible_dwellings`), searched by RPLS number
-    or commune name, 50 a page, in two queries."""
-    from flux.models import Dwelling
-    from flux.services.access import visible_dwellings
-
-    stmt = (
-        sa.select(Dwelling, Commune.name)
-        .join(Commune, Commune.insee == Dwelling.commune_insee)
-        .where(visible_dwellings(actor))
-    )
-    if search:
-        like = f"%{search.strip().lower()}%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Dwelling.rpls_id).like(like), sa.func.lower(Commune.name).like(like)
-            )
-        )
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // 50))
-    page = min(max(1, page), pages)
-    rows = session.execute(stmt.order_by(Dwelling.rpls_id).limit(50).offset((page - 1) * 50)).all()
-    return DwellingPage([(d, name) for d, name in rows], total, page, pages)
 
 
 # --- the État's conventions, for its prefecture ------------------------------------------------

@@ -82,10 +82,18 @@ DEDUCTION_LABELS = {
 
 class DeclareForm(FlaskForm):
     rpls_id = StringField(
-        "Numéro RPLS du logement",
-        description="L'identifiant du logement au répertoire RPLS, par exemple R0000123.",
-        validators=[DataRequired(REQUIRED), Length(max=20)],
+        "Numéro RPLS ou adresse du logement",
+        description="Son identifiant au répertoire RPLS (par exemple R0000123) ou des mots de "
+        "son adresse (par exemple 12 rue des Lilas).",
+        validators=[DataRequired(REQUIRED), Length(max=100)],
         render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    # Offered only when the reference designates several dwellings (choices set by the view).
+    dwelling = RadioField(
+        "Logement",
+        choices=[],
+        validate_choice=False,
+        validators=[Optional()],
     )
     available_on = DateField(
         "Date de disponibilité",
@@ -199,6 +207,53 @@ class NewUserForm(FlaskForm):
         ],
     )
     read_only = BooleanField("Lecture seule")
+
+
+RESERVER_CATEGORY_LABELS = {
+    "etat": "État (préfet)",
+    "action_logement": "Action Logement",
+    "commune": "Commune",
+    "epci": "EPCI",
+    "ept": "Établissement public territorial",
+    "departement": "Département",
+    "region": "Région",
+    "metropole_lyon": "Métropole de Lyon",
+    "ville_paris": "Ville de Paris",
+    "employeur": "Employeur",
+    "organisme_desinteresse": "Organisme à but non lucratif",
+    "autre": "Autre réservataire",
+}
+
+
+class OrganisationForm(FlaskForm):
+    """What is typed; the API's own schema then checks it (flux/web/admin/views.py)."""
+
+    code = StringField(
+        "Code",
+        description="Minuscules, chiffres et tirets, par exemple oph-haute-garonne.",
+        validators=[DataRequired(REQUIRED), Length(max=64)],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=200)])
+    kind = SelectField(
+        "Type",
+        choices=options([("landlord", "Bailleur"), ("reserver", "Réservataire")]),
+        validators=[DataRequired(REQUIRED)],
+    )
+    category = SelectField(
+        "Catégorie de réservataire",
+        description="Seulement pour un réservataire.",
+        choices=options([("", "Aucune (bailleur)"), *RESERVER_CATEGORY_LABELS.items()]),
+        default="",
+        validators=[Optional()],
+    )
+    territory = StringField(
+        "Territoire représenté",
+        description="Code du département (État, département), code INSEE (commune, Ville de "
+        "Paris) ou SIREN (EPCI, EPT, Métropole de Lyon) ; vide pour un réservataire national.",
+        validators=[Optional(), Length(max=9)],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
 
 
 class ResetPasswordForm(FlaskForm):

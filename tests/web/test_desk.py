@@ -26,11 +26,20 @@ def test_kept_monthly_series_follow_a_new_vacancy(session, world, log_vacancy):
     assert eligible == sum(r["months"][-1]["eligible"] for r in before) + 1
 
 
-def test_the_completion_rate_is_realised_over_target(session, world, log_vacancy):
+def test_rights_are_the_balances_and_their_totals(session, world, log_vacancy):
+    """The page's figures are the API's: GET /balances's rows, GET /balances/totals' rate."""
+    from flux.services import balances
+
     al = session.scalar(sa.select(Organisation.id).where(Organisation.code == "action-logement"))
     actor = Actor(user_id=None, role=Role.RESERVER, organisation_id=al)
     for rpls, on in (("R0000001", "2026-01-05"), ("R0000002", "2026-01-06")):
         log_vacancy(world["dwellings"][rpls], on)
-    rights = desk.rights(session, actor, date(2026, 1, 31))
-    target = sum(r["target_units"] for r in rights.rows) / 10000
-    assert rights.completion == f"{rights.realised / target * 100:.1f}".replace(".", ",")
+    day = date(2026, 1, 31)
+    rights = desk.rights(session, actor, day)
+    query = balances.BalanceQuery(as_of=day)
+    assert rights.rows == balances.balances(session, actor, query)
+    [total] = rights.totals
+    assert total == balances.totals(session, actor, query)["reservers"][0]
+    assert total["counted"] == sum(r["counted"] for r in rights.rows) > 0
+    assert total["completion_rate"] is not None
+    assert desk.rights(session, actor, day, with_totals=False).totals == []

@@ -16,6 +16,13 @@ def test_rights_show_each_share_and_the_completion_rate(signed_in, world, log_va
     assert "Situation au 01/02/2026" in html
     assert "taux de réalisation global" in html
     assert "Part salaries" in html and "Office Public" in html
+    # Every figure of the issue: percentage, counted per the counting event, leases, take-backs.
+    for header in ("Pourcen&shy;tage", "Dont report", "Comptés", "Compte", "Taux de réalisation"):
+        assert f'<th scope="col" class="num">{header}</th>' in html or header in html
+    assert "60,00 %" in html
+    for header in ("Attributions", "Baux signés", "Reprises comptées", "Reprises non comptées"):
+        assert header in html
+    assert "à l&#39;orientation" in html
     assert "Part ville" not in html  # Toulouse's share is not Action Logement's business
     # The chart, with its text alternative, next to a table of the same months.
     assert re.search(r'<img class="chart" src="/reservataire/droits/graphique/\d+\.svg', html)
@@ -124,3 +131,10 @@ def test_reserver_pages_are_not_a_landlords(signed_in, world):
     client = signed_in("landlord", "oph-demo-garonne")
     for path in ("/reservataire/droits", "/reservataire/a-pourvoir", "/reservataire/bilans"):
         assert client.get(path).status_code == 404
+
+
+def test_an_admin_reads_every_reservers_overall_rate(signed_in, world, log_vacancy):
+    log_vacancy(world["dwellings"]["R0000001"], "2026-01-05")
+    html = signed_in("admin").get("/reservataire/droits?au=2026-02-01").get_data(as_text=True)
+    assert "Situation au 01/02/2026 pour Action Logement Services" in html
+    assert "Part non réservée du bailleur" in html  # the landlords' own parts, for an admin

@@ -8,7 +8,7 @@ from flux import clock
 from flux.api.dwellings.schemas import DwellingSchema
 from flux.db import db
 from flux.domain.reference import DeductionCategory
-from flux.services import conventions, deduction_forecasts, desk, dwellings
+from flux.services import conventions, deduction_forecasts, desk, dwelling_search, dwellings
 from flux.services.errors import InvalidInput, ServiceError
 
 from ..blueprint import bp
@@ -48,7 +48,7 @@ def bailleur_dwellings():
                 db.session.commit()
                 flash("Patrimoine importé.")
     search = request.args.get("q", "")[:100]
-    listing = desk.dwelling_page(db.session, g.actor, search, _int_arg("page") or 1)
+    listing = dwelling_search.search(db.session, g.actor, search, _int_arg("page") or 1)
     status = 422 if problem else 200
     return render_template(
         "bailleur/patrimoine.html",
@@ -77,7 +77,7 @@ def bailleur_conventions():
         if problem is None:
             return redirect(url_for("web.bailleur_conventions"))
     rows = list(db.session.scalars(conventions.query_visible(g.actor)))
-    figures = desk.rights(db.session, g.actor, as_of)
+    figures = desk.rights(db.session, g.actor, as_of, with_totals=False)
     forecasts = deduction_forecasts.visible(
         db.session, g.actor, deduction_forecasts.ForecastFilters(year=today.year)
     )

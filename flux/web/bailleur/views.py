@@ -10,7 +10,7 @@ from flux import clock
 from flux.db import db
 from flux.domain.errors import DomainError
 from flux.domain.reference import Letting, Role
-from flux.services import desk, vacancies, vacancy_events
+from flux.services import desk, dwelling_search, vacancies, vacancy_events
 from flux.services.errors import ServiceError
 from flux.services.vacancies import NewVacancy
 
@@ -50,29 +50,74 @@ def bailleur_declare():
     form = DeclareForm()
     if request.method == "GET":
         form.available_on.data = form.available_on.data or clock.today()
-        form.rpls_id.data = form.rpls_id.data or request.args.get("rpls", "")
+        form.rpls_id.data = form.rpls_id.data or request.args.get("rpls", "")[:100]
+        wanted = _int_arg("logement")  # from Patrimoine's list
+        found = dwelling_search.one(db.session, g.actor, wanted) if wanted else None
+        if found is not None:
+            form.rpls_id.data = found.dwelling.rpls_id
     problem = None
     if form.validate_on_submit():
-        try:
-            logged = vacancies.log_vacancy(
-                db.session,
-                g.actor,
-                NewVacancy(
-                    available_on=form.available_on.data,
-                    rpls_id=form.rpls_id.data.strip(),
-                    letting=Letting(form.letting.data),
-                    deduction=form.deduction.data or None,
-                ),
-            )
-        except (ServiceError, DomainError) as error:
-            db.session.rollback()
-            problem = _field_errors(form, error)
-        else:
-            db.session.commit()
-            flash("Le logement libéré est enregistré.")
-            return redirect(url_for("web.vacancy", vacancy_id=logged.vacancy_id))
+        picked = _dwelling_of(form)
+        if picked is not None:
+            try:
+                logged = vacancies.log_vacancy(
+                    db.session,
+                    g.actor,
+                    NewVacancy(
+                        available_on=form.available_on.data,
+                        dwelling_id=picked,
+                        letting=Letting(form.letting.data),
+                        deduction=form.deduction.data or None,
+                    ),
+                )
+            except (ServiceError, DomainError) as error:
+                db.session.rollback()
+                problem = _field_errors(form, error)
+            else:
+                db.session.commit()
+                flash("Le logement libéré est enregistré.")
+                return redirect(url_for("web.vacancy", vacancy_id=logged.vacancy_id))
     status = 422 if (problem or form.errors) and request.method == "POST" else 200
     return render_template("bailleur/declarer.html", form=form, problem=problem), status
+
+
+def _dwelling_of(form: DeclareForm) -> int | None:
+    """The dwelling the typed reference designates (the one chosen among several); otherwise
+    None, with the reason on the field (none found, too many, several to choose from)."""
+    reference = form.rpls_id.data.strip()
+    found = dwelling_search.candidates(db.session, g.actor, reference)
+    limit = dwelling_search.MAX_CHOICES
+    chosen = [f for f in found if str(f.dwelling.id) == (form.dwelling.data or "")]
+    if chosen:
+        return chosen[0].dwelling.id
+    if len(found) == 1:
+        return found[0].dwelling.id
+    if not found:
+        form.rpls_id.errors = [
+            f"Aucun de vos logements ne correspond à « {reference} » : vérifiez le numéro "
+            "RPLS ou l'adresse (voir Patrimoine)."
+        ]
+    elif len(found) > limit:
+        form.rpls_id.errors = [
+            f"Plus de {limit} logements correspondent à « {reference} » : précisez le numéro "
+            "RPLS ou l'adresse."
+        ]
+    else:
+        form.dwelling.choices = options(
+            (str(f.dwelling.id), _dwelling_label(f, g.actor.is_admin)) for f in found
+        )
+        form.dwelling.errors = [
+            f"{len(found)} logements correspondent à « {reference} » : choisissez le bon."
+        ]
+    return None
+
+
+def _dwelling_label(found: dwelling_search.Found, with_landlord: bool) -> str:
+    d = found.dwelling
+    parts = [d.rpls_id, d.address or "adresse non renseignée", found.commune]
+    if with_landlord:
+        parts.append(found.landlord)
+    return " — ".join(parts)
 
 
 def message_of(error: ServiceError | DomainError) -> str:

@@ -52,7 +52,7 @@ def reservataire_chart(share_id: int):
     if not rows:
         abort(404)  # not one of the caller's shares
     row = rows[0]
-    title = f"{row['label']} — {row['landlord']} ({as_of.year})"
+    title = f"{row['label']} — {row['landlord_name']} ({as_of.year})"
     response = Response(cumulative_svg(title, row["months"]), mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = CHART_CSP
     return response
