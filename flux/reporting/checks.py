@@ -154,14 +154,18 @@ def _etat(scope_year: ScopeYear, catalogue: Catalogue) -> list[OwnedCheck]:
         if facts.holder is None:
             continue
         held = facts.holder in ids
+        # The État's weight on the vacancy: at logging, moved by any late amendment since.
+        weight = sum(bp for share, bp, _ in facts.eligible if share in ids) + sum(
+            units for share, units in facts.adjusted.items() if share in ids
+        )
         flux += 1
         if not facts.qpv:
             flux_hors_qpv += 1
             etat_hors_qpv += held
-            rights_hors_qpv += sum(bp for share, bp, _ in facts.eligible if share in ids)
+            rights_hors_qpv += weight
         figures_of = communes.setdefault(facts.commune or "", [0, 0, 0])
         figures_of[0] += 1
-        figures_of[1] += sum(bp for share, bp, _ in facts.eligible if share in ids)
+        figures_of[1] += weight
         figures_of[2] += held
 
     def realised(shares: set[int]) -> int:
