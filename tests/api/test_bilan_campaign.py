@@ -242,3 +242,31 @@ def test_r441_5_1_an_epci_outside_the_reform_and_no_reserver_does_not_see_the_bi
         )
         == world["ids"][OPH]
     )
+
+
+def test_r441_5_1_an_ept_receives_its_landlords_bilans_without_being_listed(
+    client, auth, session, world
+):
+    """R.441-5-1 (DRIHL: « EPCI dits LEC et EPT »): an EPT receives the bilan of each landlord
+    with dwellings on its territory, on the reform list of the year or not."""
+    from flux.domain.conventions import ReserverCategory
+    from flux.domain.reference import EpciKind, OrganisationKind
+    from flux.models import Epci, ReformEpci
+
+    session.get(Epci, "243100633").kind = EpciKind.EPT  # the Sicoval, as if it were an EPT
+    session.execute(sa.delete(ReformEpci).where(ReformEpci.epci_siren == "243100633"))
+    ept = Organisation(
+        code="ept-test",
+        name="EPT de test",
+        kind=OrganisationKind.RESERVER,
+        category=ReserverCategory.EPT,
+        territory_code="243100633",
+    )
+    session.add(ept)
+    session.commit()
+    create_dwelling(client, world["headers"][OPH], "R0000001", "31446")  # Ramonville
+
+    jobs.run(session, "bilan-campaign", date(2026, 1, 2))
+
+    issued = session.scalars(sa.select(IssuedReport).where(IssuedReport.reserver_id == ept.id))
+    assert [report.landlord_id for report in issued] == [world["ids"][OPH]]
