@@ -42,10 +42,14 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_TOKEN": "",
     # Reverse proxies in front of the service whose X-Forwarded-For is trusted (0: none).
     "TRUSTED_PROXIES": 0,
+    # R.441-5-1: the landlord sends "à l'ensemble des réservataires un bilan [...] par
+    # réservataire". True: a reserver's bilan shows every reserver's rows of its landlord (not
+    # the landlord's own part); False: only its own rows (README « Bilan annuel »).
+    "BILAN_EVERY_RESERVER": True,
 }
 
 # Environment variables with these suffixes are parsed as integers.
-_BOOLEAN_KEYS = {"LOGIN_THROTTLING", "LOG_REQUESTS"}
+_BOOLEAN_KEYS = {"LOGIN_THROTTLING", "LOG_REQUESTS", "BILAN_EVERY_RESERVER"}
 _INTEGER_KEYS = {
     "MAX_CONTENT_LENGTH",
     "PERMANENT_SESSION_LIFETIME",

@@ -34,3 +34,15 @@ def test_production_starts_with_a_secret_from_the_environment(monkeypatch):
     monkeypatch.setenv("FLUX_SECRET_KEY", "a-real-secret-of-this-server")
     app = create_app({"ENV": "production", "DATABASE_URL": "sqlite://"})
     assert app.config["SECRET_KEY"] == "a-real-secret-of-this-server"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("false", False), ("oui", True)])
+def test_r441_5_1_every_reservers_rows_in_each_bilan_by_default_or_as_set(
+    monkeypatch, value, expected
+):
+    """R.441-5-1 (the bilan "par réservataire" to every reserver): BILAN_EVERY_RESERVER is on
+    unless FLUX_BILAN_EVERY_RESERVER says otherwise."""
+    monkeypatch.delenv("FLUX_BILAN_EVERY_RESERVER", raising=False)
+    if value is not None:
+        monkeypatch.setenv("FLUX_BILAN_EVERY_RESERVER", value)
+    assert load_settings({"ENV": "test"})["BILAN_EVERY_RESERVER"] is expected

@@ -159,3 +159,25 @@ def reweighting(
     if landlord:
         deltas[LANDLORD] = landlord
     return deltas
+
+
+def sub_reweighting(
+    before: Iterable[EligibleShare], after: Iterable[EligibleShare]
+) -> dict[tuple[int, str], int]:
+    """What a late amendment changes in the sub-targets of one vacancy already oriented (the
+    État's share per commune, a spread by typology or QPV): for each (share, key), the share's
+    new weight on that key less its old one, in basis-point units.
+
+    A share's sub-targets move with its weight (the État's 25 % become 30 % in the vacancy's
+    commune too), and a key the new terms add or drop (uniformity by commune lifted or imposed)
+    gains or loses the whole weight, so that the next decisions make up the difference in each
+    commune as they do overall.
+    """
+    old = {(s.share_id, key): s.basis_points for s in before for key in s.sub_keys}
+    new = {(s.share_id, key): s.basis_points for s in after for key in s.sub_keys}
+    deltas: dict[tuple[int, str], int] = {}
+    for pair in sorted(old.keys() | new.keys()):
+        delta = new.get(pair, 0) - old.get(pair, 0)
+        if delta:
+            deltas[pair] = delta
+    return deltas

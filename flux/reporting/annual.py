@@ -71,15 +71,40 @@ PART_KEYS = (
 )
 
 
+EVERY_RESERVER_VIEW = -1  # the cache's view id of the rows every reserver's bilan shows alike
+
+
 @dataclass(frozen=True)
 class View:
-    """What of the scopes' figures the report shows: everything, or one reserver's bilan (its
-    shares, its rows of the breakdown, its own checks and late entries; no landlord part)."""
+    """What of the scopes' figures the report shows: everything (``reserver_id`` None), or one
+    reserver's bilan. A reserver's bilan never shows the landlord's own part (its shares, rows
+    of the breakdown, checks and late entries); of the reservers' rows it shows:
+    - ``every_reserver``: those of every reserver of the landlord (R.441-5-1 sends each of them
+      the bilan "par réservataire"; the setting ``BILAN_EVERY_RESERVER``, and always for an
+      EPCI or EPT that receives the bilan without being a reserver);
+    - otherwise its own only.
+    """
 
     reserver_id: int | None = None
+    every_reserver: bool = False
 
     def shows(self, reserver_id: int | None) -> bool:
-        return self.reserver_id is None or reserver_id == self.reserver_id
+        """Whether a row of this reserver (None: the landlord's own) is in the view."""
+        if self.reserver_id is None:
+            return True
+        if self.every_reserver:
+            return reserver_id is not None
+        return reserver_id == self.reserver_id
+
+    @property
+    def cache_id(self) -> int | None:
+        """The view's id among the kept rows (``flux.reporting.cache``): None for every row,
+        the reserver's id for its own rows, ``EVERY_RESERVER_VIEW`` for every reserver's rows
+        (the same for each reserver): rows made for one value of the setting are never read
+        for the other."""
+        if self.reserver_id is None:
+            return None
+        return EVERY_RESERVER_VIEW if self.every_reserver else self.reserver_id
 
 
 def construction_period(year: int | None) -> str:
@@ -123,10 +148,9 @@ def scope_rows(scope_year: ScopeYear, catalogue: Catalogue, view: View) -> Scope
         breakdown=breakdown,
         deducted=dict(deducted),
         checks=[
-            (*row, landlord_id)
-            for row in scope_checks.rows(scope_year, catalogue, view.reserver_id)
+            (*row, landlord_id) for row in scope_checks.rows(scope_year, catalogue, view.shows)
         ],
-        late=late_entries.rows(scope_year, catalogue, view.reserver_id),
+        late=late_entries.rows(scope_year, catalogue, view.shows),
         periods=_period_rows(scope_year.scope, catalogue, view),
     )
 

@@ -3,12 +3,14 @@ checks of ``flux.domain.obligations`` take.
 
 Every check row has an owner: the reserver it concerns (the État for its caps, commune and
 hors-QPV rules; each reserver for its 25 % DALO/prioritaire rule), or None for the landlord's own
-(its 25 % rule, the quartile rules per EPCI). A reserver's bilan shows its own rows only.
+(its 25 % rule, the quartile rules per EPCI). A reserver's bilan shows the rows its view shows
+(``annual.View``: its own, or every reserver's; never the landlord's own).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -67,13 +69,14 @@ NOTE = (
 
 
 def rows(
-    scope_year: ScopeYear, catalogue: Catalogue, reserver_id: int | None
+    scope_year: ScopeYear, catalogue: Catalogue, shows: Callable[[int | None], bool]
 ) -> list[tuple[Any, ...]]:
-    """The scope's check rows (``COLUMNS``); a reserver's bilan (``reserver_id``) only its own."""
+    """The scope's check rows (``COLUMNS``) whose owner the bilan ``shows`` (its view:
+    ``annual.View.shows``)."""
     landlord = catalogue.organisations.get(scope_year.scope.landlord_id, "")
     result = []
     for owned in scope_checks(scope_year, catalogue):
-        if reserver_id is not None and owned.owner != reserver_id:
+        if not shows(owned.owner):
             continue
         check = owned.check
         result.append(
@@ -151,14 +154,18 @@ def _etat(scope_year: ScopeYear, catalogue: Catalogue) -> list[OwnedCheck]:
         if facts.holder is None:
             continue
         held = facts.holder in ids
+        # The État's weight on the vacancy: at logging, moved by any late amendment since.
+        weight = sum(bp for share, bp, _ in facts.eligible if share in ids) + sum(
+            units for share, units in facts.adjusted.items() if share in ids
+        )
         flux += 1
         if not facts.qpv:
             flux_hors_qpv += 1
             etat_hors_qpv += held
-            rights_hors_qpv += sum(bp for share, bp, _ in facts.eligible if share in ids)
+            rights_hors_qpv += weight
         figures_of = communes.setdefault(facts.commune or "", [0, 0, 0])
         figures_of[0] += 1
-        figures_of[1] += sum(bp for share, bp, _ in facts.eligible if share in ids)
+        figures_of[1] += weight
         figures_of[2] += held
 
     def realised(shares: set[int]) -> int:

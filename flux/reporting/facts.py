@@ -55,6 +55,9 @@ class VacancyFacts:
     household: dict[str, bool] | None = None  # of the live attribution (the last one)
     attributed_after_take_back: bool = False
     leased: ShareRef | None = None  # the holder when its live lease was recorded
+    # A late amendment's change to its weights (share -> basis-point units): its targets at
+    # the new terms are ``eligible``'s plus these (``target_adjustment`` entries).
+    adjusted: dict[ShareRef, int] = field(default_factory=dict)
 
     @property
     def in_flux(self) -> bool:
@@ -209,6 +212,7 @@ _LOGGED, _ORIENTATION, _OVERRIDE = Kind.VACANCY_LOGGED.value, Kind.ORIENTATION.v
 _ATTRIBUTION, _LEASE, _CORRECTION = Kind.CAL_ATTRIBUTION.value, Kind.LEASE.value, "correction"
 _TAKE_BACKS = (Kind.CARENCE.value, Kind.TAKE_BACK.value)
 _WITHDRAWAL, _CARRY_OVER = Kind.WITHDRAWAL.value, Kind.CARRY_OVER.value
+_ADJUSTMENT = Kind.TARGET_ADJUSTMENT.value
 _KINDS = (
     _LOGGED,
     _ORIENTATION,
@@ -219,8 +223,9 @@ _KINDS = (
     _WITHDRAWAL,
     _CORRECTION,
     _CARRY_OVER,
+    _ADJUSTMENT,  # a late amendment's targets, folded as /balances folds them
 )
-_PAYLOAD_KINDS = (_OVERRIDE, *_TAKE_BACKS, _CARRY_OVER)
+_PAYLOAD_KINDS = (_OVERRIDE, *_TAKE_BACKS, _CARRY_OVER, _ADJUSTMENT)
 _HOUSEHOLD = ("dalo", "prioritaire", "first_quartile")
 _LANDLORD_TEXT = json.dumps(LANDLORD)
 _SNAPSHOT = ("deduction", "commune", "qpv", "typology", "financing", "construction_year")
@@ -342,6 +347,10 @@ def _follow(vacancy: VacancyFacts, kind: str, share_id: int | None, payload: dic
     elif kind == _WITHDRAWAL:
         vacancy.withdrawn = True
         vacancy.holder = None
+    elif kind == _ADJUSTMENT:
+        for share, units in payload.get("units", {}).items():
+            ref = share_ref(share)
+            vacancy.adjusted[ref] = vacancy.adjusted.get(ref, 0) + int(units)
 
 
 def _propose(vacancy: VacancyFacts, share: ShareRef) -> None:

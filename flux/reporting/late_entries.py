@@ -4,6 +4,7 @@ the bilans of both years list them, flagged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flux import clock
@@ -54,15 +55,15 @@ NOTE = (
 
 
 def rows(
-    scope_year: ScopeYear, catalogue: Catalogue, reserver_id: int | None
+    scope_year: ScopeYear, catalogue: Catalogue, shows: Callable[[int | None], bool]
 ) -> list[tuple[Any, ...]]:
-    """The late entries shown with the scope's year (``COLUMNS``); a reserver's bilan only those
-    about its own shares."""
+    """The late entries shown with the scope's year (``COLUMNS``) about the shares of the
+    reservers the bilan ``shows`` (its view: ``annual.View.shows``; None: the landlord's)."""
     landlord = catalogue.organisations.get(scope_year.scope.landlord_id, "")
     result = []
     for entry in scope_year.late:
         info = catalogue.shares.get(entry.share_id) if entry.share_id is not None else None
-        if reserver_id is not None and (info is None or info.reserver_id != reserver_id):
+        if not shows(info.reserver_id if info is not None else None):
             continue
         share = info.label if info else (LANDLORD_PART if entry.kind == "carry_over" else None)
         result.append(

@@ -163,7 +163,8 @@ def visible_alerts(actor: Actor) -> sa.ColumnElement[bool]:
 
 
 def sees_bilan(actor: Actor, landlord_id: int, departement: str, reserver_id: int) -> bool:
-    """A landlord's bilan for a reserver: theirs, their département's prefecture's, an admin's."""
+    """A landlord's bilan for a reserver (or for an EPCI or EPT receiving it: the campaign's
+    pairs, ``bilan_recipients``): theirs, their département's prefecture's, an admin's."""
     if actor.is_admin:
         return True
     if actor.role is Role.LANDLORD:

@@ -59,8 +59,10 @@ class BookVacancy:
     vacancy: allocation.Vacancy
     available_on: date
     holder: ShareRef | None = None  # None: deducted, withdrawn, or not yet oriented
-    # Late amendments' changes to this vacancy's weights (share -> units), undone on withdrawal.
+    # Late amendments' changes to this vacancy's weights (share -> units) and sub-targets
+    # ((share, key) -> units), undone on withdrawal.
     adjusted: dict[ShareRef, int] = field(default_factory=dict)
+    sub_adjusted: dict[tuple[ShareRef, str], int] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,6 +144,12 @@ def _fold_one(book: Book, row: Any) -> None:
             ref = share_ref(share)
             state.targets[ref] = state.targets.get(ref, 0) + int(units)
             adjusted[ref] = adjusted.get(ref, 0) + int(units)
+        # Its sub-targets (the État's per commune), in entries written since they are kept.
+        sub_adjusted = held.sub_adjusted if held is not None else {}
+        for share, key, units in payload.get("sub_units", ()):
+            pair = (share_ref(share), key)
+            state.sub_targets[pair] = state.sub_targets.get(pair, 0) + int(units)
+            sub_adjusted[pair] = sub_adjusted.get(pair, 0) + int(units)
         return
     if kind == Kind.VACANCY_LOGGED:
         # A bulk import hands the engine's vacancy along with the row it has just built.
@@ -167,7 +175,9 @@ def _fold_one(book: Book, row: Any) -> None:
         entry.holder = None
         for ref, units in entry.adjusted.items():
             state.targets[ref] = state.targets.get(ref, 0) - units
-        entry.adjusted = {}
+        for pair, units in entry.sub_adjusted.items():
+            state.sub_targets[pair] = state.sub_targets.get(pair, 0) - units
+        entry.adjusted, entry.sub_adjusted = {}, {}
 
 
 def _rows(

@@ -2,7 +2,8 @@
 reserver the bilan of year N (R.441-5-1).
 
 From 2 January, each day, the campaign generates the bilan of every landlord × département ×
-reserver pair whose scope's year is closed and that has none yet, stores it (PDF, SHA-256 of
+reserver pair (and landlord × département × EPCI or EPT receiving it, R.441-5-1) whose scope's
+year is closed and that has none yet, stores it (PDF, SHA-256 of
 its bytes, generation time) and marks it issued. After 28 February it keeps issuing (late,
 and shown as such) and raises an alert for every pair still without one; the same list is
 readable at any time (`missing`, GET /api/v1/bilans, `flux bilans`).
@@ -23,7 +24,7 @@ from flux import clock
 from flux.domain import reconciliation
 from flux.domain.reference import Role
 from flux.models import Convention, ConventionVersion, IssuedReport, Organisation
-from flux.services import alerts, allocation_book
+from flux.services import alerts, allocation_book, bilan_recipients
 from flux.services.access import Actor, sees_bilan
 from flux.services.alerts import Draft
 from flux.services.allocation_book import Scope
@@ -47,7 +48,10 @@ class Pair:
 
 
 def pairs(session: Session, year: int) -> list[Pair]:
-    """Landlord × département × reserver of every convention valid at some point of the year."""
+    """Landlord × département × reserver of every convention valid at some point of the year,
+    and landlord × département × EPCI or EPT receiving that landlord's bilan
+    (``bilan_recipients``: the EPCIs subject to the reform in the year, and the EPTs, with
+    dwellings of the landlord on their territory)."""
     start, end = date(year, 1, 1), date(year, 12, 31)
     rows = session.execute(
         sa.select(Convention.landlord_id, Convention.departement_code, Convention.reserver_id)
@@ -58,7 +62,10 @@ def pairs(session: Session, year: int) -> list[Pair]:
         )
         .distinct()
     )
-    return sorted(Pair(*row) for row in rows)
+    found = {Pair(*row) for row in rows}
+    scopes = {(pair.landlord_id, pair.departement) for pair in found}
+    found |= {Pair(*triple) for triple in bilan_recipients.recipients(session, year, scopes)}
+    return sorted(found)
 
 
 def run(session: Session, today: date, job_run_id: int | None) -> dict[str, Any]:

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session, selectinload
 from flux.db import begin_immediate
 from flux.domain import conventions as rules
 from flux.domain.conventions import ConventionTerms, ReserverCategory, RuleWarning, SharePurpose
-from flux.domain.eligibility import VacancyFacts, eligible_shares, reweighting, tijdeman_refusal
+from flux.domain.eligibility import (
+    VacancyFacts,
+    eligible_shares,
+    reweighting,
+    sub_reweighting,
+    tijdeman_refusal,
+)
 from flux.domain.reference import Letting, OrganisationKind, PerimeterKind
 from flux.models import (
     AllocationScope,
@@ -576,8 +582,9 @@ def _record_terms(
 
     Decisions already taken stay as they were (their eligible set is in the journal); each
     oriented vacancy dated on or after ``start`` gets a ``target_adjustment`` entry with the
-    change of its weights, so targets are those of the new terms from ``start`` on and the next
-    decisions make up the difference.
+    change of its weights (``units``) and of its shares' sub-targets (``sub_units``: the État's
+    per commune, any spread by typology or QPV), so targets are those of the new terms from
+    ``start`` on, overall and in each commune, and the next decisions make up the difference.
     """
     latest = _latest_vacancy(session, scope)
     late = latest is not None and start <= latest
@@ -643,12 +650,18 @@ def _retarget(
             payload.get("qpv") is not None,
             payload.get("letting") == Letting.FIRST_LETTING,
         )
-        deltas = reweighting(
-            eligible_shares(before.views, facts), eligible_shares(after.views, facts)
-        )
-        if not deltas:
+        old, new = eligible_shares(before.views, facts), eligible_shares(after.views, facts)
+        deltas, sub_deltas = reweighting(old, new), sub_reweighting(old, new)
+        if not deltas and not sub_deltas:
             continue
         count += 1
+        payload: dict[str, Any] = {
+            "units": {str(share): units for share, units in deltas.items()},
+            "cause": "late_amendment",
+            "effective_from": start.isoformat(),
+        }
+        if sub_deltas:  # the État's per-commune sub-targets (and any spread) move too
+            payload["sub_units"] = [[s, key, units] for (s, key), units in sub_deltas.items()]
         journal.append(
             session,
             actor,
@@ -658,11 +671,7 @@ def _retarget(
             departement_code=scope.departement,
             vacancy_id=vacancy_id,
             period=day.year,
-            payload={
-                "units": {str(share): units for share, units in deltas.items()},
-                "cause": "late_amendment",
-                "effective_from": start.isoformat(),
-            },
+            payload=payload,
         )
     return count
 

@@ -131,12 +131,27 @@ def check_vacancies(seed: Seed, caller: str, body: Any) -> None:
     assert sorted(_ids(body)) == sorted(expected)
 
 
+# R.441-5-1: Toulouse Métropole (an EPCI subject to the attribution reform in the demo
+# territory, represented by an organisation) receives the bilan of A and of B in the 31, both
+# with dwellings in Toulouse; the Muretain (A's Muret dwelling) has no organisation.
+RECIPIENT_PAIRS = {
+    "admin": 2,
+    "landlord-A": 1,
+    "landlord-A-ro": 1,
+    "landlord-B": 1,
+    "prefecture-31": 2,
+}
+
+
 def check_bilans(seed: Seed, caller: str, body: Any) -> None:
-    """One row per landlord × département × reserver of the conventions the caller sees."""
+    """One row per landlord × département × reserver of the conventions the caller sees, and
+    per landlord × département × EPCI receiving that landlord's bilan."""
     conventions = _visible_conventions(seed, caller)
     if caller == "prefecture-32":
         conventions = set()  # every seeded convention is in the 31
-    assert len(body) == len(conventions), body
+    assert len(body) == len(conventions) + RECIPIENT_PAIRS.get(caller, 0), body
+    received = [row for row in body if row["reserver"]["name"] == "Toulouse Métropole"]
+    assert len(received) == RECIPIENT_PAIRS.get(caller, 0), body
     assert all(row["status"] == "missing" for row in body)
 
 
@@ -172,8 +187,9 @@ def check_balances(seed: Seed, caller: str, body: Any) -> None:
 
 def check_annual_report(seed: Seed, caller: str, body: Any) -> None:
     """The bilan's share rows: (département, convention) of the visible shares, and the landlord
-    part of each visible scope (not for reservers); each reserver its own shares only; with a
-    landlord filter, that landlord's only."""
+    part of each visible scope (not for reservers); each reserver every reserver's shares of
+    its landlords (R.441-5-1, the default setting); with a landlord filter, that landlord's
+    only."""
     shares = next(part for part in body["parts"] if part["key"] == "shares")
     rows = {(row["departement"], row["convention"] or row["landlord"]) for row in shares["rows"]}
     a, b = "Office Public de l'Habitat Démo Garonne", "Pastel Habitat Démo (ESH fictive)"
@@ -188,8 +204,8 @@ def check_annual_report(seed: Seed, caller: str, body: Any) -> None:
         "landlord-A": {("31", c) for c in ("A-X", "A-Y", "A-etat")} | {("31", a)},
         "landlord-A-ro": {("31", c) for c in ("A-X", "A-Y", "A-etat")} | {("31", a)},
         "landlord-B": {("31", "B-X"), ("31", b), ("32", b)},
-        "reserver-X": {("31", "A-X"), ("31", "B-X")},
-        "reserver-Y": {("31", "A-Y")},
+        "reserver-X": {("31", c) for c in ("A-X", "A-Y", "A-etat", "B-X")},
+        "reserver-Y": {("31", c) for c in ("A-X", "A-Y", "A-etat")},
         "prefecture-31": {row for row in every if row[0] == "31"},
         "prefecture-32": {("32", b)},
     }[caller]

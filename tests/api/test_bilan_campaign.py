@@ -18,6 +18,7 @@ from flux.services.allocation_book import Scope
 from .conftest import assert_problem, share
 from .vacancy_kit import (
     ESH,
+    MURET,
     OPH,
     TOULOUSE,
     create_convention,
@@ -29,7 +30,8 @@ from .vacancy_kit import (
 @pytest.fixture
 def world(client, auth, territory, session) -> dict:
     """OPH and ESH each with an Action Logement convention and a few 2025 vacancies; only
-    OPH's 2025 is closed."""
+    OPH's 2025 is closed. Both have dwellings in Toulouse: Toulouse Métropole, an EPCI subject
+    to the attribution reform, receives both bilans too (R.441-5-1)."""
     headers = {code: auth("landlord", code) for code in (OPH, ESH)}
     for n, code in enumerate((OPH, ESH)):
         create_convention(
@@ -51,9 +53,11 @@ def world(client, auth, territory, session) -> dict:
 
 def test_the_campaign_issues_each_closed_landlords_bilan_once(client, auth, session, world):
     outcome = jobs.run(session, "bilan-campaign", date(2026, 1, 2))
-    assert outcome.summary["generated"] == 1
-    assert outcome.summary["waiting_for_year_close"] == 1  # ESH's year is still open
-    report = session.scalar(sa.select(IssuedReport))
+    assert outcome.summary["generated"] == 2  # OPH's, for Action Logement and Toulouse Métropole
+    assert outcome.summary["waiting_for_year_close"] == 2  # ESH's year is still open
+    report = session.scalar(
+        sa.select(IssuedReport).where(IssuedReport.reserver_id == world["ids"]["action-logement"])
+    )
     assert report.landlord_id == world["ids"][OPH] and report.year == 2025
     assert report.content.startswith(b"%PDF")
     assert report.content_hash == hashlib.sha256(report.content).hexdigest()
@@ -61,8 +65,8 @@ def test_the_campaign_issues_each_closed_landlords_bilan_once(client, auth, sess
 
     assert jobs.run(session, "bilan-campaign", date(2026, 1, 2)).status == "skipped"
     again = jobs.run(session, "bilan-campaign", date(2026, 1, 3))
-    assert again.summary["generated"] == 0 and again.summary["already_issued"] == 1
-    assert session.scalar(sa.select(sa.func.count(IssuedReport.id))) == 1
+    assert again.summary["generated"] == 0 and again.summary["already_issued"] == 2
+    assert session.scalar(sa.select(sa.func.count(IssuedReport.id))) == 2
 
     al = auth("reserver", "action-logement")
     rows = client.get("/api/v1/bilans", query_string={"year": 2025}, headers=al).get_json()
@@ -82,14 +86,16 @@ def test_the_campaign_issues_each_closed_landlords_bilan_once(client, auth, sess
 def test_after_28_february_the_missing_bilans_raise_alerts(client, auth, session, world):
     assert "missing" not in jobs.run(session, "bilan-campaign", date(2026, 2, 28)).summary
     outcome = jobs.run(session, "bilan-campaign", date(2026, 3, 1))
-    assert outcome.summary["missing"] == 1 and outcome.summary["new_alerts"] == 1
-    alert = session.scalar(sa.select(Alert).where(Alert.kind == "bilan_missing"))
-    assert alert.landlord_id == world["ids"][ESH] and "28/02/2026" in alert.message
+    # ESH's, for Action Logement and for Toulouse Métropole
+    assert outcome.summary["missing"] == 2 and outcome.summary["new_alerts"] == 2
+    alerts = session.scalars(sa.select(Alert).where(Alert.kind == "bilan_missing")).all()
+    assert {a.landlord_id for a in alerts} == {world["ids"][ESH]}
+    assert all("28/02/2026" in a.message for a in alerts)
     prefecture = auth("prefecture", "etat-31")
     missing = client.get(
         "/api/v1/bilans", query_string={"year": 2025, "status": "missing"}, headers=prefecture
     ).get_json()
-    assert [r["landlord"]["id"] for r in missing] == [world["ids"][ESH]]
+    assert [r["landlord"]["id"] for r in missing] == [world["ids"][ESH]] * 2
     assert jobs.run(session, "bilan-campaign", date(2026, 3, 2)).summary["new_alerts"] == 0
 
 
@@ -108,11 +114,12 @@ def test_a_bilan_that_fails_does_not_stop_the_others(session, world, monkeypatch
     monkeypatch.setattr(render, "render", failing)
     outcome = jobs.run(session, "bilan-campaign", date(2026, 1, 2))
     assert outcome.status == "succeeded"
-    assert (outcome.summary["generated"], outcome.summary["failed"]) == (1, 1)
-    alert = session.scalar(sa.select(Alert).where(Alert.kind == "bilan_failed"))
-    assert alert.landlord_id == world["ids"][ESH]
+    # Each landlord's two bilans (Action Logement, Toulouse Métropole): ESH's both fail.
+    assert (outcome.summary["generated"], outcome.summary["failed"]) == (2, 2)
+    alerts = session.scalars(sa.select(Alert).where(Alert.kind == "bilan_failed")).all()
+    assert {a.landlord_id for a in alerts} == {world["ids"][ESH]}
     monkeypatch.undo()
-    assert jobs.run(session, "bilan-campaign", date(2026, 1, 3)).summary["generated"] == 1
+    assert jobs.run(session, "bilan-campaign", date(2026, 1, 3)).summary["generated"] == 2
 
 
 def test_a_bilan_not_issued_is_missing_only_after_its_deadline(session, world):
@@ -129,7 +136,9 @@ def test_a_bilan_not_issued_is_missing_only_after_its_deadline(session, world):
 
 def test_the_report_endpoint_serves_an_issued_bilan_as_it_was_issued(client, auth, session, world):
     jobs.run(session, "bilan-campaign", date(2026, 1, 2))
-    report = session.scalar(sa.select(IssuedReport))
+    report = session.scalar(
+        sa.select(IssuedReport).where(IssuedReport.reserver_id == world["ids"]["action-logement"])
+    )
     al = auth("reserver", "action-logement")
     served = client.get(
         "/api/v1/reports/annual",
@@ -144,3 +153,120 @@ def test_the_report_endpoint_serves_an_issued_bilan_as_it_was_issued(client, aut
     )
     assert served.status_code == 200 and served.mimetype == "application/pdf"
     assert hashlib.sha256(served.data).hexdigest() == report.content_hash
+
+
+# --- recipients besides the reservers (R.441-5-1, legal-review.md §2.10) -----------------------
+
+
+def test_r441_5_1_a_reform_epci_receives_lists_and_downloads_its_landlords_bilans(
+    client, auth, session, world
+):
+    """R.441-5-1: Toulouse Métropole, subject to the attribution reform in 2025 and holding no
+    convention with OPH, receives OPH's bilan (OPH has dwellings on its territory): issued to
+    it, listed, downloadable, notified; it shows every reserver's rows, not the landlord's."""
+    tm = world["ids"]["epci-toulouse-metropole"]
+    headers = auth("reserver", "epci-toulouse-metropole")
+    jobs.run(session, "bilan-campaign", date(2026, 1, 2))
+    issued = session.scalar(sa.select(IssuedReport).where(IssuedReport.reserver_id == tm))
+    assert issued.landlord_id == world["ids"][OPH] and issued.content.startswith(b"%PDF")
+
+    rows = client.get("/api/v1/bilans", query_string={"year": 2025}, headers=headers).get_json()
+    assert {(r["landlord"]["id"], r["reserver"]["id"], r["status"]) for r in rows} == {
+        (world["ids"][OPH], tm, "issued"),
+        (world["ids"][ESH], tm, "missing"),  # ESH's year is not closed: not issued
+    }
+    download = client.get(f"/api/v1/bilans/{issued.id}", headers=headers)
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert hashlib.sha256(download.data).hexdigest() == issued.content_hash
+    notified = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert [n["kind"] for n in notified] == ["bilan_issued"]
+    assert "Office Public" in notified[0]["body"]
+
+    body = client.get(
+        "/api/v1/reports/annual",
+        query_string={"year": 2025, "landlord": OPH},
+        headers=headers,
+    ).get_json()
+    shares = next(p for p in body["parts"] if p["key"] == "shares")["rows"]
+    assert {r["reserver"] for r in shares} == {"Action Logement Services"}
+
+
+def test_r441_5_1_an_epci_outside_the_reform_and_no_reserver_does_not_see_the_bilans(
+    client, auth, session, world
+):
+    """R.441-5-1 names the EPCIs subject to the reform: CA Le Muretain Agglo, taken off the
+    2025 list, with no convention with OPH, receives nothing of OPH (which has a dwelling in
+    Muret), and may neither list, download nor ask for its bilan."""
+    from flux.domain.conventions import ReserverCategory
+    from flux.domain.reference import OrganisationKind
+    from flux.models import ReformEpci
+
+    muretain = Organisation(
+        code="epci-muretain",
+        name="CA Le Muretain Agglo",
+        kind=OrganisationKind.RESERVER,
+        category=ReserverCategory.EPCI,
+        territory_code="200068641",
+    )
+    session.add(muretain)
+    session.execute(
+        sa.delete(ReformEpci).where(ReformEpci.epci_siren == "200068641", ReformEpci.year == 2025)
+    )
+    session.commit()
+    create_dwelling(client, world["headers"][OPH], "M0000001", MURET)
+    headers = auth("reserver", "epci-muretain")
+    jobs.run(session, "bilan-campaign", date(2026, 1, 2))
+
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(IssuedReport.id)).where(IssuedReport.reserver_id == muretain.id)
+        )
+        == 0
+    )
+    assert client.get("/api/v1/bilans", query_string={"year": 2025}, headers=headers).json == []
+    for report in session.scalars(sa.select(IssuedReport)):
+        assert_problem(client.get(f"/api/v1/bilans/{report.id}", headers=headers), 404)
+    refused = client.get(
+        "/api/v1/reports/annual", query_string={"year": 2025, "landlord": OPH}, headers=headers
+    )
+    assert_problem(refused, 404)
+    assert client.get("/api/v1/notifications", headers=headers).json == []
+
+    # On the 2025 list, the same EPCI receives OPH's bilan (the test above can fail).
+    session.add(ReformEpci(year=2025, epci_siren="200068641"))
+    session.commit()
+    jobs.run(session, "bilan-campaign", date(2026, 1, 3))
+    assert (
+        session.scalar(
+            sa.select(IssuedReport.landlord_id).where(IssuedReport.reserver_id == muretain.id)
+        )
+        == world["ids"][OPH]
+    )
+
+
+def test_r441_5_1_an_ept_receives_its_landlords_bilans_without_being_listed(
+    client, auth, session, world
+):
+    """R.441-5-1 (DRIHL: « EPCI dits LEC et EPT »): an EPT receives the bilan of each landlord
+    with dwellings on its territory, on the reform list of the year or not."""
+    from flux.domain.conventions import ReserverCategory
+    from flux.domain.reference import EpciKind, OrganisationKind
+    from flux.models import Epci, ReformEpci
+
+    session.get(Epci, "243100633").kind = EpciKind.EPT  # the Sicoval, as if it were an EPT
+    session.execute(sa.delete(ReformEpci).where(ReformEpci.epci_siren == "243100633"))
+    ept = Organisation(
+        code="ept-test",
+        name="EPT de test",
+        kind=OrganisationKind.RESERVER,
+        category=ReserverCategory.EPT,
+        territory_code="243100633",
+    )
+    session.add(ept)
+    session.commit()
+    create_dwelling(client, world["headers"][OPH], "R0000001", "31446")  # Ramonville
+
+    jobs.run(session, "bilan-campaign", date(2026, 1, 2))
+
+    issued = session.scalars(sa.select(IssuedReport).where(IssuedReport.reserver_id == ept.id))
+    assert [report.landlord_id for report in issued] == [world["ids"][OPH]]

@@ -53,6 +53,8 @@ PARTS = [
 ]
 HOUSEHOLD = {"dalo": True, "prioritaire": False, "first_quartile": True}
 AL_NAME = "Action Logement Services"
+TLSE_NAME, ETAT_NAME = "Ville de Toulouse", "État – Préfecture de la Haute-Garonne"
+LANDLORD_ROW, LANDLORD_GROUP = "Bailleur (part non réservée)", "Bailleur (non réservé ou repris)"
 OPH_NAME, ESH_NAME = "Office Public de l'Habitat Démo Garonne", "Pastel Habitat Démo (ESH fictive)"
 
 
@@ -293,7 +295,9 @@ def test_a_landlord_sees_its_own_scopes_only_and_not_another_landlord(client, op
     assert_problem(get(client, oph, year=2025, landlord="inconnu"), 404)
 
 
-def test_the_reserver_filter_gives_that_reservers_bilan(client, oph, world):
+def test_the_reserver_filter_gives_that_reservers_bilan(app, client, oph, world, monkeypatch):
+    """R.441-5-1, the setting BILAN_EVERY_RESERVER off: a reserver's bilan is its own rows."""
+    monkeypatch.setitem(app.config, "BILAN_EVERY_RESERVER", False)
     body = report(client, oph, year=2025, reserver="action-logement")
 
     assert body["meta"]["reserver"] == AL_NAME
@@ -305,19 +309,86 @@ def test_the_reserver_filter_gives_that_reservers_bilan(client, oph, world):
     }
 
 
-def test_a_reserver_sees_only_its_shares_with_every_landlord(client, auth, world):
+def test_r441_5_1_by_default_a_reservers_bilan_shows_every_reservers_rows(client, oph, world):
+    """R.441-5-1 sends « à l'ensemble des réservataires un bilan [...] par réservataire »: by
+    default (BILAN_EVERY_RESERVER) Action Logement's bilan of OPH has every reserver's rows,
+    figure for figure those of the landlord's bilan, and never the landlord's own part; each
+    part's total is the sum of the rows shown, the flux is the landlord's whole flux."""
+    body = report(client, oph, year=2025, reserver="action-logement")
+    full = report(client, oph, year=2025, landlord=OPH)
+
+    assert body["meta"]["reserver"] == AL_NAME
+    reservers = {AL_NAME, TLSE_NAME, ETAT_NAME}
+    assert {r["reserver"] for r in rows(body, "shares")} == reservers
+    assert rows(body, "shares") == [r for r in rows(full, "shares") if r["reserver"] in reservers]
+    assert {r["reserver"] for r in rows(body, "breakdown")} <= reservers
+    assert LANDLORD_ROW not in {r["reserver"] for r in rows(body, "breakdown")}
+    checks = {(r["code"], r["scope"]) for r in rows(body, "checks")}
+    assert ("dalo_prioritaires_25", AL_NAME) in checks
+    assert ("dalo_prioritaires_25", TLSE_NAME) in checks
+    assert any(code.startswith("etat_") for code, _ in checks)
+    assert all(scope != LANDLORD_GROUP for _, scope in checks)  # the landlord's own rules
+    assert checks < {(r["code"], r["scope"]) for r in rows(full, "checks")}
+    total = part(body, "shares")["total"]
+    assert total["proposed"] == sum(r["proposed"] for r in rows(body, "shares"))
+    assert total["eligible"] == part(full, "shares")["total"]["eligible"]  # the whole flux
+
+
+def test_a_reserver_sees_every_reservers_shares_with_every_landlord(client, auth, world):
+    al = auth("reserver", "action-logement")
+    body = report(client, al, year=2025)
+    shares = rows(body, "shares")
+
+    assert {r["reserver"] for r in shares} == {AL_NAME, TLSE_NAME, ETAT_NAME}
+    assert {r["landlord"] for r in shares} == {OPH_NAME, ESH_NAME}
+    assert LANDLORD_ROW not in {r["reserver"] for r in rows(body, "breakdown")}
+    assert LANDLORD_GROUP not in {r["scope"] for r in rows(body, "checks")}
+    # Its own filter is fine; another reserver's bilan is not its to see.
+    assert report(client, al, year=2025, reserver="action-logement")["parts"] == body["parts"]
+    assert_problem(get(client, al, year=2025, reserver="commune-toulouse"), 404)
+    assert_problem(get(client, al, year=2025, landlord="coop-demo-lauragais"), 404)
+
+
+def test_r441_5_1_the_setting_off_a_reserver_sees_only_its_shares_with_every_landlord(
+    app, client, auth, world, monkeypatch
+):
+    monkeypatch.setitem(app.config, "BILAN_EVERY_RESERVER", False)
     al = auth("reserver", "action-logement")
     body = report(client, al, year=2025)
     shares = rows(body, "shares")
 
     assert {r["reserver"] for r in shares} == {AL_NAME}
     assert {r["landlord"] for r in shares} == {OPH_NAME, ESH_NAME}
-    assert "Bailleur (part non réservée)" not in {r["reserver"] for r in rows(body, "breakdown")}
+    assert LANDLORD_ROW not in {r["reserver"] for r in rows(body, "breakdown")}
     assert {r["scope"] for r in rows(body, "checks")} == {AL_NAME}
-    # Its own filter is fine; another reserver's bilan is not its to see.
-    assert report(client, al, year=2025, reserver="action-logement")["parts"] == body["parts"]
-    assert_problem(get(client, al, year=2025, reserver="commune-toulouse"), 404)
-    assert_problem(get(client, al, year=2025, landlord="coop-demo-lauragais"), 404)
+    total = part(body, "shares")["total"]
+    assert total["proposed"] == sum(r["proposed"] for r in shares)
+
+
+def test_r441_5_1_kept_rows_of_a_closed_year_never_cross_the_settings_values(
+    app, client, auth, session, world, monkeypatch
+):
+    """The rows kept for a closed year (report_facts) are kept per view: every reserver's rows
+    under one view, a reserver's own rows under its own; switching BILAN_EVERY_RESERVER never
+    serves the rows made for the other value."""
+    from flux.models import ReportFacts
+
+    oph_id = session.scalar(sa.select(Organisation.id).where(Organisation.code == OPH))
+    al_id = session.scalar(sa.select(Organisation.id).where(Organisation.code == "action-logement"))
+    _close(session, client, oph_id)
+    al = auth("reserver", "action-logement")
+    query = {"year": 2025, "landlord": OPH}
+    every = {AL_NAME, TLSE_NAME, ETAT_NAME}
+
+    assert {r["reserver"] for r in rows(report(client, al, **query), "shares")} == every
+    monkeypatch.setitem(app.config, "BILAN_EVERY_RESERVER", False)
+    assert {r["reserver"] for r in rows(report(client, al, **query), "shares")} == {AL_NAME}
+    assert {r["reserver"] for r in rows(report(client, al, **query), "shares")} == {AL_NAME}
+    monkeypatch.setitem(app.config, "BILAN_EVERY_RESERVER", True)
+    assert {r["reserver"] for r in rows(report(client, al, **query), "shares")} == every
+    session.expire_all()
+    views = set(session.scalars(sa.select(ReportFacts.view).where(ReportFacts.year == 2025)))
+    assert views == {-1, al_id}
 
 
 def test_a_reserver_without_a_convention_gets_an_empty_report(client, auth, world):

@@ -13,6 +13,7 @@ from flux.domain.eligibility import (
     eligible_shares,
     in_force,
     sub_keys,
+    sub_reweighting,
     tijdeman_refusal,
 )
 
@@ -225,3 +226,25 @@ def test_tijdeman_is_refused_for_the_etat_spread_by_commune_or_any_spread():
 
     assert "sous-objectifs" in tijdeman_refusal([etat], DEPARTEMENT)
     assert "sous-objectifs" in tijdeman_refusal([typology], DEPARTEMENT)
+
+
+def test_r441_5_2_a_late_amendment_moves_each_sub_target_with_its_share():
+    """R.441-5-2 II: the État's per-commune sub-target moves with its share's weight; a key the
+    new terms drop (uniformity lifted) loses the whole old weight, one they add gains it."""
+    before = (EligibleShare(1, 2500, ("commune:31555",)), EligibleShare(2, 500, ("commune:31555",)))
+    lowered = (
+        EligibleShare(1, 1000, ("commune:31555",)),
+        EligibleShare(2, 500, ("commune:31555",)),
+    )
+    lifted = (EligibleShare(1, 2500), EligibleShare(2, 500))
+
+    assert sub_reweighting(before, lowered) == {(1, "commune:31555"): -1500}
+    assert sub_reweighting(before, lifted) == {
+        (1, "commune:31555"): -2500,
+        (2, "commune:31555"): -500,
+    }
+    assert sub_reweighting(lifted, before) == {
+        (1, "commune:31555"): 2500,
+        (2, "commune:31555"): 500,
+    }
+    assert sub_reweighting(before, before) == {}

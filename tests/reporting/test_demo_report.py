@@ -358,10 +358,17 @@ def test_checks_cover_each_landlord_with_the_etat_per_commune_and_quartiles_per_
     assert all(r["scope"] == "bailleur" or r["scope"].startswith("commune ") for r in communes)
 
 
-def test_a_reserver_sees_only_its_own_rows(session):
+def test_r441_5_1_with_the_setting_off_a_reserver_sees_only_its_own_rows(loaded, session):
+    """R.441-5-1, BILAN_EVERY_RESERVER off: a reserver's bilan is its own rows."""
     ids = _ids(session)
     reserver = Actor(None, Role.RESERVER, ids["action-logement"])
-    report = reports.annual(session, reserver, reports.ReportQuery(YEAR), today=date(2026, 3, 1))
+    loaded.config["BILAN_EVERY_RESERVER"] = False
+    try:
+        report = reports.annual(
+            session, reserver, reports.ReportQuery(YEAR), today=date(2026, 3, 1)
+        )
+    finally:
+        loaded.config["BILAN_EVERY_RESERVER"] = True
 
     shares = _rows(report, "shares")
     assert {row["reserver"] for row in shares} == {"Action Logement Services"}
@@ -373,6 +380,28 @@ def test_a_reserver_sees_only_its_own_rows(session):
         ("dalo_prioritaires_25", "Action Logement Services"),
     }
     assert len(_rows(report, "deductions")) == 5 * len(LANDLORDS)
+    assert report.meta.reserver == "Action Logement Services"
+
+
+def test_r441_5_1_by_default_a_reserver_sees_every_reservers_rows_of_its_landlords(
+    session, everything
+):
+    """R.441-5-1 (« à l'ensemble des réservataires un bilan [...] par réservataire »): by
+    default Action Logement's bilan has, for each of its landlords, every reserver's rows as
+    the landlord's bilan has them, and none of the landlords' own part."""
+    ids = _ids(session)
+    reserver = Actor(None, Role.RESERVER, ids["action-logement"])
+    report = reports.annual(session, reserver, reports.ReportQuery(YEAR), today=date(2026, 3, 1))
+
+    shares = _rows(report, "shares")
+    landlord_part = "Bailleur (part non réservée)"
+    expected = [r for r in _rows(everything, "shares") if r["reserver_id"] is not None]
+    assert shares == expected
+    assert len({row["reserver"] for row in shares}) > 1
+    assert landlord_part not in {row["reserver"] for row in _rows(report, "breakdown")}
+    owners = {row["scope"] for row in _rows(report, "checks")}
+    assert "Bailleur (non réservé ou repris)" not in owners
+    assert "Action Logement Services" in owners
     assert report.meta.reserver == "Action Logement Services"
 
 

@@ -51,7 +51,9 @@ class Bilans(MethodView):
     @blp.arguments(BilanFilterSchema, location="query")
     @blp.response(200, BilanSchema(many=True))
     def get(self, filters):
-        """Par bailleur × département × réservataire ayant une convention dans l'année : le
+        """Par bailleur × département × réservataire ayant une convention dans l'année (ou
+        EPCI soumis à la réforme des attributions l'année, ou EPT, ayant des logements du
+        bailleur sur son territoire : R.441-5-1) : le
         bilan émis (date, empreinte SHA-256 de son PDF) ou `missing`. `status=missing` donne,
         après le 28 février, la liste des bilans non émis. Chacun voit ses paires ; la
         préfecture celles de son département."""

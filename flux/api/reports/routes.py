@@ -59,8 +59,11 @@ class AnnualReport(MethodView):
         obligations, écritures tardives.
 
         Sans filtre, tout ce que l'appelant peut voir : un bailleur ses périmètres, un
-        réservataire ses parts (sans la part non réservée ni les autres réservataires), la
-        préfecture son département (une ligne par bailleur × part), un administrateur tout.
+        réservataire, chez chacun de ses bailleurs, les lignes de tous les réservataires
+        (R.441-5-1 ; ses seules lignes si FLUX_BILAN_EVERY_RESERVER=false), jamais la part non
+        réservée ; un EPCI soumis à la réforme des attributions ou un EPT, en outre, les bilans
+        des bailleurs ayant des logements sur son territoire ; la préfecture son département
+        (une ligne par bailleur × part), un administrateur tout.
         `format=csv|xlsx|pdf|zip` renvoie un fichier (CSV : `;`, UTF-8 avec BOM ; avec
         `part=`, une partie seule en CSV « tidy » ; ZIP : toutes les parties en CSV « tidy »).
         Un bilan de plus de 60 périmètres (ou demandé avec `Prefer: respond-async`) est
