@@ -105,3 +105,19 @@ def create(session: Session, actor: Actor, data: NewOrganisation) -> Organisatio
     session.add(org)
     session.flush()
     return org
+
+
+def rename(session: Session, actor: Actor, organisation_id: int, name: str) -> Organisation:
+    """Change an organisation's name (administrators). Its code, kind, category and territory
+    stay: conventions, perimeters, users and the journal are keyed on them. Audited like every
+    write of an organisation; the caller commits."""
+    require_admin(actor)
+    org = get(session, organisation_id)
+    name = name.strip()
+    if not name:
+        raise InvalidInput(
+            "Le nom ne peut pas être vide.", errors={"json": {"name": ["Champ requis."]}}
+        )
+    org.name = name
+    session.flush()
+    return org

@@ -313,3 +313,9 @@ def event_payload(form: EventForm) -> tuple[dict, dict[str, str]]:
     if "share" in data and data["share"] != "landlord":
         data["share"] = int(data["share"])
     return data, missing
+
+
+class RenameOrganisationForm(FlaskForm):
+    """An organisation's new name (its code, kind and territory do not change)."""
+
+    name = StringField("Nouveau nom", validators=[DataRequired(REQUIRED), Length(max=200)])

@@ -482,6 +482,10 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         lambda s, t: _get(f"{V1}/organisations/{s.org[LANDLORD[t]]}"),
         {"A": READ_ALL, "B": READ_ALL},
     ),
+    ("PATCH", "/api/v1/organisations/<int:organisation_id>"): Endpoint(
+        lambda s, t: _json(f"{V1}/organisations/{s.org[LANDLORD[t]]}", {"name": "Renommé"}),
+        {"A": "401 200 403 403 403 403 403 403 403", "B": "401 200 403 403 403 403 403 403 403"},
+    ),
     # --- dwellings: a landlord's stock ----------------------------------------------------------
     ("GET", "/api/v1/dwellings"): Endpoint(
         lambda s, t: _get(f"{V1}/dwellings"), {"-": READ_ALL}, check_dwellings

@@ -266,3 +266,36 @@ def test_organisation_code_must_be_lowercase_letters_digits_and_dashes(client, a
     )
 
     assert list(assert_problem(response, 422)["errors"]["json"]) == ["code"]
+
+
+def test_an_admin_renames_an_organisation_code_and_territory_stay(client, auth, territory, org_ids):
+    org_id = org_ids["commune-toulouse"]
+    path = f"/api/v1/organisations/{org_id}"
+    before = client.get(path, headers=auth("admin")).json
+
+    response = client.patch(path, json={"name": "Ville de Toulouse"}, headers=auth("admin"))
+
+    assert response.status_code == 200
+    assert response.json == {**before, "name": "Ville de Toulouse"}
+    # Only the name may change: any other field is refused, naming it.
+    body = assert_problem(
+        client.patch(path, json={"name": "X", "code": "autre"}, headers=auth("admin")), 422
+    )
+    assert list(body["errors"]["json"]) == ["code"]
+    assert_problem(client.patch(path, json={"name": ""}, headers=auth("admin")), 422)
+    assert_problem(
+        client.patch("/api/v1/organisations/999999", json={"name": "X"}, headers=auth("admin")), 404
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "org"),
+    [("landlord", "oph-demo-garonne"), ("reserver", "commune-toulouse"), ("prefecture", "etat-31")],
+)
+def test_only_admins_rename_organisations(client, auth, territory, org_ids, role, org):
+    path = f"/api/v1/organisations/{org_ids['commune-toulouse']}"
+
+    response = client.patch(path, json={"name": "Pirate"}, headers=auth(role, org))
+
+    assert_problem(response, 403)
+    assert client.get(path, headers=auth("admin")).json["name"] != "Pirate"

@@ -161,3 +161,39 @@ def test_an_organisations_page_lists_its_users_and_links_to_creating_one(
     assert response.status_code == 302
     assert "agent.al@test.flux.example" in client.get(f"{PATH}/{org_id}").get_data(as_text=True)
     assert sign_in(app.test_client(), "agent.al@test.flux.example").status_code == 302
+
+
+def test_an_admin_renames_an_organisation_and_nothing_else_changes(signed_in, territory, session):
+    client = signed_in("admin")
+    org = session.scalar(sa.select(Organisation).where(Organisation.code == "action-logement"))
+    before = (org.code, org.kind, org.category, org.territory_code)
+
+    empty = post_form(client, f"{PATH}/{org.id}", {"name": ""})
+    assert empty.status_code == 422
+    assert 'id="name-erreur"' in empty.get_data(as_text=True)
+
+    response = post_form(client, f"{PATH}/{org.id}", {"name": "Action Logement Services"})
+
+    assert response.status_code == 302
+    session.expire_all()
+    org = session.get(Organisation, org.id)
+    assert org.name == "Action Logement Services"
+    assert (org.code, org.kind, org.category, org.territory_code) == before
+    page = client.get(f"{PATH}/{org.id}").get_data(as_text=True)
+    assert "Organisation renommée « Action Logement Services »." in page
+
+
+@pytest.mark.parametrize(
+    ("role", "org"),
+    [("landlord", "oph-demo-garonne"), ("reserver", "action-logement"), ("prefecture", "etat-31")],
+)
+def test_only_an_admin_renames_an_organisation(signed_in, territory, session, role, org):
+    client = signed_in(role, org)
+    org_id = session.scalar(sa.select(Organisation.id).where(Organisation.code == org))
+    token = csrf_of(client.get("/compte").get_data(as_text=True))
+
+    posted = client.post(f"{PATH}/{org_id}", data={"csrf_token": token, "name": "Pirate"})
+
+    assert posted.status_code == 404
+    session.expire_all()
+    assert session.get(Organisation, org_id).name != "Pirate"

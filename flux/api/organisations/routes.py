@@ -13,7 +13,7 @@ from flux.models import Organisation
 from flux.services import organisations
 from flux.services.organisations import NewOrganisation
 
-from .schemas import OrganisationFilterSchema, OrganisationSchema
+from .schemas import OrganisationFilterSchema, OrganisationSchema, OrganisationUpdateSchema
 
 blp = Blueprint(
     "organisations",
@@ -53,3 +53,13 @@ class OrganisationItem(MethodView):
     def get(self, organisation_id):
         """Une organisation."""
         return organisations.get(db.session, organisation_id)
+
+    @blp.arguments(OrganisationUpdateSchema)
+    @blp.response(200, OrganisationSchema)
+    @blp.alt_response(403, description="Réservé aux administrateurs")
+    def patch(self, data, organisation_id):
+        """Renommer une organisation (administrateurs) ; code, type, catégorie et territoire ne
+        changent pas."""
+        org = organisations.rename(db.session, current_actor(), organisation_id, data["name"])
+        db.session.commit()
+        return org

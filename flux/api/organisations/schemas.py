@@ -33,3 +33,11 @@ class OrganisationSchema(ma.Schema):
 class OrganisationFilterSchema(ma.Schema):
     kind = ma.fields.Enum(OrganisationKind, by_value=True)
     category = ma.fields.Enum(ReserverCategory, by_value=True)
+
+
+class OrganisationUpdateSchema(ma.Schema):
+    """What an administrator may change: the name. Code, kind, category and territory are
+    what conventions, perimeters and the journal refer to: an organisation that changes them
+    is a new organisation."""
+
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))

@@ -20,6 +20,7 @@ from ..forms import (
     ConfirmForm,
     NewUserForm,
     OrganisationForm,
+    RenameOrganisationForm,
     ResetPasswordForm,
     options,
 )
@@ -171,15 +172,35 @@ def _place(form, messages, fallback: str, message: str | None = None) -> str | N
     return None if placed else fallback
 
 
-@bp.route("/admin/organisations/<int:organisation_id>")
+@bp.route("/admin/organisations/<int:organisation_id>", methods=["GET", "POST"])
 def admin_organisation(organisation_id: int):
     _admin_only()
     org = organisations.get(db.session, organisation_id)  # the API's GET /organisations/<id>
+    form = RenameOrganisationForm()
+    problem = None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:  # the API's PATCH /organisations/<id>
+                organisations.rename(db.session, g.actor, org.id, form.name.data)
+            except ServiceError as error:
+                db.session.rollback()
+                problem = error.detail
+            else:
+                db.session.commit()
+                flash(f"Organisation renommée « {org.name} ».")
+                return redirect(url_for("web.admin_organisation", organisation_id=org.id))
+    elif not form.name.data:
+        form.name.data = org.name
     members = list(
         db.session.scalars(
             users.list_users(db.session, g.actor).where(User.organisation_id == org.id)
         )
     )
     return render_template(
-        "admin/organisation.html", org=org, members=members, categories=RESERVER_CATEGORY_LABELS
-    )
+        "admin/organisation.html",
+        org=org,
+        members=members,
+        categories=RESERVER_CATEGORY_LABELS,
+        form=form,
+        problem=problem,
+    ), (422 if request.method == "POST" else 200)
