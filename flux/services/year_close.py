@@ -12,6 +12,9 @@ accepted and kept with period N, but the figures of N stop at ``through_id``; su
 late entry: ``adjust_late`` refigures N with it and appends the difference it makes to the
 carry-ins of N+1 (``carry_over`` entries flagged ``late``). Closing twice changes nothing. Whether
 a year is closed is read from the journal, like everything else.
+
+Closing N also orients the vacancies of N+1 held for it (``held_vacancies``), after the
+carry-over entries, so that their decisions include the carry-in.
 """
 
 from __future__ import annotations

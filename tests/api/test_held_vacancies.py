@@ -17,9 +17,8 @@ from flux.domain.allocation import FULL
 from flux.domain.reference import Role
 from flux.models import JournalEntry, Organisation
 from flux.scheduler import jobs
-from flux.services import vacancies, vacancy_import, year_close
+from flux.services import allocation_book, vacancies, vacancy_import, year_close
 from flux.services.access import SYSTEM, Actor
-from flux.services.allocation_book import Scope
 
 from .conftest import assert_problem
 from .vacancy_kit import (
@@ -47,9 +46,9 @@ def today(monkeypatch):
 
 
 @pytest.fixture
-def scope(session, oph) -> Scope:
+def scope(session, oph) -> allocation_book.Scope:
     landlord = session.scalar(sa.select(Organisation.id).where(Organisation.code == OPH))
-    return Scope(landlord, "31")
+    return allocation_book.Scope(landlord, "31")
 
 
 @pytest.fixture
@@ -122,6 +121,8 @@ def test_held_at_logging_then_oriented_at_the_close_with_the_carry_in(
     carry_ids = [i for i, kind in entries if kind == "carry_over"]
     orientation_id = next(i for i, kind in entries if kind == "orientation")
     assert carry_ids and orientation_id > max(carry_ids)
+    # The nightly check's refold in id order finds the decision made on the state it records.
+    assert allocation_book.stale_decisions(session, scope, 2026) == []
 
     # No carence before the full delay; the nightly job records it once it has passed.
     jobs.run(session, "deadlines", date(2026, 1, 28))
