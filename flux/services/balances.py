@@ -4,6 +4,7 @@ folded from the journal (domain.md §6); and each share's monthly cumulative ser
 
 from __future__ import annotations
 
+import json
 import threading
 from calendar import monthrange
 from collections import Counter, defaultdict
@@ -195,11 +196,21 @@ def figures_at(
         if s != LANDLORD
     ]
     policies = year_close.carry_policies(session, scope, year, ids)
+    decoded: dict[str, Any] = {}
+
+    def decode(text: str | None) -> Any:  # each JSON column parsed once for all the days
+        if text is None:
+            return None
+        found = decoded.get(text)
+        if found is None:
+            found = decoded[text] = json.loads(text)
+        return found
+
     result = {}
     for day in days:
         by_share, subs = states[day]
         upto = [row[:-1] for row in fact_rows if row[-1] <= day]
-        counts = bilan_counts(facts._read(upto, False)[1])
+        counts = bilan_counts(facts._read(upto, False, decode)[1])
         result[day] = _day_figures(by_share, subs, counts, policies, ids)
     return result
 
