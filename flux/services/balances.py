@@ -57,16 +57,18 @@ def balances(session: Session, actor: Actor, query: BalanceQuery) -> list[dict[s
     percentage in force and its history within the year).
 
     A scope's figures are kept once computed, keyed by the journal's state of the scope's year:
-    a second call reads those states (one statement for all scopes), each scope's conventions
-    (one statement each while they are cached), and the share codes and landlords of all the
-    scopes at once; labels come from the conventions in memory."""
+    a second call reads those states, the conventions' fingerprints, the share codes and the
+    landlords of all the scopes at once (one statement each, whatever the number of scopes);
+    labels come from the conventions in memory."""
     year = query.year or query.as_of.year
     as_of = query.as_of  # events of year N dated in N+1 (a January lease) still count for N
     scopes = _scopes(session, actor, query, year)
     marks = _journal_marks(session, scopes, year)
+    pairs = [(scope.landlord_id, scope.departement) for scope in scopes]
+    by_scope = scope_conventions.load_many(session, pairs)
     loaded = []
     for scope in scopes:
-        conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+        conventions = by_scope[(scope.landlord_id, scope.departement)]
         known = _scope_shares(conventions, year)
         figures = _scope_figures(session, scope, year, as_of, conventions, marks.get(scope))
         shares = sorted(set(known) | {s for s in figures if s != LANDLORD})
@@ -473,9 +475,12 @@ def monthly_balances(
     year = query.year or today.year
     days = month_ends(year, today)
     labels_on = days[-1] if days else date(year, 1, 1)
+    scopes = _scopes(session, actor, query, year)
+    pairs = [(scope.landlord_id, scope.departement) for scope in scopes]
+    by_scope = scope_conventions.load_many(session, pairs)
     loaded = []
-    for scope in _scopes(session, actor, query, year):
-        conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+    for scope in scopes:
+        conventions = by_scope[(scope.landlord_id, scope.departement)]
         by_day = figures_at(session, scope, year, days, conventions) if days else {}
         known = _scope_shares(conventions, year)
         folded = {share for month in by_day.values() for share in month if share != LANDLORD}

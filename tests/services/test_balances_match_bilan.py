@@ -9,11 +9,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from flux import create_app, demo
 from flux.db import db
 from flux.domain import allocation
 from flux.domain.allocation import LANDLORD
+from flux.models import JournalEntry
 from flux.reporting.annual import LANDLORD_RESERVER, SHARE_COLUMNS
 from flux.reporting.catalogue import LANDLORD_PART
 from flux.services import allocation_book, balances, reports, scope_conventions
@@ -231,3 +233,40 @@ def test_the_monthly_series_ends_on_the_balances_and_each_point_is_the_engines_a
                         if engine
                         else (0, 0, 0)
                     ), (row["label"], point["as_of"])
+
+
+def test_balances_after_the_first_call_cost_a_few_statements_whatever_the_scopes(demo_app):
+    """Issue 14 item 3: a département's /balances is served from the scopes' cached figures;
+    the journal marks, conventions, share codes and landlords are read for all the scopes at
+    once, and labels come from the conventions in memory."""
+    with demo_app.app_context():
+        engine = db.engine
+        counted: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args):
+            counted.append(statement)
+
+        def statements(**filters) -> tuple[int, int]:
+            query = balances.BalanceQuery(as_of=date(2026, 11, 21), **filters)
+            balances.balances(db.session, SYSTEM, query)  # the first call computes
+            counted.clear()
+            sa.event.listen(engine, "before_cursor_execute", count)
+            try:
+                rows = balances.balances(db.session, SYSTEM, query)
+            finally:
+                sa.event.remove(engine, "before_cursor_execute", count)
+            return len(counted), len({(r["landlord_id"], r["departement"]) for r in rows})
+
+        many, scopes = statements(departement="31")
+        one, single = statements(departement="31", landlord=_first_landlord(db.session))
+        assert scopes > 1 and single == 1
+        assert many == one <= 5, "\n".join(s[:70].replace("\n", " ") for s in counted)
+
+
+def _first_landlord(session) -> int:
+    return session.scalar(
+        sa.select(JournalEntry.landlord_id)
+        .where(JournalEntry.departement_code == "31")
+        .order_by(JournalEntry.id)
+        .limit(1)
+    )
