@@ -125,7 +125,11 @@ def _journal_marks(session: Session, scopes: list[Scope], year: int) -> dict[Sco
             sa.func.coalesce(sa.func.max(JournalEntry.id), 0),
             sa.func.max(sa.case((JournalEntry.kind == Kind.YEAR_CLOSED, JournalEntry.id))),
         )
-        .where(JournalEntry.landlord_id.in_(landlords), JournalEntry.period == year)
+        .where(
+            JournalEntry.landlord_id.in_(landlords),
+            JournalEntry.departement_code.in_({scope.departement for scope in scopes}),
+            JournalEntry.period == year,
+        )
         .group_by(JournalEntry.landlord_id, JournalEntry.departement_code)
     )
     return {Scope(landlord, code): tuple(marks) for landlord, code, *marks in rows}
