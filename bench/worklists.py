@@ -6,6 +6,8 @@ times, through the Flask test client, with an admin token:
 - ``GET /api/v1/vacancies?page_size=500`` (first page) and a work-list filter
   (``stage=oriented&sort=deadline``), counting SQL statements per request;
 - ``GET /api/v1/balances?departement=31`` (first call, then the next ones);
+- ``GET /api/v1/balances/monthly?year=2025`` and ``?year=2026`` (the reserver's chart: every
+  share's series; first call, then the next ones);
 - the anchor, in the same run: ``GET /api/v1/health`` (one trivial query through the stack).
 
     .venv/bin/python bench/worklists.py [--repeat 20] [--database-url URL]
@@ -71,7 +73,16 @@ def main() -> None:
         timed(client, "/api/v1/balances?departement=31&as_of=2026-11-21", headers, 1, engine)
         first = time.perf_counter() - first
         print(f"{backend}: GET /balances?departement=31 first call {first * 1000:.0f} ms")
+        for year in (2025, 2026):
+            path = f"/api/v1/balances/monthly?year={year}"
+            first, statements, rows = timed(client, path, headers, 1, engine)
+            print(
+                f"{backend}: GET /balances/monthly?year={year} first call {first * 1000:.0f} ms "
+                f"({first / anchor:.1f} × anchor), {statements} SQL statements, {rows} rows"
+            )
         for label, path in (
+            ("GET /balances/monthly?year=2025 (next calls)", "/api/v1/balances/monthly?year=2025"),
+            ("GET /balances/monthly?year=2026 (next calls)", "/api/v1/balances/monthly?year=2026"),
             ("GET /vacancies?page_size=500", "/api/v1/vacancies?page_size=500"),
             (
                 "GET /vacancies?page_size=500&stage=oriented&sort=deadline",

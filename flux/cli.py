@@ -373,7 +373,8 @@ def year_close_command(
     Fige les objectifs, réalisés et écarts de chaque part, écrit au journal le report des
     écarts sur l'année suivante (selon la politique de chaque convention) et refuse ensuite
     toute écriture datée de l'année clôturée. Les années antérieures encore ouvertes sont
-    clôturées d'abord. Relancer la commande ne change rien.
+    clôturées d'abord. Les libérations de l'année suivante mises en attente de cette clôture
+    sont alors orientées, avec le report. Relancer la commande ne change rien.
     """
     from flux.services import organisations, year_close
     from flux.services.access import SYSTEM

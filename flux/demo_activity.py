@@ -57,6 +57,12 @@ class _Run:
 def generate(session: Session, start: date, today: date, seed: int = 2025) -> dict[str, int]:
     """Log every landlord's vacancies from `start` to `today` and follow each one; no commit."""
     run = _Run(session, today, random.Random(seed))
+    for year in range(start.year, today.year):
+        # What the scheduler does on 1 and 2 January: close the year, issue its bilans.
+        # Scheduled first, so that the close comes before the vacancies of 1 January (else
+        # they would be held until it: held_vacancies).
+        run.at(date(year + 1, 1, 1), lambda y=year: _close(run, y))
+        run.at(date(year + 1, 1, 2), lambda y=year: _issue_bilans(run, y))
     for landlord, actor in _landlords(session):
         dwellings = session.scalars(
             sa.select(Dwelling.id)
@@ -68,10 +74,6 @@ def generate(session: Session, start: date, today: date, seed: int = 2025) -> di
             on = start + timedelta(days=run.rng.randrange(days))
             dwelling = run.rng.choice(dwellings)
             run.at(on, lambda a=actor, d=dwelling, o=on: _log(run, a, d, o))
-    for year in range(start.year, today.year):
-        # What the scheduler does on 1 and 2 January: close the year, issue its bilans.
-        run.at(date(year + 1, 1, 1), lambda y=year: _close(run, y))
-        run.at(date(year + 1, 1, 2), lambda y=year: _issue_bilans(run, y))
     while run.queue:
         heapq.heappop(run.queue).action()
     return run.counts

@@ -14,6 +14,7 @@ from flux.domain.errors import DomainError
 
 
 class Stage(StrEnum):
+    HELD = "held"  # logged, oriented when the previous year closes (with its carry-over)
     DEDUCTED = "deducted"  # out of the base: let for its internal purpose
     ORIENTED = "oriented"  # waiting for candidates (the reserver's, or the landlord's own)
     DESIGNATED = "designated"  # the reserver proposed candidates
@@ -36,6 +37,7 @@ class Event(StrEnum):
 
 
 STAGE_LABELS = {
+    Stage.HELD: "en attente de la clôture de l'année précédente",
     Stage.DEDUCTED: "soustrait du flux",
     Stage.ORIENTED: "orienté, en attente de candidats",
     Stage.DESIGNATED: "candidats désignés",
@@ -138,12 +140,17 @@ def start(
     deadline_days: int,
     refusal_delay_days: int,
     notified_on: date | None = None,
+    held: bool = False,
 ) -> Lifecycle:
-    """The lifecycle of a vacancy just logged (and oriented, unless deducted).
+    """The lifecycle of a vacancy just logged (and oriented, unless deducted or held).
 
     The designation delay runs from the day the reserver was told (`notified_on`: the day a
     late vacancy was logged, or the date the landlord gives), never from an availability date
-    already past: a reserver always has its full delay before a carence."""
+    already past: a reserver always has its full delay before a carence. A held vacancy
+    (its previous year not closed yet) has no holder and no deadline: it may only be
+    withdrawn until the close orients it."""
+    if held:
+        return Lifecycle(Stage.HELD, False, available_on, available_on, None, refusal_delay_days)
     reserved = not (deducted or held_by_landlord)
     told = max(available_on, notified_on) if notified_on is not None else available_on
     return Lifecycle(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import operator
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -279,10 +279,14 @@ class _FoldRow(NamedTuple):
     effective_date: date | None = None  # the fold keeps it with each vacancy; unused here
 
 
-def _read(rows: Sequence[Any], fold: bool) -> tuple[list[_FoldRow], dict[int, VacancyFacts]]:
+def _read(
+    rows: Sequence[Any], fold: bool, decode: Callable[[str | None], Any] = _decode
+) -> tuple[list[_FoldRow], dict[int, VacancyFacts]]:
     """One pass over the rows (in id order): each vacancy followed through its live entries
-    (a correction's target is skipped), and, when ``fold``, the allocation fold's rows."""
-    decode = _decode
+    (a correction's target is skipped), and, when ``fold``, the allocation fold's rows.
+
+    ``decode`` reads the JSON columns: a caller reading the same rows several times (the
+    monthly series, once per month end) passes one that remembers them."""
     reversed_ids = {row[4] for row in rows if row[1] == _CORRECTION}
     eligible_sets: dict[str, Any] = {}
     folded: list[_FoldRow] = []
@@ -292,7 +296,7 @@ def _read(rows: Sequence[Any], fold: bool) -> tuple[list[_FoldRow], dict[int, Va
             deduction, commune, qpv, typology, financing, year = decode(snapshot)
             # A scope's vacancies share a few eligible sets: each decoded once.
             eligible = eligible_sets.get(eligible) or eligible_sets.setdefault(
-                eligible, json.loads(eligible)
+                eligible, decode(eligible)
             )
             vacancies[id_] = VacancyFacts(
                 id_, commune, qpv is not None, typology, financing, year, deduction, eligible

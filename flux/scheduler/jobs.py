@@ -121,8 +121,9 @@ JOBS: dict[str, Job] = {
         ),
         Job(
             "year-close",
-            "clôture de l'année écoulée pour chaque bailleur × département, rattrapage compris "
-            "(à partir du 1er janvier)",
+            "clôture de l'année écoulée pour chaque bailleur × département, rattrapage compris, "
+            "puis orientation des libérations mises en attente de cette clôture (à partir du "
+            "1er janvier)",
             _previous_year,
             _year_close,
         ),

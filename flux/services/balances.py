@@ -4,6 +4,7 @@ folded from the journal (domain.md §6); and each share's monthly cumulative ser
 
 from __future__ import annotations
 
+import json
 import threading
 from calendar import monthrange
 from collections import Counter, defaultdict
@@ -56,25 +57,36 @@ def balances(session: Session, actor: Actor, query: BalanceQuery) -> list[dict[s
     percentage in force and its history within the year).
 
     A scope's figures are kept once computed, keyed by the journal's state of the scope's year:
-    a second call reads that state (one statement) and serves them from memory."""
+    a second call reads those states, the conventions' fingerprints, the share codes and the
+    landlords of all the scopes at once (one statement each, whatever the number of scopes);
+    labels come from the conventions in memory."""
     year = query.year or query.as_of.year
     as_of = query.as_of  # events of year N dated in N+1 (a January lease) still count for N
+    scopes = _scopes(session, actor, query, year)
+    marks = _journal_marks(session, scopes, year)
+    pairs = [(scope.landlord_id, scope.departement) for scope in scopes]
+    by_scope = scope_conventions.load_many(session, pairs)
+    loaded = []
+    for scope in scopes:
+        conventions = by_scope[(scope.landlord_id, scope.departement)]
+        known = _scope_shares(conventions, year)
+        figures = _scope_figures(session, scope, year, as_of, conventions, marks.get(scope))
+        shares = sorted(set(known) | {s for s in figures if s != LANDLORD})
+        loaded.append((scope, conventions, shares, figures))
+    codes = _share_codes(session, {s for *_, shares, _ in loaded for s in shares})
+    identities = _landlord_identities(session, {scope.landlord_id for scope in scopes})
     rows = []
-    for scope in _scopes(session, actor, query, year):
-        known = _scope_shares(session, scope, year)
-        figures = _scope_figures(session, scope, year, as_of)
-        shares = set(known) | {s for s in figures if s != LANDLORD}
-        labels = scope_conventions.share_labels(session, shares, as_of)
-        terms = _terms(session, scope, year, as_of)
-        identity = _landlord_identity(session, scope.landlord_id)
-        for share in sorted(set(known) | {s for s in figures if s != LANDLORD}) + [LANDLORD]:
+    for scope, conventions, shares, figures in loaded:
+        labels = conventions.share_labels(set(shares), as_of)
+        terms = _terms(conventions, year, as_of, codes)
+        for share in [*shares, LANDLORD]:
             if not _wanted(actor, query, share, labels):
                 continue
             row = figures.get(share) or _empty_figures(share, figures)
             rows.append(
                 {
                     **_identity(scope, year, share, labels),
-                    "landlord": identity,
+                    "landlord": identities[scope.landlord_id],
                     **terms.get(share, _NO_TERMS),
                     "as_of": as_of,
                     **row,
@@ -99,37 +111,52 @@ def clear_cache() -> None:
         _figure_cache.clear()
 
 
-def _scope_figures(
-    session: Session, scope: Scope, year: int, as_of: date
-) -> dict[Any, dict[str, Any]]:
-    """Per share of the scope (the landlord part included): the figures as of the date."""
-    count, last, latest_close = session.execute(
+def _journal_marks(session: Session, scopes: list[Scope], year: int) -> dict[Scope, tuple]:
+    """Per scope, what its year's figures are made of: (entries, last id, last close id) of
+    the year, for every scope in one statement (an append-only journal: they move with it)."""
+    if not scopes:
+        return {}
+    landlords = {scope.landlord_id for scope in scopes}
+    rows = session.execute(
         sa.select(
+            JournalEntry.landlord_id,
+            JournalEntry.departement_code,
             sa.func.count(JournalEntry.id),
             sa.func.coalesce(sa.func.max(JournalEntry.id), 0),
             sa.func.max(sa.case((JournalEntry.kind == Kind.YEAR_CLOSED, JournalEntry.id))),
-        ).where(
-            JournalEntry.landlord_id == scope.landlord_id,
-            JournalEntry.departement_code == scope.departement,
+        )
+        .where(
+            JournalEntry.landlord_id.in_(landlords),
+            JournalEntry.departement_code.in_({scope.departement for scope in scopes}),
             JournalEntry.period == year,
         )
-    ).one()
-    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+        .group_by(JournalEntry.landlord_id, JournalEntry.departement_code)
+    )
+    return {Scope(landlord, code): tuple(marks) for landlord, code, *marks in rows}
+
+
+def _scope_figures(
+    session: Session,
+    scope: Scope,
+    year: int,
+    as_of: date,
+    conventions: scope_conventions.ScopeConventions,
+    marks: tuple | None,
+) -> dict[Any, dict[str, Any]]:
+    """Per share of the scope (the landlord part included): the figures as of the date."""
     key = (
         str(session.get_bind().url),
         scope,
         year,
         as_of,
-        count,
-        last,
-        latest_close,
+        marks or (0, 0, None),
         id(conventions),  # a new convention version is a new cached object
     )
     with _figure_lock:
         found = _figure_cache.get(key)
     if found is not None:
         return found
-    computed = _compute_figures(session, scope, year, as_of)
+    computed = figures_at(session, scope, year, [as_of], conventions)[as_of]
     with _figure_lock:
         if len(_figure_cache) >= _FIGURE_CACHE_SIZE:
             _figure_cache.clear()
@@ -137,18 +164,92 @@ def _scope_figures(
     return computed
 
 
-def _compute_figures(
-    session: Session, scope: Scope, year: int, as_of: date
-) -> dict[Any, dict[str, Any]]:
-    book = allocation_book.as_of(session, scope, year, as_of)
-    by_share = allocation.balances(book.state)
-    subs = allocation.sub_balances(book.state)
+def figures_at(
+    session: Session,
+    scope: Scope,
+    year: int,
+    days: list[date],
+    conventions: scope_conventions.ScopeConventions | None = None,
+) -> dict[date, dict[Any, dict[str, Any]]]:
+    """Per day asked, per share of the scope (the landlord part included): the figures as of
+    that day, from ONE read and ONE fold of the year.
+
+    The year's entries (up to the close's last one) are read once and folded in effective-date
+    order, the engine's counters being taken at each day: they are sums, so the state after
+    the entries dated on or before a day is the fold ``allocation_book.as_of`` makes of them
+    in id order. The bilan's counts (attributions, leases, take-backs…) are the report's own
+    reading (``reporting.facts``) of the same entries, up to each day.
+    """
+    days = sorted(set(days))
+    conventions = conventions or scope_conventions.load(
+        session, scope.landlord_id, scope.departement
+    )
     through = allocation_book.closed_through(session, scope, year)
-    counts = bilan_counts(facts.vacancies_as_of(session, scope, year, as_of, through))
-    ids = [s for s in {*by_share, *_scope_shares(session, scope, year)} if s != LANDLORD]
+    rows = allocation_book._rows(session, scope, year, as_of=days[-1], through=through)
+    rows.sort(key=lambda row: (row.effective_date, row.id))
+    fact_rows = _fact_rows(session, scope, year, days[-1], through)
+    book = allocation_book.Book(allocation.AllocationState())
+    states, index = {}, 0
+    for day in days:
+        while index < len(rows) and rows[index].effective_date <= day:
+            allocation_book.fold(book, (rows[index],))
+            index += 1
+        states[day] = (allocation.balances(book.state), allocation.sub_balances(book.state))
+    known = _scope_shares(conventions, year)
+    ids = [
+        s
+        for s in {*known, *(s for by_share, _ in states.values() for s in by_share)}
+        if s != LANDLORD
+    ]
+    policies = year_close.carry_policies(session, scope, year, ids)
+    decoded: dict[str, Any] = {}
+
+    def decode(text: str | None) -> Any:  # each JSON column parsed once for all the days
+        if text is None:
+            return None
+        found = decoded.get(text)
+        if found is None:
+            found = decoded[text] = json.loads(text)
+        return found
+
+    result = {}
+    for day in days:
+        by_share, subs = states[day]
+        upto = [row[:-1] for row in fact_rows if row[-1] <= day]
+        counts = bilan_counts(facts._read(upto, False, decode)[1])
+        result[day] = _day_figures(by_share, subs, counts, policies, ids)
+    return result
+
+
+def _fact_rows(
+    session: Session, scope: Scope, year: int, last: date, through: int | None
+) -> list[Any]:
+    """The entries the bilan reads (``facts.vacancies_as_of``), each with its effective date
+    last, in id order: read once for every day of a series."""
+    columns = facts._columns(session.get_bind().dialect.name)
+    stmt = sa.select(*columns, JournalEntry.effective_date).where(
+        JournalEntry.landlord_id == scope.landlord_id,
+        JournalEntry.departement_code == scope.departement,
+        JournalEntry.period == year,
+        JournalEntry.kind.in_(facts._KINDS),
+        JournalEntry.effective_date <= last,
+    )
+    if through is not None:
+        stmt = stmt.where(JournalEntry.id <= through)
+    rows = session.connection().execute(stmt).all()
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def _day_figures(
+    by_share: dict[Any, allocation.Balance],
+    subs: dict[tuple[Any, str], allocation.Balance],
+    counts: dict[str, Counter],
+    policies: dict[int, Any],
+    ids: list[int],
+) -> dict[Any, dict[str, Any]]:
     balances_ = {share: by_share.get(share) or _zero(share) for share in ids}
     balances_[LANDLORD] = by_share.get(LANDLORD) or _zero(LANDLORD)
-    policies = year_close.carry_policies(session, scope, year, ids)
     closed = reconciliation.close(balances_, policies, counts["attributions"], counts["leases"])
     result = {}
     for share, balance in balances_.items():
@@ -226,10 +327,14 @@ def _empty_figures(share: Any, figures: dict[Any, dict[str, Any]]) -> dict[str, 
     }
 
 
-def _terms(session: Session, scope: Scope, year: int, as_of: date) -> dict[Any, dict[str, Any]]:
+def _terms(
+    conventions: scope_conventions.ScopeConventions,
+    year: int,
+    as_of: date,
+    codes: dict[int, str],
+) -> dict[Any, dict[str, Any]]:
     """Per share: its code, the percentage in force on `as_of` (or on the year's last day
     when `as_of` is later), and each change of it within the year."""
-    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     day = min(as_of, date(year, 12, 31))
     start, end = date(year, 1, 1), date(year, 12, 31)
     history: dict[int, list[tuple[date, int]]] = defaultdict(list)
@@ -250,11 +355,6 @@ def _terms(session: Session, scope: Scope, year: int, as_of: date) -> dict[Any, 
                 view.effective_until is None or view.effective_until > day
             ):
                 current[share.share_id] = share.basis_points
-    codes = dict(
-        session.execute(
-            sa.select(Share.id, Share.code).where(Share.id.in_(set(history) | set(current)))
-        ).all()
-    )
     result: dict[Any, dict[str, Any]] = {}
     for share_id in set(history) | set(current):
         points = current.get(share_id)
@@ -270,14 +370,35 @@ def _terms(session: Session, scope: Scope, year: int, as_of: date) -> dict[Any, 
     return result
 
 
-def _landlord_identity(session: Session, landlord_id: int) -> dict[str, Any]:
-    found = session.execute(
-        sa.select(Organisation.code, Organisation.name).where(Organisation.id == landlord_id)
-    ).one_or_none()
+def _share_codes(session: Session, share_ids: set[int]) -> dict[int, str]:
+    """Every share's code, for all the scopes of an answer in one statement."""
+    if not share_ids:
+        return {}
+    stmt = sa.select(Share.id, Share.code).where(Share.id.in_(share_ids))
+    return {share_id: code for share_id, code in session.execute(stmt)}
+
+
+def _landlord_identities(session: Session, landlord_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Each landlord's id, code and name, for all the scopes of an answer in one statement."""
+    found = (
+        {
+            row.id: row
+            for row in session.execute(
+                sa.select(Organisation.id, Organisation.code, Organisation.name).where(
+                    Organisation.id.in_(landlord_ids)
+                )
+            )
+        }
+        if landlord_ids
+        else {}
+    )
     return {
-        "id": landlord_id,
-        "code": found.code if found else None,
-        "name": found.name if found else None,
+        landlord_id: {
+            "id": landlord_id,
+            "code": found[landlord_id].code if landlord_id in found else None,
+            "name": found[landlord_id].name if landlord_id in found else None,
+        }
+        for landlord_id in landlord_ids
     }
 
 
@@ -346,32 +467,49 @@ def monthly_balances(
     session: Session, actor: Actor, query: SeriesQuery, today: date | None = None
 ) -> list[dict[str, Any]]:
     """Every visible share's (and landlord part's) cumulative balance at each month end of a
-    year: the figures of `balances` as of that day, from 1 January.
+    year: the figures of `balances` as of that day, from 1 January (the engine's and the
+    bilan's: counted per the counting event, attributions, leases, take-backs, gap on the
+    counted figure, completion rate, percentage in force).
 
     No point lies after today: the current month's point is as of today, and later months
-    (or a future year) have none. Each scope is folded once per point, never per share.
+    (or a future year) have none. Each scope's year is read and folded once for all its
+    points (``figures_at``, the code `balances` uses too), never once per month or share.
     """
     today = today or clock.today()
     year = query.year or today.year
     days = month_ends(year, today)
     labels_on = days[-1] if days else date(year, 1, 1)
+    scopes = _scopes(session, actor, query, year)
+    pairs = [(scope.landlord_id, scope.departement) for scope in scopes]
+    by_scope = scope_conventions.load_many(session, pairs)
+    loaded = []
+    for scope in scopes:
+        conventions = by_scope[(scope.landlord_id, scope.departement)]
+        by_day = figures_at(session, scope, year, days, conventions) if days else {}
+        known = _scope_shares(conventions, year)
+        folded = {share for month in by_day.values() for share in month if share != LANDLORD}
+        loaded.append((scope, conventions, sorted(set(known) | folded), by_day))
+    codes = _share_codes(session, {s for *_, shares, _ in loaded for s in shares})
     rows = []
-    for scope in _scopes(session, actor, query, year):
-        months = [
-            allocation.balances(allocation_book.as_of(session, scope, year, day).state)
-            for day in days
-        ]
-        known = _scope_shares(session, scope, year)
-        labels = scope_conventions.share_labels(session, set(known), labels_on)
-        folded = {share for month in months for share in month if share != LANDLORD}
-        for share in sorted(set(known) | folded) + [LANDLORD]:
+    for scope, conventions, shares, by_day in loaded:
+        labels = conventions.share_labels(set(shares), labels_on)
+        terms = {day: _terms(conventions, year, day, codes) for day in days}
+        for share in [*shares, LANDLORD]:
             if not _wanted(actor, query, share, labels):
                 continue
             points = [
-                _point(day, month.get(share) or allocation.Balance(share, None, 0, 0, 0, 0))
-                for day, month in zip(days, months, strict=True)
+                _point(day, by_day[day].get(share), terms[day].get(share, _NO_TERMS))
+                for day in days
             ]
-            rows.append({**_identity(scope, year, share, labels), "months": points})
+            identity = _identity(scope, year, share, labels)
+            code = terms[days[-1]] if days else _terms(conventions, year, labels_on, codes)
+            rows.append(
+                {
+                    **identity,
+                    "share_code": code.get(share, _NO_TERMS)["share_code"],
+                    "months": points,
+                }
+            )
     return rows
 
 
@@ -385,8 +523,16 @@ def month_ends(year: int, today: date) -> list[date]:
     ]
 
 
-def _point(day: date, balance: allocation.Balance) -> dict[str, Any]:
-    return {"month": f"{day.year:04d}-{day.month:02d}", "as_of": day, **_figures(balance)}
+def _point(day: date, figures: dict[str, Any] | None, terms: dict[str, Any]) -> dict[str, Any]:
+    """A month's point: the day's figures, as `balances` gives them (sub-targets aside)."""
+    figures = figures or _empty_figures(None, {})
+    return {
+        "month": f"{day.year:04d}-{day.month:02d}",
+        "as_of": day,
+        "basis_points": terms["basis_points"],
+        "percent": terms["percent"],
+        **{k: v for k, v in figures.items() if k != "sub_targets"},
+    }
 
 
 def _wanted(
@@ -411,9 +557,8 @@ def _wanted(
     )
 
 
-def _scope_shares(session: Session, scope: Scope, year: int) -> list[int]:
+def _scope_shares(conventions: scope_conventions.ScopeConventions, year: int) -> list[int]:
     """Shares of the scope's conventions valid at some point of the year (zero rows too)."""
-    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     start, end = date(year, 1, 1), date(year, 12, 31)
     return sorted(
         {

@@ -41,6 +41,7 @@ STAGE_ORDER = (
     Stage.DESIGNATED,
     Stage.TAKEN_BACK,
     Stage.ATTRIBUTED,
+    Stage.HELD,
     Stage.DEDUCTED,
 )
 
@@ -324,6 +325,8 @@ def orientation_sentence(described: dict[str, Any]) -> str:
             "orienté vers personne."
         )
     orientation = described["orientation"]
+    if orientation is None and described.get("held"):
+        return described["held"]["message"]
     if orientation is None:
         return "Ce logement n'a pas d'orientation."
     lines = orientation["explanation"]

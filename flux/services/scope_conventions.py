@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -77,7 +77,34 @@ _cache_lock = threading.Lock()
 
 def load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
     """The scope's conventions; rebuilt only when a version was added since the last call."""
-    key = (str(session.get_bind().url), landlord_id, departement)
+    # One statement: the conventions' versions and the territory perimeters resolve against.
+    row = session.execute(sa.select(*_fingerprint(landlord_id, departement))).one()
+    return _from_cache(session, landlord_id, departement, tuple(int(value) for value in row))
+
+
+def load_many(
+    session: Session, scopes: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], ScopeConventions]:
+    """As `load` for several scopes (landlord id, département), their fingerprints read in one
+    statement (an answer about many scopes costs the same as one about a single scope)."""
+    pairs = list(dict.fromkeys(scopes))
+    if not pairs:
+        return {}
+    selects = [
+        sa.select(sa.literal(index).label("scope"), *_fingerprint(landlord_id, departement))
+        for index, (landlord_id, departement) in enumerate(pairs)
+    ]
+    stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    rows = {int(row[0]): tuple(int(value) for value in row[1:]) for row in session.execute(stmt)}
+    return {
+        pair: _from_cache(session, pair[0], pair[1], rows[index])
+        for index, pair in enumerate(pairs)
+    }
+
+
+def _fingerprint(landlord_id: int, departement: str) -> list[Any]:
+    """What a scope's cached conventions are made of: its versions (count, last id) and its
+    département's territory counts."""
     versions = (
         sa.select(ConventionVersion.id)
         .join(Convention, ConventionVersion.convention_id == Convention.id)
@@ -87,17 +114,18 @@ def load(session: Session, landlord_id: int, departement: str) -> ScopeConventio
     communes = sa.select(Commune.insee, Commune.epci_siren).where(
         Commune.departement_code == departement
     )
-    # One statement: the conventions' versions and the territory perimeters resolve against.
-    fingerprint = tuple(
-        int(value)
-        for value in session.execute(
-            sa.select(
-                sa.select(sa.func.count(versions.c.id)).scalar_subquery(),
-                sa.select(sa.func.coalesce(sa.func.max(versions.c.id), 0)).scalar_subquery(),
-                *_territory_counts(communes.subquery()),
-            )
-        ).one()
-    )
+    columns = [
+        sa.select(sa.func.count(versions.c.id)).scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.max(versions.c.id), 0)).scalar_subquery(),
+        *_territory_counts(communes.subquery()),
+    ]
+    return [column.label(f"f{n}") for n, column in enumerate(columns)]
+
+
+def _from_cache(
+    session: Session, landlord_id: int, departement: str, fingerprint: tuple[int, ...]
+) -> ScopeConventions:
+    key = (str(session.get_bind().url), landlord_id, departement)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -270,6 +298,7 @@ __all__ = [
     "clear_cache",
     "in_force",
     "load",
+    "load_many",
     "load_uncached",
     "share_labels",
 ]

@@ -21,7 +21,7 @@ from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Lifecycle, Stage
 from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
 from flux.models import Dwelling, JournalEntry
-from flux.services import allocation_book, journal, scope_conventions
+from flux.services import allocation_book, held_vacancies, journal, scope_conventions
 from flux.services.access import Actor, require_writer, visible_dwellings
 from flux.services.allocation_book import (
     Scope,
@@ -84,14 +84,17 @@ def log_vacancy(
     if earlier is not None:
         return Logged(earlier, created=False)
     _check_loggable(session, dwelling, data, today, logged_before, replays)
-    reconciliation.check_open(data.available_on, allocation_book.closed_years(session, scope, rule))
+    closed = allocation_book.closed_years(session, scope, rule)
+    reconciliation.check_open(data.available_on, closed)
     eligible = eligible_shares(conventions.views, facts)
+    # Previous year not closed yet: logged now, oriented at its close (held_vacancies).
+    held = held_vacancies.must_wait_for(session, scope, closed, data)
     decision = vacancy = None
-    if data.deduction is None:
+    if data.deduction is None and held is None:
         # Decide before writing anything: a refusal must leave no trace in the journal.
         vacancy = allocation.Vacancy(None, eligible)
         decision = _decide(session, scope, rule, data, vacancy)
-    logged = _append_logged(session, actor, scope, dwelling, data, eligible)
+    logged = _append_logged(session, actor, scope, dwelling, data, eligible, held)
     if isinstance(logged, int):  # the same key won a race from another scope: a replay
         return Logged(logged, created=False)
     entries = [logged]
@@ -173,6 +176,7 @@ def _append_logged(
     dwelling: Dwelling,
     data: NewVacancy,
     eligible: list[EligibleShare],
+    held: int | None = None,
 ) -> JournalEntry | int:
     """The vacancy_logged entry; or, when its idempotency key lost a race, the winner's id."""
 
@@ -192,6 +196,7 @@ def _append_logged(
                 "deduction": data.deduction,
                 "eligible": eligible_to_payload(eligible),
                 **_snapshot(dwelling),
+                **held_vacancies.payload(held),
             },
         )
 
@@ -256,6 +261,9 @@ def _orient(
             **policies,
         },
     )
+
+
+orientation_entry = _orient  # the close orients held vacancies with it
 
 
 def _check_override(vacancy: allocation.Vacancy, chosen: ShareRef, reason: str | None) -> None:
@@ -451,13 +459,15 @@ def replay(
     orientation = next((e for e in entries if e.kind == Kind.ORIENTATION), None)
     policies = dict(orientation.payload) if orientation else {}
     holder = share_ref(policies["chosen"]) if orientation else None
+    held = orientation is None and held_vacancies.waiting_for(logged.payload) is not None
     state = lifecycle.start(
         logged.effective_date,
-        deducted=orientation is None,
+        deducted=orientation is None and not held,
         held_by_landlord=holder == LANDLORD,
         deadline_days=policies.get("deadline_days") or 0,
         refusal_delay_days=policies.get("refusal_delay_days") or 15,
         notified_on=notified_on_of(policies),
+        held=held,
     )
     reversed_ids = {e.reverses_id for e in entries if e.kind == Kind.CORRECTION}
     for entry in entries:
@@ -539,6 +549,7 @@ def describe(
         "recorded_at": logged.recorded_at,
         "stage": str(cycle.stage),
         "stage_label": lifecycle.STAGE_LABELS[cycle.stage],
+        "held": held_vacancies.hold_of(logged.payload, cycle.stage),
         "holder": _holder(state.holder, labels),
         "orientation": _orientation(orientation, labels, own) if orientation else None,
         "designation_deadline": cycle.designation_deadline

@@ -36,7 +36,13 @@ from flux.domain.lifecycle import Event, Lifecycle
 from flux.domain.reference import OUT_OF_FLUX_LABELS, DeductionCategory, Letting
 from flux.models import Commune, Dwelling, JournalEntry
 from flux.models.types import utcnow
-from flux.services import allocation_book, import_files, scope_conventions, vacancies
+from flux.services import (
+    allocation_book,
+    held_vacancies,
+    import_files,
+    scope_conventions,
+    vacancies,
+)
 from flux.services.access import Actor, require_writer
 from flux.services.allocation_book import Scope, eligible_to_payload, explanation_to_payload
 from flux.services.dwellings import landlord_for_write
@@ -342,6 +348,7 @@ class _Run:
         years = {r.available_on.year for r in rows if self._to_decide(r)}
         books = {year: allocation_book.load(self.session, scope, year, rule) for year in years}
         context = _ScopeContext(scope, rule, conventions, closed, books)
+        context.first_year = held_vacancies.first_year(self.session, scope)
         for row in rows:
             try:
                 if row.is_vacancy:
@@ -448,7 +455,8 @@ class _Run:
         vacancy_id = next(self.ids)
         vacancy = allocation.Vacancy(vacancy_id, eligible, deduction)
         decision = None
-        if deduction is None:
+        held = context.must_wait_for(on, deduction)  # as POST /vacancies: held_vacancies
+        if deduction is None and held is None:
             try:
                 decision = allocation.propose(context.books[on.year].state, vacancy)
             except allocation.RuleNotApplicable as error:
@@ -466,9 +474,12 @@ class _Run:
                 "deduction": deduction,
                 "eligible": context.eligible_payload(eligible),
                 **_snapshot(dwelling),
+                **held_vacancies.payload(held),
             },
         )
         self._append(context, logged, vacancy)
+        if context.first_year is None or on.year < context.first_year:
+            context.first_year = on.year
         policies: dict[str, Any] = {}
         if decision is not None:
             policies = vacancies.policies_for(context.conventions, decision.chosen, on)
@@ -496,19 +507,20 @@ class _Run:
             )
             self._append(context, orientation)
             policies = orientation["payload"]
-        self._track_new(logged, decision, policies)
+        self._track_new(logged, decision, policies, held is not None)
         return "created", logged["id"] if logged["id"] > 0 else None
 
-    def _track_new(self, logged: dict, decision: Any, policies: dict) -> None:
+    def _track_new(self, logged: dict, decision: Any, policies: dict, held: bool) -> None:
         vid, dwelling_id, on = logged["id"], logged["dwelling_id"], logged["effective_date"]
         holder = None if decision is None else decision.chosen
         cycle = lifecycle.start(
             on,
-            deducted=decision is None,
+            deducted=decision is None and not held,
             held_by_landlord=holder == LANDLORD,
             deadline_days=policies.get("deadline_days") or 0,
             refusal_delay_days=policies.get("refusal_delay_days") or 15,
             notified_on=vacancies.notified_on_of(policies),
+            held=held,
         )
         key = vid  # negative in a dry run
         self.tracked[key] = Tracked(key, dwelling_id, on.year, cycle, holder, policies, set())
@@ -662,6 +674,14 @@ class _ScopeContext:
     _eligible: dict[tuple, tuple] = field(default_factory=dict)
     _payloads: dict[int, list] = field(default_factory=dict)
     _breaks: list[date] | None = None
+    first_year: int | None = None  # the scope's first year with a vacancy (None: none yet)
+
+    def must_wait_for(self, on: date, deduction: str | None) -> int | None:
+        """The year whose close the row's vacancy waits for (held_vacancies), or None."""
+        year = on.year
+        if deduction is not None or (year - 1) in self.closed:
+            return None
+        return year - 1 if self.first_year is not None and self.first_year < year else None
 
     def eligible(self, facts: VacancyFacts) -> tuple:
         if self._breaks is None:

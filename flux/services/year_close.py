@@ -12,6 +12,9 @@ accepted and kept with period N, but the figures of N stop at ``through_id``; su
 late entry: ``adjust_late`` refigures N with it and appends the difference it makes to the
 carry-ins of N+1 (``carry_over`` entries flagged ``late``). Closing twice changes nothing. Whether
 a year is closed is read from the journal, like everything else.
+
+Closing N also orients the vacancies of N+1 held for it (``held_vacancies``), after the
+carry-over entries, so that their decisions include the carry-in.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from flux.domain.allocation import LANDLORD, ShareRef
 from flux.domain.reconciliation import CarryPolicy, ShareClosing
 from flux.domain.reference import CountingEvent
 from flux.models import Convention, JournalEntry
-from flux.services import allocation_book, journal, scope_conventions
+from flux.services import allocation_book, held_vacancies, journal, scope_conventions
 from flux.services.access import Actor, check_scope_write
 from flux.services.allocation_book import Scope, share_ref
 from flux.services.journal import Kind
@@ -85,13 +88,15 @@ def close(
     years = range(min(first, year) if first is not None else year, year + 1)
     closed = closed_years(session, scope)
     last_closed = max(closed, default=None)
-    return [
-        _close_one(session, actor, scope, y)
-        for y in years
+    closings = []
+    for y in years:
         # Never close a year before the last closed one: nothing can be logged there (it is
         # refused), and its carry would land in a closed year.
-        if last_closed is None or y >= last_closed or y in closed
-    ]
+        if last_closed is None or y >= last_closed or y in closed:
+            closings.append(_close_one(session, actor, scope, y))
+            # After the carry-over: the next year's vacancies held for this close.
+            held_vacancies.orient_held(session, actor, scope, y + 1, today)
+    return closings
 
 
 def close_all(

@@ -166,22 +166,43 @@ def test_month_ends_include_the_29th_of_february_and_stop_at_today():
     assert month_ends(2026, date(2025, 12, 31)) == []
 
 
-def test_each_scope_is_folded_once_per_month_not_once_per_share(
-    client, oph, year_2025, monkeypatch
-):
-    folds = []
-    real = allocation_book.as_of
+def test_each_scope_is_read_and_folded_once_for_the_whole_year(client, oph, year_2025, monkeypatch):
+    reads, as_of_folds = [], []
+    real_rows, real_as_of = allocation_book._rows, allocation_book.as_of
 
-    def counting(session, scope, year, day):
-        folds.append((scope, day))
-        return real(session, scope, year, day)
+    def counting_rows(session, scope, year, **kwargs):
+        reads.append((scope, year))
+        return real_rows(session, scope, year, **kwargs)
 
-    monkeypatch.setattr(allocation_book, "as_of", counting)
+    def counting_as_of(session, scope, year, day):
+        as_of_folds.append(day)
+        return real_as_of(session, scope, year, day)
+
+    monkeypatch.setattr(allocation_book, "_rows", counting_rows)
+    monkeypatch.setattr(allocation_book, "as_of", counting_as_of)
 
     rows = series(client, oph, year=2025)
 
     assert len(rows) == 5
-    assert len(folds) == 12 == len(set(folds))
+    assert len(reads) == 1 and as_of_folds == []  # one scope: one read, one fold
+
+
+def test_the_points_carry_the_bilans_figures(client, oph, year_2025):
+    rows = {row["share_id"] or LANDLORD: row for row in series(client, oph, year=2025)}
+
+    al = rows[year_2025["al"]]
+    assert al["share_code"] == "salaries"
+    assert [p["percent"] for p in al["months"]][5:7] == ["25.00", "28.00"]  # amended in July
+    december = al["months"][-1]
+    assert december["counting_event"] == "orientation"
+    assert december["counted"] == december["realised"]
+    assert december["taken_back_not_counted"] == 1  # the June carence, re-credited
+    assert december["proposed"] >= december["realised"]
+    assert december["completion_rate"] is not None
+    assert (
+        "percent" not in rows[LANDLORD]["months"][0]
+        or rows[LANDLORD]["months"][0]["percent"] is None
+    )
 
 
 def test_the_next_years_series_opens_on_the_carry_over(

@@ -377,3 +377,21 @@ def test_an_event_may_be_dated_today_but_not_tomorrow():
     with pytest.raises(lifecycle.DateRefused) as refused:
         lifecycle.check_event_date(today + timedelta(days=1), today)
     assert refused.value.field == "date"
+
+
+def test_a_held_vacancy_has_no_deadline_and_accepts_only_a_withdrawal():
+    lc = lifecycle
+    held = lc.start(
+        date(2026, 1, 5),
+        deducted=False,
+        held_by_landlord=False,
+        deadline_days=30,
+        refusal_delay_days=15,
+        held=True,
+    )
+    assert held.stage is lc.Stage.HELD and held.designation_deadline is None
+    assert set(lc.allowed(held)) == {lc.Event.WITHDRAWAL}
+    assert lc.overdue(held, date(2027, 1, 1)) is None  # never a carence while held
+    with pytest.raises(lc.TransitionRefused, match="en attente de la clôture"):
+        lc.advance(held, lc.Event.DESIGNATION, date(2026, 1, 6))
+    assert lc.advance(held, lc.Event.WITHDRAWAL, date(2026, 1, 6)).stage is lc.Stage.WITHDRAWN

@@ -157,3 +157,17 @@ def _vacancy_entries(session) -> int:
         .select_from(JournalEntry)
         .where(JournalEntry.kind != "terms_changed")
     )
+
+
+def test_a_held_vacancy_page_says_it_awaits_the_close(signed_in, world, log_vacancy):
+    log_vacancy(world["dwellings"]["R0000001"], "2025-06-02")  # the scope has a 2025
+    held = log_vacancy(world["dwellings"]["R0000002"], "2026-01-05")  # 2025 is not closed
+    assert held["stage"] == "held"
+    client = signed_in("landlord", OPH)
+    html = client.get(f"/logements-liberes/{held['id']}").get_data(as_text=True)
+    assert "En attente de la clôture de l&#39;année 2025" in html or (
+        "En attente de la clôture de l'année 2025" in html
+    )
+    assert "en attente de la clôture de l" in html  # the stage's label
+    offered = set(re.findall(r'name="kind" value="([a-z_]+)"', html))
+    assert offered == {"withdrawal"}

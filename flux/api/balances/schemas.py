@@ -155,14 +155,19 @@ class TotalsSchema(ma.Schema):
     )
 
 
-class MonthPointSchema(FiguresSchema):
+class MonthPointSchema(FiguresSchema, BilanFiguresSchema):
     month = ma.fields.String(metadata={"description": "Mois (AAAA-MM)"})
+    basis_points = ma.fields.Integer(allow_none=True)
+    percent = ma.fields.String(
+        allow_none=True, metadata={"description": "Pourcentage en vigueur ce jour-là"}
+    )
     as_of = ma.fields.Date(
         metadata={"description": "Dernier jour du mois ; aujourd'hui pour le mois en cours"}
     )
 
 
 class BalanceSeriesSchema(ShareIdentitySchema):
+    share_code = ma.fields.String(allow_none=True)
     months = ma.fields.List(
         ma.fields.Nested(MonthPointSchema),
         metadata={"description": "Cumul depuis le 1er janvier, fin de mois par fin de mois"},

@@ -109,6 +109,10 @@ class Vacancies(MethodView):
         pourcentage, son objectif, son réalisé et son retard à cet instant (en unités : 10 000
         = un logement), la règle et sa version. Un logement déduit du flux (`deduction`)
         n'est orienté vers personne. `orient_to` déroge à la proposition, avec un motif.
+        Une libération datée d'une année dont l'année précédente n'est pas encore clôturée
+        (pour ce bailleur dans ce département) est enregistrée sans orientation : étape
+        `held`, `held.message` le dit ; elle est orientée à la clôture, avec le report des
+        écarts, et son délai de désignation court de ce jour-là.
         """
         key = _idempotency_key()
         logged = vacancies.log_vacancy(

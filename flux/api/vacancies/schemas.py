@@ -240,6 +240,13 @@ class VacancyEventSchema(ma.Schema):
     details = ma.fields.Dict()
 
 
+class HoldSchema(ma.Schema):
+    until_close_of = ma.fields.Integer(
+        metadata={"description": "L'année dont la clôture orientera le logement"}
+    )
+    message = ma.fields.String()
+
+
 class VacancySchema(ma.Schema):
     id = ma.fields.Integer()
     dwelling_id = ma.fields.Integer()
@@ -252,6 +259,15 @@ class VacancySchema(ma.Schema):
     recorded_at = ma.fields.DateTime()
     stage = ma.fields.String(metadata={"enum": [str(s) for s in Stage]})
     stage_label = ma.fields.String()
+    held = ma.fields.Nested(
+        HoldSchema,
+        allow_none=True,
+        metadata={
+            "description": "Étape `held` : libération enregistrée, orientée à la clôture de "
+            "l'année précédente (avec son report) ; le délai de désignation court du jour de "
+            "l'orientation"
+        },
+    )
     holder = ma.fields.Dict(allow_none=True)
     orientation = ma.fields.Nested(OrientationSchema, allow_none=True)
     designation_deadline = ma.fields.Date(allow_none=True)

@@ -1,0 +1,167 @@
+"""Vacancies held until the previous year closes (issue 11, item 4).
+
+A vacancy dated in year Y, in a scope (landlord × département) that already has vacancies
+before Y but has not closed Y-1 yet, cannot be decided fairly: the carry-over of Y-1, which
+the close writes into Y's opening balances, is not known. Such a vacancy is logged (the
+journal records it at once, ``held_until_close_of`` in its payload) but not oriented: its
+stage is ``held``. When Y-1 is closed (``year_close.close``: the CLI, the scheduler's
+``year-close`` job, the demo), its held vacancies are oriented in availability-date order by
+the same engine, after the carry-over entries, so that their decisions include the carry-in;
+the designation delay runs from the orientation day (the late-logging rule).
+
+The first year of a scope is never held (there is nothing to close before it), nor is a
+deducted vacancy (it is oriented to nobody).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from flux import clock
+from flux.domain import allocation
+from flux.models import JournalEntry
+from flux.services import allocation_book, scope_conventions
+from flux.services.access import Actor
+from flux.services.allocation_book import Scope, vacancy_from_payload
+from flux.services.errors import Conflict
+from flux.services.journal import Kind
+
+HELD_KEY = "held_until_close_of"  # in a vacancy_logged payload: the year awaited
+
+
+def must_wait_for(session: Session, scope: Scope, closed: set[int], data: Any) -> int | None:
+    """The year whose close a new vacancy (``vacancies.NewVacancy``) must wait for, or None
+    to orient it now; refuses an override of a vacancy that must wait (409).
+
+    Costs no statement when the previous year is closed (the common case after January),
+    else one indexed read: whether the scope has any vacancy before the vacancy's year."""
+    year = data.available_on.year
+    if data.deduction is not None or (year - 1) in closed:
+        return None
+    if not has_history_before(session, scope, year):
+        return None  # the scope's first year: nothing to close before it
+    refuse_override(year - 1, data.orient_to)
+    return year - 1
+
+
+def first_year(session: Session, scope: Scope) -> int | None:
+    """The scope's first year with a vacancy (None: none yet); the bulk import's check."""
+    found = session.scalar(
+        sa.select(sa.func.min(JournalEntry.period)).where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.kind == Kind.VACANCY_LOGGED,
+        )
+    )
+    return None if found is None else int(found)
+
+
+def has_history_before(session: Session, scope: Scope, year: int) -> bool:
+    return (
+        session.scalar(
+            sa.select(JournalEntry.id)
+            .where(
+                JournalEntry.landlord_id == scope.landlord_id,
+                JournalEntry.departement_code == scope.departement,
+                JournalEntry.kind == Kind.VACANCY_LOGGED,
+                JournalEntry.period < year,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def refuse_override(waiting_for: int, orient_to: Any) -> None:
+    """An override needs a proposal to depart from: a held vacancy has none yet."""
+    if orient_to is not None:
+        raise Conflict(
+            f"Cette libération sera orientée à la clôture de l'année {waiting_for} (son report "
+            "n'est pas encore connu) : il n'y a pas encore de proposition à laquelle déroger. "
+            "Enregistrez-la sans « orient_to », puis réorientez-la après la clôture.",
+            errors={"json": {"orient_to": [f"Impossible avant la clôture de {waiting_for}."]}},
+            extra={"rule": "vacancy_held", "held_until_close_of": waiting_for},
+        )
+
+
+def payload(waiting_for: int | None) -> dict[str, Any]:
+    """What the vacancy_logged entry records of the hold (nothing for a vacancy not held)."""
+    return {} if waiting_for is None else {HELD_KEY: waiting_for}
+
+
+def waiting_for(logged_payload: dict[str, Any]) -> int | None:
+    value = logged_payload.get(HELD_KEY)
+    return None if value is None else int(value)
+
+
+def hold_of(logged_payload: dict[str, Any], stage: str) -> dict[str, Any] | None:
+    """The hold as the API shows it while it lasts (None otherwise)."""
+    year = waiting_for(logged_payload)
+    if year is None or stage != "held":
+        return None
+    return {
+        "until_close_of": year,
+        "message": (
+            f"En attente de la clôture de l'année {year} : le logement sera orienté à la "
+            f"clôture, avec le report des écarts de {year}, et le délai de désignation courra "
+            "à partir de ce jour-là."
+        ),
+    }
+
+
+def orient_held(
+    session: Session, actor: Actor, scope: Scope, year: int, today: date | None = None
+) -> list[int]:
+    """Orient the scope's vacancies of `year` held for the close of `year - 1`, in
+    availability-date order (call under the scope lock, after the close's carry-over entries).
+    Returns their ids. A held vacancy withdrawn meanwhile stays unoriented."""
+    from flux.services import vacancies  # the vacancy service imports this module
+
+    logged = list(
+        session.scalars(
+            sa.select(JournalEntry)
+            .where(
+                JournalEntry.landlord_id == scope.landlord_id,
+                JournalEntry.departement_code == scope.departement,
+                JournalEntry.kind == Kind.VACANCY_LOGGED,
+                JournalEntry.period == year,
+                JournalEntry.payload[HELD_KEY].as_integer() == year - 1,
+            )
+            .order_by(JournalEntry.effective_date, JournalEntry.id)
+        )
+    )
+    if not logged:
+        return []
+    done = set(
+        session.scalars(
+            sa.select(JournalEntry.vacancy_id).where(
+                JournalEntry.vacancy_id.in_([e.id for e in logged]),
+                JournalEntry.kind.in_([Kind.ORIENTATION, Kind.WITHDRAWAL]),
+            )
+        )
+    )
+    rule = allocation_book.lock(session, scope)  # taken already by the close: re-entrant
+    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+    day = today or clock.today()
+    oriented = []
+    for entry in logged:
+        if entry.id in done:
+            continue
+        book = allocation_book.load(session, scope, year, rule)  # carry-ins included
+        vacancy = vacancy_from_payload(entry.id, entry.payload)
+        decision = allocation.propose(book.state, vacancy)
+        data = vacancies.NewVacancy(
+            available_on=entry.effective_date,
+            dwelling_id=entry.dwelling_id,
+            notified_on=max(entry.effective_date, day),  # the full delay from this day
+        )
+        orientation = vacancies.orientation_entry(
+            session, actor, entry, vacancy, decision, conventions, data
+        )
+        allocation_book.record(session, scope, [orientation])
+        oriented.append(entry.id)
+    return oriented
