@@ -10,7 +10,10 @@ bailleurs sont lus dans ``territory.toml`` et ``organisations.toml`` ; seuls les
 paramètres de répartition ci-dessous sont propres à ce script.
 
 Sortie : ``conventions/demo/dwellings-<code bailleur>.csv``, UTF-8, séparateur
-``;``, en-tête ``rpls_id;commune;qpv;typology;financing;construction_year;out_of_flux``.
+``;``, en-tête ``rpls_id;commune;qpv;typology;financing;construction_year;out_of_flux``
+puis les colonnes facultatives de ce qu'un réservataire lit pour choisir ses candidats
+(adresse, étage, surface, pièces, loyer, charges, PMR, ascenseur, contact), tirées par un
+second générateur : les colonnes obligatoires restent celles des versions précédentes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEED = 31_2025
 HEADER = ["rpls_id", "commune", "qpv", "typology", "financing", "construction_year", "out_of_flux"]
+DETAILS = ["address", "floor", "surface", "rooms", "rent", "charges", "pmr", "lift"]
+DETAILS += ["landlord_contact"]
+STREETS = [
+    "rue des Lilas", "rue Pasteur", "avenue Jean-Jaurès", "rue de la République",
+    "allée des Platanes", "rue Victor-Hugo", "chemin du Moulin", "rue des Écoles",
+    "place du Marché", "rue Gambetta", "impasse des Tilleuls", "boulevard de la Garonne",
+    "rue Émile-Zola", "rue du Lauragais", "avenue de Toulouse", "rue des Violettes",
+]
+SURFACE = {"T1": (24, 33), "T2": (42, 52), "T3": (58, 70), "T4": (72, 86), "T5": (88, 102)}
+SURFACE["T6+"] = (104, 125)
+RENT_PER_M2 = {"PLAI": (5.2, 5.9), "PLUS": (5.8, 6.6), "PLS": (8.4, 9.6), "PLI": (10.0, 11.5)}
+RENT_PER_M2["autre"] = (6.0, 7.0)
 
 # Taille du parc et poids relatifs par commune (code INSEE), par bailleur.
 LANDLORDS: dict[str, dict] = {
@@ -172,6 +187,30 @@ def base36(n: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
+def dwelling_details(rng: random.Random, landlord: str, row: list) -> list:
+    """Adresse, étage, surface, pièces, loyer et charges (deux décimales), PMR, ascenseur,
+    contact du bailleur : fictifs, plausibles pour la typologie et le financement."""
+    _, _, _, typology, financing, year, _ = row
+    address = f"{rng.randint(1, 120)} {rng.choice(STREETS)}"
+    floor = rng.choice([0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8])
+    lo, hi = SURFACE[typology]
+    surface = rng.randint(lo * 100, hi * 100)  # centièmes de m²
+    rate_lo, rate_hi = RENT_PER_M2[financing]
+    rent = round(surface * rng.uniform(rate_lo, rate_hi))  # centimes : m² × €/m²
+    charges = round(surface * rng.uniform(1.2, 2.0))
+    lift = floor >= 3 or (year >= 2000 and floor >= 1)
+    pmr = floor == 0 and year >= 2000 and rng.random() < 0.5
+    rooms = 6 if typology == "T6+" else int(typology[1])
+    contact = f"attributions@{landlord}.demo.example"
+
+    def two(hundredths: int) -> str:
+        return f"{hundredths // 100},{hundredths % 100:02d}"
+
+    yes = {True: "oui", False: "non"}
+    return [address, floor, two(surface), rooms, two(rent), two(charges), yes[pmr], yes[lift],
+            contact]
+
+
 def load() -> tuple[dict, list[str]]:
     with open(HERE / "territory.toml", "rb") as f:
         territory = tomllib.load(f)
@@ -228,10 +267,12 @@ def main() -> int:
                 stats[("financing", financing)] += 1
                 stats[("out", bool(out))] += 1
         rows.sort(key=lambda r: (r[1], r[0]))
+        details = random.Random(f"{SEED}-{code}")  # its own draws: the columns above stay
+        rows = [row + dwelling_details(details, code, row) for row in rows]
         path = HERE / f"dwellings-{code}.csv"
         with open(path, "w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, delimiter=";", lineterminator="\n")
-            writer.writerow(HEADER)
+            writer.writerow(HEADER + DETAILS)
             writer.writerows(rows)
         print(f"{path.relative_to(HERE.parent.parent)} : {len(rows)} logements")
 

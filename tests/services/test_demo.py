@@ -93,6 +93,42 @@ def test_demo_dwellings_lie_in_haute_garonne_some_in_qpv_and_some_out_of_the_flu
     assert 0 < out_of_flux < 600
 
 
+def test_demo_dwellings_carry_what_a_reserver_reads_and_can_be_found_by_address(demo_session):
+    """Every demo dwelling has its address, floor, surface, rooms, rent, charges and contact
+    (issue 11 item 6), so that the pages' search by address works on the demo (issue 10)."""
+    from flux.domain.reference import Role as R
+    from flux.services import dwelling_search
+    from flux.services.access import Actor
+
+    missing = demo_session.scalar(
+        sa.select(sa.func.count()).where(
+            sa.or_(
+                Dwelling.address.is_(None),
+                Dwelling.surface_m2_x100.is_(None),
+                Dwelling.rent_cents.is_(None),
+                Dwelling.rooms.is_(None),
+                Dwelling.landlord_contact.is_(None),
+            )
+        )
+    )
+    assert missing == 0
+    one = demo_session.scalars(sa.select(Dwelling).order_by(Dwelling.id)).first()
+    actor = Actor(user_id=0, role=R.LANDLORD, organisation_id=one.landlord_id)
+    found = dwelling_search.search(demo_session, actor, one.address, page=1)
+    assert found.total >= 1
+    # every typed word is in the RPLS number, the address or the commune of each row
+    words = one.address.lower().split()
+    for row in found.rows:
+        text = f"{row.dwelling.rpls_id} {row.dwelling.address} {row.commune}".lower()
+        assert all(word in text for word in words)
+    assert one.id in {
+        row.dwelling.id
+        for row in dwelling_search.search(
+            demo_session, actor, f"{one.address} {one.rpls_id}", page=1
+        ).rows
+    }
+
+
 def test_demo_loads_sixteen_conventions_in_the_departement(demo_session):
     references = set(demo_session.scalars(sa.select(Convention.reference)))
     departements = set(demo_session.scalars(sa.select(Convention.departement_code)))
