@@ -219,6 +219,38 @@ def test_every_orientation_carries_its_summary_in_french(client, oph, auth, worl
     assert "non réservée" not in seen["orientation"]["summary"]
 
 
+def test_the_list_is_dumped_as_its_declared_schema_dumps_one_vacancy(client, oph, auth, world):
+    # The list skips marshmallow (a third of a 500-row page); each row must still be what the
+    # declared schema gives: GET /vacancies/{id} dumps the same vacancy through it.
+    recorded(client, oph, world["vacancies"][0]["id"], "designation", "2025-03-05", candidates=3)
+    al_user = auth("reserver", "action-logement")
+    for headers in (oph, al_user):
+        listed = _list(client, headers)
+        assert listed
+        for row in listed:
+            one = client.get(f"/api/v1/vacancies/{row['id']}", headers=headers).get_json()
+            lists_only = {"deadline", "days_left", "overdue"}
+            assert {k: v for k, v in row.items() if k not in lists_only} == one
+            assert lists_only <= row.keys()
+
+
+def test_a_compact_list_leaves_out_explanation_lines_and_entries(client, oph, world):
+    full, compact = _list(client, oph), _list(client, oph, compact="true")
+
+    assert _ids(compact) == _ids(full)
+    assert all("events" not in row for row in compact)
+    assert all(row["orientation"]["summary"] for row in compact)
+    assert all("explanation" not in row["orientation"] for row in compact)
+    trimmed = [
+        {
+            **{k: v for k, v in row.items() if k != "events"},
+            "orientation": {k: v for k, v in row["orientation"].items() if k != "explanation"},
+        }
+        for row in full
+    ]
+    assert compact == trimmed
+
+
 def test_balances_accept_codes_and_give_the_bilans_figures(client, oph, world):
     by_id = client.get(
         "/api/v1/balances",
