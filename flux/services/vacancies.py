@@ -26,7 +26,6 @@ from flux.services.access import Actor, require_writer, visible_dwellings
 from flux.services.allocation_book import (
     Scope,
     eligible_to_payload,
-    explanation_to_payload,
     share_ref,
 )
 from flux.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -251,7 +250,7 @@ def _orient(
             "reason": data.reason if override else None,
             "rule": decision.rule_name,
             "rule_version": decision.rule_version,
-            "explanation": explanation_to_payload(decision.lines),
+            "explanation": decision.explanation_payload(),
             "notified_on": data.notified_on.isoformat() if data.notified_on else None,
             **policies,
         },

@@ -38,7 +38,7 @@ from flux.models import Commune, Dwelling, JournalEntry
 from flux.models.types import utcnow
 from flux.services import allocation_book, import_files, scope_conventions, vacancies
 from flux.services.access import Actor, require_writer
-from flux.services.allocation_book import Scope, eligible_to_payload, explanation_to_payload
+from flux.services.allocation_book import Scope, eligible_to_payload
 from flux.services.dwellings import landlord_for_write
 from flux.services.errors import Conflict, ServiceError
 from flux.services.journal import Kind
@@ -488,7 +488,7 @@ class _Run:
                     "reason": None,
                     "rule": decision.rule_name,
                     "rule_version": decision.rule_version,
-                    "explanation": explanation_to_payload(decision.lines),
+                    "explanation": decision.explanation_payload(),
                     # As when logged one by one: the delay runs from the day it is logged.
                     "notified_on": max(on, row.notified_on or self.today).isoformat(),
                     **policies,

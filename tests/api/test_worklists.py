@@ -234,6 +234,15 @@ def test_the_list_is_dumped_as_its_declared_schema_dumps_one_vacancy(client, oph
             assert lists_only <= row.keys()
 
 
+def test_a_new_vacancys_answer_is_what_the_declared_schema_dumps(client, oph, world):
+    # POST /vacancies answers through the same compiled dumper (no marshmallow walk).
+    home = create_dwelling(client, oph, "W0000099")
+    created = logged(client, oph, home, "2025-04-02")
+    again = client.get(f"/api/v1/vacancies/{created['id']}", headers=oph).get_json()
+    assert created == {k: v for k, v in again.items() if k != "dwelling_details"}
+    assert created["orientation"]["explanation"] and created["events"]
+
+
 def test_a_compact_list_leaves_out_explanation_lines_and_entries(client, oph, world):
     full, compact = _list(client, oph), _list(client, oph, compact="true")
 

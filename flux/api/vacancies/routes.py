@@ -144,10 +144,10 @@ class Vacancies(MethodView):
             body = vacancies.describe(
                 db.session, logged.vacancy_id, current_actor(), logged.state, logged.labels
             )
+            dumped = _dump_vacancy(body)  # as VacancySchema dumps it (tested), faster
             if key is None:
                 db.session.commit()
-                return body, 201
-            dumped = VacancySchema().dump(body)
+                return _json(dumped, 201)
             owner = f"landlord:{dumped['landlord_id']}"
             fingerprint = idempotency.fingerprint("vacancies", data)
             idempotency.remember(db.session, owner, key, fingerprint, 201, dumped)
@@ -317,7 +317,7 @@ def _record_once(vacancy_id: int, data: dict, key: str):
         db.session.rollback()
         return first
     vacancy_events.record(db.session, actor, vacancy_id, data)
-    body = VacancySchema().dump(vacancies.describe(db.session, vacancy_id, actor))
+    body = _dump_vacancy(vacancies.describe(db.session, vacancy_id, actor))
     try:
         idempotency.remember(db.session, owner, key, print_, 201, body)
         db.session.commit()
