@@ -68,7 +68,11 @@ def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
     env.setdefault("FLUX_SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
     command = ["nice", str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "flux:create_app()"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    # The access log (one JSON line per request) goes to a file, not to this terminal.
+    log = open("/tmp/flux-load-gunicorn.log", "ab")  # noqa: SIM115 - lives with the server
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log
+    )
     for _ in range(100):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
