@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.domain
 from flux.domain.allocation import (  # noqa: E402
     FULL,
     AllocationState,
+    Decision,
     Rule,
     ShareRef,
     Vacancy,
@@ -157,14 +158,16 @@ def main() -> None:
     check, expected = AllocationState(), reference_all(plain)()
     assert [orient(check, v).chosen for v in plain] == expected, "the reference disagrees"
     print(f"engine / reference rate: {reference / engine:.3f}")
-    explained = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT, explain="payload"))
-    report("orient + explanation", explained, count)
-    print(f"engine with explanation / reference rate: {reference / explained:.3f}")
-    served = best_of(repeat, service_path(plain))
-    report("propose + explanation + apply", served, count)
-    print(f"service's engine path / reference rate: {reference / served:.3f}")
+    if hasattr(Decision, "explanation_payload"):  # absent from older versions (comparisons)
+        explained = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT, explain="payload"))
+        report("orient + explanation", explained, count)
+        print(f"engine with explanation / reference rate: {reference / explained:.3f}")
+        served = best_of(repeat, service_path(plain))
+        report("propose + explanation + apply", served, count)
+        print(f"service's engine path / reference rate: {reference / served:.3f}")
     lines = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT, explain="lines"))
     report("orient + explanation lines", lines, count)
+    print(f"engine with explanation lines / reference rate: {reference / lines:.3f}")
     amended = year(seed, count, amendments=True)
     report("orient, amendments", best_of(repeat, orient_all(amended, Rule.LARGEST_DEFICIT)), count)
     everywhere = year(seed, count, everywhere=True)
