@@ -4,6 +4,7 @@ a réservataire's "to fill" list; codes wherever ids are; a page in a fixed numb
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from datetime import date
 
@@ -245,6 +246,9 @@ def test_a_new_vacancys_answer_is_what_the_declared_schema_dumps(client, oph, wo
 
 def test_a_compact_list_leaves_out_explanation_lines_and_entries(client, oph, world):
     full, compact = _list(client, oph), _list(client, oph, compact="true")
+    paged = client.get("/api/v1/vacancies?page_size=3&compact=true", headers=oph)
+    assert json.loads(paged.headers["X-Pagination"])["total"] == len(full)
+    assert paged.mimetype == "application/json" and len(paged.get_json()) == 3
 
     assert _ids(compact) == _ids(full)
     assert all("events" not in row for row in compact)
