@@ -3,7 +3,10 @@ same-scope transaction (bench/pgbench_scope.sql), then POST /api/v1/vacancies un
 each at 1 and 8 clients.
 
     .venv/bin/python bench/load.py --database-url postgresql+psycopg://…/scratch \
-        [--seconds 10] [--workers 4] [--port 5120]
+        [--seconds 10] [--workers 4] [--port 5120] [--template-dwellings 20000] [--profile N]
+
+``--profile N``: instead of the load, N POSTs through the Flask test client in this process
+under cProfile (after 20 not profiled), with the SQL statements of one request.
 
 The scratch database is cloned from the bulk benchmark's template (bench/world.py). pgbench
 works on another landlord's scope of the same département (its rows would otherwise be new
@@ -65,7 +68,11 @@ def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
     env.setdefault("FLUX_SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
     command = ["nice", str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "flux:create_app()"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    # The access log (one JSON line per request) goes to a file, not to this terminal.
+    log = open("/tmp/flux-load-gunicorn.log", "ab")  # noqa: SIM115 - lives with the server
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log
+    )
     for _ in range(100):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -115,6 +122,49 @@ def run_api(
     return done[0] / (time.perf_counter() - started), taken[0]
 
 
+def profile(app, token: str, dwellings: list[int], count: int) -> None:
+    """cProfile of ``count`` POST /vacancies through the test client (no network, no
+    gunicorn): where a request's Python time goes. Also the statements of one request."""
+    import cProfile
+    import pstats
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def post(dwelling: int) -> None:
+        on = date(2026, 7, 1) + timedelta(days=dwelling % 150)
+        response = client.post(
+            "/api/v1/vacancies",
+            json={"dwelling": dwelling, "available_on": str(on)},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    for dwelling in dwellings[:20]:
+        post(dwelling)
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    post(dwellings[20])
+    sa.event.remove(engine, "before_cursor_execute", listener)
+    print(f"{len(statements)} SQL statements in one POST:")
+    for statement in statements:
+        print("  ", " ".join(statement.split())[:110])
+    profiler = cProfile.Profile()
+    started, cpu = time.perf_counter(), time.process_time()
+    profiler.enable()
+    for dwelling in dwellings[21 : 21 + count]:
+        post(dwelling)
+    profiler.disable()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{count} POSTs: {elapsed / count * 1000:.1f} ms each, CPU {cpu / count * 1000:.1f} ms")
+    profiler.dump_stats("/tmp/flux-load.prof")  # for pstats' callers and callees
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -122,6 +172,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=5120)
     parser.add_argument("--template-dwellings", type=int, default=100_000)
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
     args = parser.parse_args()
     built = bench_world.from_template(args.database_url, args.template_dwellings)
     with built.app.app_context():
@@ -136,6 +187,9 @@ def main() -> None:
         ).all()
         db.session.commit()
         db.engine.dispose()
+    if args.profile:
+        profile(built.app, built.token, dwellings, args.profile)
+        return
     url = sa.engine.make_url(args.database_url)
     server = start_gunicorn(args.database_url, args.workers, args.port)
     try:

@@ -289,17 +289,29 @@ def import_group() -> None:
 @import_group.command("dwellings")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--landlord", required=True, help="Code du bailleur.")
+@click.option("--dry-run", is_flag=True, help="Tout vérifier et compter, rien écrire.")
 @with_appcontext
-def import_dwellings(file: Path, landlord: str) -> None:
-    """Importer le patrimoine d'un bailleur (CSV ; rien n'est écrit si une ligne est fausse)."""
+def import_dwellings(file: Path, landlord: str, dry_run: bool) -> None:
+    """Importer le patrimoine d'un bailleur (CSV lu au fil de l'eau ; rien n'est écrit si une
+    ligne est fausse)."""
+
+    def progress(done: int, _total: int | None) -> None:
+        click.echo(f"\r{done} lignes", nl=False, err=True)
+
     try:
-        report = loaders.import_dwellings(db.session, file, landlord)
+        report = loaders.import_dwellings(db.session, file, landlord, progress=progress)
     except loaders.FileError as error:
         db.session.rollback()
+        click.echo("", err=True)
         _fail(str(error))
-    db.session.commit()
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo("", err=True)
     click.echo(
-        f"{report.created} créés, {report.updated} mis à jour, {report.unchanged} inchangés."
+        f"{report.created} créés, {report.updated} mis à jour, {report.unchanged} inchangés"
+        + (" (essai : rien écrit)." if dry_run else ".")
     )
 
 

@@ -7,6 +7,7 @@ are refused for the same reasons; every error names the file and the field.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -113,11 +114,19 @@ def load_organisations(session: Session, path: Path, actor: Actor = SYSTEM) -> i
 
 
 def import_dwellings(
-    session: Session, path: Path, landlord: str | None, actor: Actor = SYSTEM
+    session: Session,
+    path: Path,
+    landlord: str | None,
+    actor: Actor = SYSTEM,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> dwellings.ImportReport:
+    """Import a dwellings CSV file, read as it comes (see ``dwellings.import_csv``)."""
     schema = DwellingSchema(exclude=("landlord",))
     try:
-        return dwellings.import_csv(session, actor, path.read_bytes(), landlord, schema.load)
+        with path.open("rb") as stream:
+            return dwellings.import_csv(
+                session, actor, stream, landlord, schema.load, progress=progress
+            )
     except ServiceError as error:
         lines = error.errors.get("files", {}).get("file", {})
         details = "; ".join(

@@ -46,12 +46,17 @@ DEFAULTS: dict[str, Any] = {
     # réservataire". True: a reserver's bilan shows every reserver's rows of its landlord (not
     # the landlord's own part); False: only its own rows (README « Bilan annuel »).
     "BILAN_EVERY_RESERVER": True,
+    # Seconds a process keeps a verified bearer token in memory (0: read it at every request).
+    # A token revoked (or a user changed) through another process may still be accepted by this
+    # one for at most that long; a change made through this process forgets at once.
+    "TOKEN_CACHE_SECONDS": 5,
 }
 
 # Environment variables with these suffixes are parsed as integers.
 _BOOLEAN_KEYS = {"LOGIN_THROTTLING", "LOG_REQUESTS", "BILAN_EVERY_RESERVER"}
 _INTEGER_KEYS = {
     "MAX_CONTENT_LENGTH",
+    "TOKEN_CACHE_SECONDS",
     "PERMANENT_SESSION_LIFETIME",
     "JSON_MAX_BYTES",
     "JSON_MAX_DEPTH",

@@ -357,6 +357,20 @@ def test_import_dwellings_loads_a_landlords_stock(flux, rows, reference_data, tm
     assert rows(Dwelling) == 2
 
 
+def test_import_dwellings_shows_progress_and_dry_run_writes_nothing(
+    flux, rows, reference_data, tmp_path
+):
+    path = tmp_path / "stock.csv"
+    path.write_text(CSV_HEADER + "G1;31555;QP031007;T3;PLUS;1975;\nG2;31395;;T2;PLAI;2010;\n")
+
+    result = flux("import", "dwellings", str(path), "--landlord", "oph-demo-garonne", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2 créés, 0 mis à jour, 0 inchangés (essai : rien écrit).\n"
+    assert "\r2 lignes" in result.stderr
+    assert rows(Dwelling) == 0
+
+
 def test_import_dwellings_with_a_bad_line_names_file_line_and_field_and_writes_nothing(
     flux, rows, reference_data, tmp_path
 ):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from flux.db import db
 from flux.services.access import Actor
-from flux.services.users import actor_for_token
+from flux.services.users import actor_for_token_cached
 
 from .problems import problem
 
@@ -38,7 +38,9 @@ def register(app: Flask) -> None:
         scheme, _, secret = header.partition(" ")
         actor = None
         if scheme.lower() == "bearer" and secret.strip():
-            actor = actor_for_token(db.session, secret.strip())
+            actor = actor_for_token_cached(
+                db.session, secret.strip(), current_app.config.get("TOKEN_CACHE_SECONDS", 0)
+            )
         if actor is None:
             return problem(401, headers={"WWW-Authenticate": 'Bearer realm="flux"'})
         request_id = g.get("request_id")  # set by flux.ops.logs for every request

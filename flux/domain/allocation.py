@@ -61,7 +61,7 @@ from flux.domain.allocation_model import (
     invariant_residual,
     order_key,
 )
-from flux.domain.allocation_rules import decide
+from flux.domain.allocation_rules import decide, decide_and_add
 
 __all__ = [
     "FULL",
@@ -178,11 +178,21 @@ def recredit(state: AllocationState, vacancy: Vacancy, taken_from: ShareRef) -> 
 def orient(
     state: AllocationState, vacancy: Vacancy, chosen: ShareRef | None = None
 ) -> Decision | None:
-    """Propose and record in one step; ``chosen`` overrides; a deducted vacancy gives None."""
+    """Propose and record in one step; ``chosen`` overrides; a deducted vacancy gives None.
+
+    Largest deficit first ranks and adds the weights in one pass (``decide_and_add``): the
+    same decision and state as ``propose`` then ``apply``."""
     if vacancy.deduction is not None:
         return None
-    decision = propose(state, vacancy)
-    apply(state, vacancy, decision.chosen if chosen is None else chosen)
+    if state.rule is Rule.TIJDEMAN:
+        decision = propose(state, vacancy)
+        apply(state, vacancy, decision.chosen if chosen is None else chosen)
+        return decision
+    keys = None if chosen is None else vacancy.keys_of(chosen)  # NotEligible: nothing moved
+    decision, best_keys = decide_and_add(state, vacancy)
+    if chosen is None:
+        chosen, keys = decision.chosen, best_keys
+    _credit_keys(state, chosen, keys, +1)
     return decision
 
 

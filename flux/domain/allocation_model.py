@@ -6,10 +6,10 @@ See ``flux.domain.allocation`` for the rules and the invariants; this module onl
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 from flux.domain.errors import DomainError
 
@@ -262,6 +262,7 @@ class Decision:
         "taken_from",
         "_lines",
         "_explain",
+        "_payload",
     )
 
     def __init__(
@@ -274,6 +275,7 @@ class Decision:
         taken_from: ShareRef | None = None,
         *,
         explain: Callable[[], tuple[ExplanationLine, ...]] | None = None,
+        payload: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         if (lines is None) == (explain is None):
             raise ValueError("a decision needs its lines or a way to explain itself, not both")
@@ -284,6 +286,7 @@ class Decision:
         self.taken_from = taken_from
         self._lines = lines
         self._explain = explain
+        self._payload = payload
 
     @property
     def lines(self) -> tuple[ExplanationLine, ...]:
@@ -292,6 +295,14 @@ class Decision:
             self._lines = self._explain()
             self._explain = None
         return self._lines
+
+    def explanation_payload(self) -> list[dict[str, Any]]:
+        """The explanation as the journal records it (plain lists, dicts, ints and strings):
+        written straight from the figures captured at decision time when the rule kept them,
+        without building the lines; else from the lines. Both give the same structure."""
+        if self._payload is not None:
+            return self._payload()
+        return lines_payload(self.lines)
 
     def _key(self) -> tuple:
         return (
@@ -322,3 +333,25 @@ class Decision:
             if line.share_id == share:
                 return line
         raise KeyError(share)
+
+
+def lines_payload(lines: Iterable[ExplanationLine]) -> list[dict[str, Any]]:
+    """Explanation lines as the journal records them (the priority as its exact text)."""
+    return [
+        {
+            "share": line.share_id,
+            "basis_points": line.basis_points,
+            "carry_in": line.carry_in,
+            "target": line.target,
+            "realised": line.realised,
+            "deficit": line.deficit,
+            "priority": str(line.priority),
+            "candidate": line.candidate,
+            "deadline": line.deadline,
+            "sub_deficits": [
+                {"key": s.key, "target": s.target, "realised": s.realised, "deficit": s.deficit}
+                for s in line.sub_deficits
+            ],
+        }
+        for line in lines
+    ]

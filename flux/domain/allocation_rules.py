@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 from functools import partial
+from math import gcd
+from typing import Any
 
 from flux.domain.allocation_model import (
     FULL,
@@ -43,6 +45,7 @@ def decide(
             RULE_VERSION,
             taken_from=taken_from,
             explain=partial(_lines, figures, taken_from),
+            payload=partial(_payload, figures, taken_from),
         )
     lines = _explain(state, vacancy, added, taken_from)
     lines = _with_deadlines(vacancy, lines)
@@ -94,6 +97,61 @@ def _rank(
     return figures, best
 
 
+def decide_and_add(state: AllocationState, vacancy: Vacancy) -> tuple[Decision, tuple[str, ...]]:
+    """Largest deficit first for a new vacancy, adding its weights to the state in the same
+    pass (``orient``): the same figures and choice as ``decide(..., added=True)`` followed by
+    ``_add_weights``, in one loop over the participants instead of two. Returns the decision
+    and the chosen share's sub-target keys (the caller credits the chosen share)."""
+    if not vacancy.participants:
+        raise AllocationError("Aucun droit ne reste pour recevoir ce logement.")
+    targets, realised, carry_in, eligible = (
+        state.targets,
+        state.realised,
+        state.carry_in,
+        state.eligible,
+    )
+    sub_targets, sub_realised, sub_eligible = (
+        state.sub_targets,
+        state.sub_realised,
+        state.sub_eligible,
+    )
+    figures = []
+    best, best_num, best_den, best_keys = None, 0, 1, ()
+    for share, weight, keys in vacancy.participants:
+        added = targets.get(share, 0) + weight
+        targets[share] = added
+        eligible[share] = eligible.get(share, 0) + 1
+        carry = carry_in.get(share, 0)
+        target = added + carry
+        real = realised.get(share, 0)
+        num = deficit = target - FULL * real
+        subs: list | tuple = ()
+        if keys:
+            subs = []
+            for key in keys:
+                pair = (share, key)
+                sub_target = sub_targets.get(pair, 0) + weight
+                sub_targets[pair] = sub_target
+                sub_eligible[pair] = sub_eligible.get(pair, 0) + 1
+                sub_real = sub_realised.get(pair, 0)
+                sub_deficit = sub_target - FULL * sub_real
+                subs.append((key, sub_target, sub_real, sub_deficit))
+                num += sub_deficit
+        den = 1 + len(keys)
+        figures.append((share, weight, carry, target, real, deficit, subs, num, den))
+        if best is None or num * best_den > best_num * den:
+            best, best_num, best_den, best_keys = share, num, den, keys
+    decision = Decision(
+        vacancy.vacancy_id,
+        best,
+        state.rule.value,
+        RULE_VERSION,
+        explain=partial(_lines, figures, None),
+        payload=partial(_payload, figures, None),
+    )
+    return decision, best_keys
+
+
 def _lines(figures: list[_Figures], taken_from: ShareRef | None) -> tuple[ExplanationLine, ...]:
     return tuple(
         ExplanationLine(
@@ -109,6 +167,41 @@ def _lines(figures: list[_Figures], taken_from: ShareRef | None) -> tuple[Explan
         )
         for share, weight, carry, target, real, deficit, subs, num, den in figures
     )
+
+
+def _payload(figures: list[_Figures], taken_from: ShareRef | None) -> list[dict[str, Any]]:
+    """The explanation as the journal records it, written straight from the figures (the same
+    structure as ``lines_payload(_lines(...))``, without building the lines)."""
+    payload = []
+    append = payload.append
+    for share, weight, carry, target, real, deficit, subs, num, den in figures:
+        append(
+            {
+                "share": share,
+                "basis_points": weight,
+                "carry_in": carry,
+                "target": target,
+                "realised": real,
+                "deficit": deficit,
+                "priority": str(num) if den == 1 else _fraction_text(num, den),
+                "candidate": share != taken_from,
+                "deadline": None,
+                "sub_deficits": [
+                    {"key": key, "target": sub_target, "realised": sub_real, "deficit": sub_def}
+                    for key, sub_target, sub_real, sub_def in subs
+                ]
+                if subs
+                else [],
+            }
+        )
+    return payload
+
+
+def _fraction_text(num: int, den: int) -> str:
+    """``str(Fraction(num, den))`` without building the fraction (den > 0)."""
+    divisor = gcd(num, den)
+    num, den = num // divisor, den // divisor
+    return str(num) if den == 1 else f"{num}/{den}"
 
 
 def _explain(

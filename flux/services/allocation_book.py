@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, SessionTransaction, object_session
 from flux.db import begin_immediate
 from flux.domain import allocation
 from flux.domain.allocation import LANDLORD, AllocationState, EligibleShare, Rule, ShareRef
+from flux.domain.allocation_model import lines_payload
 from flux.models import AllocationScope, JournalEntry
 from flux.services.journal import Kind
 
@@ -85,25 +86,9 @@ def eligible_to_payload(shares: Iterable[EligibleShare]) -> list[list[Any]]:
 
 
 def explanation_to_payload(lines: Iterable[allocation.ExplanationLine]) -> list[dict[str, Any]]:
-    """A decision's explanation as recorded with the orientation (and compared on refold)."""
-    return [
-        {
-            "share": line.share_id,
-            "basis_points": line.basis_points,
-            "carry_in": line.carry_in,
-            "target": line.target,
-            "realised": line.realised,
-            "deficit": line.deficit,
-            "priority": str(line.priority),
-            "candidate": line.candidate,
-            "deadline": line.deadline,
-            "sub_deficits": [
-                {"key": s.key, "target": s.target, "realised": s.realised, "deficit": s.deficit}
-                for s in line.sub_deficits
-            ],
-        }
-        for line in lines
-    ]
+    """A decision's explanation as recorded with the orientation (and compared on refold); a
+    decision writes it itself, from its figures: ``Decision.explanation_payload``."""
+    return lines_payload(lines)
 
 
 def vacancy_from_payload(vacancy_id: int, payload: dict[str, Any]) -> allocation.Vacancy:
@@ -501,7 +486,7 @@ def stale_decisions(session: Session, scope: Scope, year: int) -> list[int]:
             if (
                 decision is None
                 or share_ref(payload["proposed"]) != decision.chosen
-                or payload.get("explanation") != explanation_to_payload(decision.lines)
+                or payload.get("explanation") != decision.explanation_payload()
             ):
                 stale.append(row.vacancy_id)
         fold(book, (row,))

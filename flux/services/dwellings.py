@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
@@ -217,6 +218,10 @@ def transfer(
 
 # --- CSV import ------------------------------------------------------------------------
 
+# Rows validated and written together: one read of the existing dwellings and of the other
+# landlords' RPLS ids per batch, so that memory stays bounded whatever the file's size.
+BATCH = 1000
+
 
 @dataclass
 class ImportReport:
@@ -224,33 +229,59 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # line -> field -> msgs
+    rows: int = 0
 
     def as_problem_errors(self) -> dict[str, Any]:
         return {"files": {"file": {str(line): msgs for line, msgs in self.errors.items()}}}
 
+    def as_dict(self) -> dict[str, int]:
+        """The counts (the API's and the import job's report)."""
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
-def _read_rows(content: bytes) -> list[tuple[int, dict[str, str], list[str]]]:
-    """(line number, values by column, values beyond the header's columns) for each row."""
+
+def _not_utf8(error: UnicodeDecodeError) -> InvalidInput:
+    return InvalidInput(
+        "Le fichier doit être encodé en UTF-8.", errors={"files": {"file": [str(error)]}}
+    )
+
+
+def _lines(stream: IO[bytes]) -> Iterator[str]:
+    """The file's lines as they come (line ends kept, as csv wants them), BOM dropped."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            "Le fichier doit être encodé en UTF-8.", errors={"files": {"file": [str(error)]}}
-        ) from error
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        while True:
+            try:
+                line = text.readline()
+            except UnicodeDecodeError as error:
+                raise _not_utf8(error) from error
+            if not line:
+                return
+            yield line
+    finally:
+        text.detach()  # the caller closes its own stream
+
+
+def _read_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    """(line number, values by column, values beyond the header's columns) for each row,
+    read as they come (the file is never held whole in memory)."""
+    lines = _lines(stream)
     try:
-        return _rows(reader)
-    except csv.Error as error:  # a field over csv's size limit, a NUL character...
-        line = str(reader.line_num + 1)  # csv counts the lines it read whole
-        message = f"Ligne {line} illisible en CSV ({error})."
-        raise InvalidInput(
-            message, errors={"files": {"file": {line: {"_schema": [message]}}}}
-        ) from error
+        first = next(lines, "")
+        delimiter = ";" if first.count(";") >= first.count(",") else ","
+        reader = csv.DictReader(itertools.chain((first,), lines), delimiter=delimiter)
+        try:
+            yield from _rows(reader)
+        except csv.Error as error:  # a field over csv's size limit, a NUL character...
+            line = str(reader.line_num + 1)  # csv counts the lines it read whole
+            message = f"Ligne {line} illisible en CSV ({error})."
+            raise InvalidInput(
+                message, errors={"files": {"file": {line: {"_schema": [message]}}}}
+            ) from error
+    finally:
+        lines.close()  # detach the text reader while the caller's stream is open
 
 
-def _rows(reader: csv.DictReader) -> list[tuple[int, dict[str, str], list[str]]]:
+def _rows(reader: csv.DictReader) -> Iterator[tuple[int, dict[str, str], list[str]]]:
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
@@ -266,68 +297,117 @@ def _rows(reader: csv.DictReader) -> list[tuple[int, dict[str, str], list[str]]]
             errors={"files": {"file": {"1": {"header": problems}}}},
         )
     reader.fieldnames = header
-    rows = []
     for row in reader:
         # DictReader files values beyond the header's columns under None: a misaligned line.
         extra = [value for value in row.pop(None, None) or [] if value.strip()]
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}, extra))
-    return rows
+        yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}, extra
 
 
 def import_csv(
     session: Session,
     actor: Actor,
-    content: bytes,
+    stream: IO[bytes],
     landlord_ref: int | str | None,
     load_row: Callable[[dict[str, str]], dict[str, Any]],
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportReport:
-    """Create or update the landlord's dwellings from CSV; write nothing if any line is bad.
+    """Create or update the landlord's dwellings from a CSV stream; if any line is bad, raise
+    InvalidInput naming every bad line (the caller rolls back: nothing is kept).
 
-    `load_row` validates one row with the API's schema and raises marshmallow's
-    ValidationError (its `messages` name the fields).
+    The file is read and written by batches of ``BATCH`` rows (only the RPLS ids already seen
+    are kept, to refuse a repeated one); ``progress(rows read, None)`` after each batch (the
+    total is not known before the end of the stream). `load_row` validates one row with the
+    API's schema and raises marshmallow's ValidationError (its `messages` name the fields).
     """
     landlord = landlord_for_write(session, actor, landlord_ref)
-    rows = _read_rows(content)
-    if not rows:
+    report = _Import(session, landlord.id)
+    batch: list[tuple[int, dict[str, str], list[str]]] = []
+    for row in _read_rows(stream):
+        batch.append(row)
+        if len(batch) >= BATCH:
+            report.batch(batch, load_row)
+            batch = []
+            if progress is not None:
+                progress(report.report.rows, None)
+    if batch:
+        report.batch(batch, load_row)
+    if progress is not None:
+        progress(report.report.rows, None)
+    result = report.report
+    if not result.rows:
         raise InvalidInput("Le fichier ne contient aucune ligne de logement.")
-    report, loaded, seen = ImportReport(), [], {}
-    held = _held_elsewhere(session, landlord.id, [raw.get("rpls_id", "") for _, raw, _ in rows])
-    for line, raw, extra in rows:
-        if extra:  # "_schema": marshmallow's key for an error about the whole record
-            report.errors[line] = {
-                "_schema": [f"Valeurs au-delà des colonnes de l'en-tête : {';'.join(extra)}."]
-            }
-            continue
-        raw = {key: value for key, value in raw.items() if value != "" or key == "qpv"}
-        try:
-            data = load_row(raw)
-        except ValidationError as error:
-            report.errors[line] = error.messages  # type: ignore[assignment]
-            continue
-        line_errors = _check_place(session, data["commune"], data.get("qpv"))
-        if data["rpls_id"] in seen:
-            line_errors["rpls_id"] = [f"Déjà présent ligne {seen[data['rpls_id']]}."]
-        seen.setdefault(data["rpls_id"], line)
-        if data["rpls_id"] in held:
-            line_errors.setdefault("rpls_id", []).append(_held_message(held[data["rpls_id"]]))
-        if line_errors:
-            report.errors[line] = line_errors
-        loaded.append(data)
-    if report.errors:
+    if result.errors:
         raise InvalidInput(
-            f"{len(report.errors)} ligne(s) invalide(s) : rien n'a été importé.",
-            errors=report.as_problem_errors(),
+            f"{len(result.errors)} ligne(s) invalide(s) : rien n'a été importé.",
+            errors=result.as_problem_errors(),
         )
-    _write(session, landlord.id, loaded, report)
-    return report
+    return result
+
+
+class _Import:
+    """One import's state between batches: RPLS ids seen, places checked, the report."""
+
+    def __init__(self, session: Session, landlord_id: int) -> None:
+        self.session, self.landlord_id = session, landlord_id
+        self.report = ImportReport()
+        self.seen: dict[str, int] = {}
+        self.places: dict[tuple[str, str | None], dict[str, list[str]]] = {}
+
+    def batch(
+        self,
+        rows: list[tuple[int, dict[str, str], list[str]]],
+        load_row: Callable[[dict[str, str]], dict[str, Any]],
+    ) -> None:
+        report, loaded = self.report, []
+        report.rows += len(rows)
+        held = _held_elsewhere(
+            self.session, self.landlord_id, [raw.get("rpls_id", "") for _, raw, _ in rows]
+        )
+        for line, raw, extra in rows:
+            if extra:  # "_schema": marshmallow's key for an error about the whole record
+                report.errors[line] = {
+                    "_schema": [f"Valeurs au-delà des colonnes de l'en-tête : {';'.join(extra)}."]
+                }
+                continue
+            raw = {key: value for key, value in raw.items() if value != "" or key == "qpv"}
+            try:
+                data = load_row(raw)
+            except ValidationError as error:
+                report.errors[line] = error.messages  # type: ignore[assignment]
+                continue
+            line_errors = dict(self._place(data["commune"], data.get("qpv")))
+            rpls_id = data["rpls_id"]
+            if rpls_id in self.seen:
+                line_errors["rpls_id"] = [f"Déjà présent ligne {self.seen[rpls_id]}."]
+            self.seen.setdefault(rpls_id, line)
+            if rpls_id in held:
+                line_errors.setdefault("rpls_id", []).append(_held_message(held[rpls_id]))
+            if line_errors:
+                report.errors[line] = line_errors
+            loaded.append(data)
+        if not report.errors:  # once a line is bad nothing is kept: only validate the rest
+            _write(self.session, self.landlord_id, loaded, report)
+
+    def _place(self, commune: str, qpv: str | None) -> dict[str, list[str]]:
+        key = (commune, qpv or None)
+        if key not in self.places:
+            self.places[key] = _check_place(self.session, commune, qpv)
+        return self.places[key]
 
 
 def _write(
     session: Session, landlord_id: int, rows: list[dict[str, Any]], report: ImportReport
 ) -> None:
+    """Write one batch (through the unit of work: each row leaves its audit record)."""
     existing = {
         d.rpls_id: d
-        for d in session.scalars(sa.select(Dwelling).where(Dwelling.landlord_id == landlord_id))
+        for d in session.scalars(
+            sa.select(Dwelling).where(
+                Dwelling.landlord_id == landlord_id,
+                Dwelling.rpls_id.in_([data["rpls_id"] for data in rows]),
+            )
+        )
     }
     for data in rows:
         columns = _columns(data)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import IO, Any
@@ -26,13 +27,14 @@ from sqlalchemy.orm import Session
 from flux.db import db
 from flux.models import ImportJob
 from flux.models.types import utcnow
-from flux.services import vacancy_import
+from flux.services import dwellings, vacancy_import
 from flux.services.access import Actor, require_writer
 from flux.services.dwellings import landlord_for_write
 from flux.services.errors import NotFound, ServiceError
 
 STALE_AFTER = timedelta(minutes=10)
-KINDS = ("vacancies",)
+RowLoader = Callable[[dict[str, str]], dict[str, Any]]
+KINDS = ("vacancies", "dwellings")
 
 
 def submit(
@@ -74,20 +76,28 @@ def _copy(source: IO[bytes], target: IO[bytes]) -> None:
         target.write(chunk)
 
 
-def start(app: Flask, job_id: int, path: str, actor: Actor) -> threading.Thread | None:
+def start(
+    app: Flask, job_id: int, path: str, actor: Actor, load_row: RowLoader | None = None
+) -> threading.Thread | None:
     """Run the job in a thread of this process (see the module's docstring); with
-    ``IMPORTS_IN_THREAD`` off (tests that restore their database between requests), at once."""
+    ``IMPORTS_IN_THREAD`` off (tests that restore their database between requests), at once.
+    ``load_row``: the API's validation of one dwellings row (a dwellings job only)."""
     if not app.config.get("IMPORTS_IN_THREAD", True):
-        run(app, job_id, path, actor)
+        run(app, job_id, path, actor, load_row)
         return None
     thread = threading.Thread(
-        target=run, args=(app, job_id, path, actor), name=f"flux-import-{job_id}", daemon=False
+        target=run,
+        args=(app, job_id, path, actor, load_row),
+        name=f"flux-import-{job_id}",
+        daemon=False,
     )
     thread.start()
     return thread
 
 
-def run(app: Flask, job_id: int, path: str, actor: Actor) -> None:
+def run(
+    app: Flask, job_id: int, path: str, actor: Actor, load_row: RowLoader | None = None
+) -> None:
     """Run a queued job to its end; its outcome is in its row (never raises)."""
     with app.app_context():
         session = db.session
@@ -95,23 +105,33 @@ def run(app: Flask, job_id: int, path: str, actor: Actor) -> None:
             job = session.get(ImportJob, job_id)
             job.status, job.started_at, job.heartbeat_at = "running", utcnow(), utcnow()
             options = {"dry_run": job.dry_run, "all_or_nothing": job.all_or_nothing}
-            landlord, filename = job.landlord_id, job.filename
+            landlord, filename, kind = job.landlord_id, job.filename, job.kind
             session.commit()
+            actor = replace(actor, request_id=f"import-{job_id}")
+            session.info["actor"] = actor  # audit records name who wrote
             with open(path, "rb") as stream:
-                report = vacancy_import.import_vacancies(
-                    session,
-                    replace(actor, request_id=f"import-{job_id}"),
-                    stream,
-                    filename,
-                    landlord,
-                    progress=_progress(app, job_id),
-                    **options,
-                )
-            if report.written:
+                if kind == "dwellings":
+                    report = dwellings.import_csv(
+                        session, actor, stream, landlord, load_row, progress=_progress(app, job_id)
+                    )  # a bad line raises, naming every bad line (kept in the job's row)
+                    rows, written = report.rows, not options["dry_run"]
+                    body = {**report.as_dict(), "dry_run": options["dry_run"]}
+                else:
+                    report = vacancy_import.import_vacancies(
+                        session,
+                        actor,
+                        stream,
+                        filename,
+                        landlord,
+                        progress=_progress(app, job_id),
+                        **options,
+                    )
+                    rows, body, written = report.rows, report.as_dict(), report.written
+            if written:
                 session.commit()
             else:
                 session.rollback()
-            _finish(session, job_id, "succeeded", report.rows, report.as_dict(), None)
+            _finish(session, job_id, "succeeded", rows, body, None)
         except (ServiceError, Exception) as error:  # the job's row tells the caller
             session.rollback()
             message = getattr(error, "detail", None) or f"Erreur interne ({type(error).__name__})."
@@ -130,7 +150,7 @@ def _progress(app: Flask, job_id: int):
     if db.engine.dialect.name != "postgresql":
         return None
 
-    def write(done: int, total: int) -> None:
+    def write(done: int, total: int | None) -> None:
         with db.engine.begin() as connection:
             connection.execute(
                 sa.update(ImportJob)

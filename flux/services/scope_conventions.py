@@ -262,33 +262,66 @@ def labels_loader(session: Session, share_ids: set[int]) -> Callable[[date], dic
             selectinload(Convention.versions).selectinload(ConventionVersion.share_terms),
         )
     ).all()
-    cache: dict[date, dict[int, dict]] = {}
+    # Plain values read once: (share id, code, convention fields, reserver, and for each
+    # version in order its effective date and the share's label in it).
+    plain = [
+        (
+            share.id,
+            share.code,
+            convention.id,
+            convention.reference,
+            {
+                "id": convention.reserver.id,
+                "code": convention.reserver.code,
+                "name": convention.reserver.name,
+                "category": str(convention.reserver.category),
+            },
+            [
+                (
+                    version.effective_from,
+                    next((t for t in version.share_terms if t.share_id == share.id), None),
+                )
+                for version in convention.versions
+            ],
+        )
+        for share, convention in rows
+    ]
+    by_day: dict[date, dict[int, dict]] = {}
+    by_versions: dict[tuple[int, ...], dict[int, dict]] = {}
 
     def on(day: date) -> dict[int, dict]:
-        if day not in cache:
-            cache[day] = {share.id: _label(share, convention, day) for share, convention in rows}
-        return cache[day]
+        found = by_day.get(day)
+        if found is None:
+            # The same versions in force give the same labels: built once per combination.
+            picks = tuple(_version_in_force(row[5], day) for row in plain)
+            found = by_versions.get(picks)
+            if found is None:
+                found = by_versions[picks] = {
+                    row[0]: _label(row, pick) for row, pick in zip(plain, picks, strict=True)
+                }
+            by_day[day] = found
+        return found
 
     return on
 
 
-def _label(share: Share, convention: Convention, on: date) -> dict[str, Any]:
-    version = next(
-        (v for v in reversed(convention.versions) if v.effective_from <= on),
-        convention.versions[0],
-    )
-    terms = next((t for t in version.share_terms if t.share_id == share.id), None)
+def _version_in_force(versions: list[tuple[date, Any]], on: date) -> int:
+    """The index of the last version in effect on a date (the first one before any)."""
+    for index in range(len(versions) - 1, -1, -1):
+        if versions[index][0] <= on:
+            return index
+    return 0
+
+
+def _label(row: tuple, pick: int) -> dict[str, Any]:
+    share_id, code, convention_id, reference, reserver, versions = row
+    terms = versions[pick][1]
     return {
-        "share_id": share.id,
-        "label": terms.label if terms else share.code,
-        "convention_id": convention.id,
-        "convention_reference": convention.reference,
-        "reserver": {
-            "id": convention.reserver.id,
-            "code": convention.reserver.code,
-            "name": convention.reserver.name,
-            "category": str(convention.reserver.category),
-        },
+        "share_id": share_id,
+        "label": terms.label if terms else code,
+        "convention_id": convention_id,
+        "convention_reference": reference,
+        "reserver": dict(reserver),
     }
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flux.domain.reference import OrganisationKind, Role
@@ -107,29 +110,89 @@ def issue_token(
 
 def actor_for_token(session: Session, secret: str) -> Actor | None:
     """The actor a bearer token stands for, or None if unknown, expired, revoked or inactive."""
+    return _actor_and_expiry(session, hash_token(secret))[0]
+
+
+def _actor_and_expiry(session: Session, token_hash: str) -> tuple[Actor | None, datetime | None]:
     row = session.execute(
         sa.select(ApiToken, User)
         .join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(secret))
+        .where(ApiToken.token_hash == token_hash)
     ).one_or_none()
     if row is None:
-        return None
+        return None, None
     token, user = row
     now = utcnow()
     if token.revoked_at is not None or not user.active:
-        return None
+        return None, None
     if token.expires_at is not None and token.expires_at <= now:
-        return None
+        return None, None
     departement = None
     if user.role is Role.PREFECTURE and user.organisation is not None:
         departement = user.organisation.departement_code
-    return Actor(
+    actor = Actor(
         user_id=user.id,
         role=user.role,
         organisation_id=user.organisation_id,
         departement=departement,
         can_write=user.can_write,
     )
+    return actor, token.expires_at
+
+
+# --- a short per-process memory of verified tokens ---------------------------------------
+# An ERP sends many requests in a row with one token: reading the token and its user at each
+# one is a statement (and two ORM objects) of every request. A verified token is kept for
+# TOKEN_CACHE_SECONDS (never beyond its expiry); any write to users or tokens through this
+# process forgets them all at once, so a revocation here takes effect at the next request,
+# and one made through another process (another gunicorn worker, the command line) within
+# TOKEN_CACHE_SECONDS. Unknown or refused tokens are never kept.
+_VERIFIED: dict[str, tuple[float, Actor]] = {}
+_VERIFIED_MAX = 4_096
+_verified_lock = threading.Lock()
+
+
+def actor_for_token_cached(session: Session, secret: str, seconds: float) -> Actor | None:
+    """As ``actor_for_token``, from this process's memory for at most ``seconds``."""
+    if seconds <= 0:
+        return actor_for_token(session, secret)
+    key = hash_token(secret)
+    now = time.monotonic()
+    hit = _VERIFIED.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    actor, expires_at = _actor_and_expiry(session, key)
+    with _verified_lock:
+        if actor is None:
+            _VERIFIED.pop(key, None)
+        else:
+            until = now + seconds
+            if expires_at is not None:
+                until = min(until, now + (expires_at - utcnow()).total_seconds())
+            if len(_VERIFIED) >= _VERIFIED_MAX:
+                _VERIFIED.clear()
+            _VERIFIED[key] = (until, actor)
+    return actor
+
+
+def forget_verified_tokens(*_args: object) -> None:
+    """Forget every verified token (after any write to users or tokens)."""
+    with _verified_lock:
+        _VERIFIED.clear()
+
+
+for _model in (User, ApiToken):
+    for _action in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _action, forget_verified_tokens)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_writes(state: ORMExecuteState) -> None:
+    """UPDATE or DELETE statements on users or tokens (not seen by the mapper events)."""
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ in (User, ApiToken) for mapper in state.all_mappers
+    ):
+        forget_verified_tokens()
 
 
 # --- administration, login, revocation ------------------------------------------------------

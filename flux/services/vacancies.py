@@ -26,7 +26,6 @@ from flux.services.access import Actor, require_writer, visible_dwellings
 from flux.services.allocation_book import (
     Scope,
     eligible_to_payload,
-    explanation_to_payload,
     share_ref,
 )
 from flux.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -256,7 +255,7 @@ def _orient(
             "reason": data.reason if override else None,
             "rule": decision.rule_name,
             "rule_version": decision.rule_version,
-            "explanation": explanation_to_payload(decision.lines),
+            "explanation": decision.explanation_payload(),
             "notified_on": data.notified_on.isoformat() if data.notified_on else None,
             **policies,
         },
@@ -508,9 +507,11 @@ def describe(
     actor: Actor | None = None,
     state: Replayed | None = None,
     labels: dict[int, dict] | None = None,
+    compact: bool = False,
 ) -> dict[str, Any]:
     """Everything the API shows of a vacancy: facts, orientation with its explanation, stage,
-    deadlines, the events it accepts now, and its journal.
+    deadlines, the events it accepts now, and its journal (`compact`: without the
+    explanation's lines nor the journal, for long lists).
 
     A reserver sees its own shares' figures only: another reserver's entitlement and the
     landlord's own part are not its business (as in /balances).
@@ -534,7 +535,7 @@ def describe(
             for sid, info in labels.items()
             if info.get("reserver", {}).get("id") == actor.organisation_id
         }
-    return {
+    body = {
         "id": logged.id,
         "dwelling_id": logged.dwelling_id,
         "dwelling": {
@@ -551,18 +552,20 @@ def describe(
         "stage_label": lifecycle.STAGE_LABELS[cycle.stage],
         "held": held_vacancies.hold_of(logged.payload, cycle.stage),
         "holder": _holder(state.holder, labels),
-        "orientation": _orientation(orientation, labels, own) if orientation else None,
+        "orientation": _orientation(orientation, labels, own, compact) if orientation else None,
         "designation_deadline": cycle.designation_deadline
         if cycle.stage is Stage.ORIENTED
         else None,
         "redesignation_deadline": cycle.redesignation_deadline,
         "allowed_events": sorted(str(e) for e in lifecycle.allowed(cycle)),
-        "events": [
+    }
+    if not compact:
+        body["events"] = [
             _event(e, e.id in state.reversed_ids)
             for e in state.entries[1:]
             if own is None or e.share_id is None or e.share_id in own
-        ],
-    }
+        ]
+    return body
 
 
 def _holder(holder: ShareRef | None, labels: dict[int, dict]) -> dict[str, Any] | None:
@@ -574,11 +577,11 @@ def _holder(holder: ShareRef | None, labels: dict[int, dict]) -> dict[str, Any] 
 
 
 def _orientation(
-    entry: JournalEntry, labels: dict[int, dict], own: set[int] | None = None
+    entry: JournalEntry, labels: dict[int, dict], own: set[int] | None = None, compact: bool = False
 ) -> dict[str, Any]:
     payload = entry.payload
     lines = []
-    for line in payload["explanation"]:
+    for line in [] if compact else payload["explanation"]:
         share = line["share"]
         if own is not None and (share == LANDLORD or int(share) not in own):
             continue
@@ -605,7 +608,7 @@ def _orientation(
         "reason": payload.get("reason"),
         "rule": payload["rule"],
         "rule_version": payload["rule_version"],
-        "explanation": lines,
+        **({} if compact else {"explanation": lines}),
         "summary": orientation_summary.from_payload(
             payload,
             labels,

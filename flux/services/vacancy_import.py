@@ -44,7 +44,7 @@ from flux.services import (
     vacancies,
 )
 from flux.services.access import Actor, require_writer
-from flux.services.allocation_book import Scope, eligible_to_payload, explanation_to_payload
+from flux.services.allocation_book import Scope, eligible_to_payload
 from flux.services.dwellings import landlord_for_write
 from flux.services.errors import Conflict, ServiceError
 from flux.services.journal import Kind
@@ -499,7 +499,7 @@ class _Run:
                     "reason": None,
                     "rule": decision.rule_name,
                     "rule_version": decision.rule_version,
-                    "explanation": explanation_to_payload(decision.lines),
+                    "explanation": decision.explanation_payload(),
                     # As when logged one by one: the delay runs from the day it is logged.
                     "notified_on": max(on, row.notified_on or self.today).isoformat(),
                     **policies,

@@ -93,8 +93,10 @@ def list_vacancies(
     offset: int,
     limit: int,
     today: date,
+    compact: bool = False,
 ) -> Page:
-    """One page of the vacancies the caller may see, with their stage, holder and deadline."""
+    """One page of the vacancies the caller may see, with their stage, holder and deadline;
+    `compact`: without the explanation's lines nor the journal entries of each."""
     holders = _holder_shares(session, actor, filters)
     stmt = _candidates(session, actor, filters, holders)
     if not filters.needs_replay:
@@ -108,7 +110,7 @@ def list_vacancies(
         kept.sort(key=_sort_key(filters.sort))
         total = len(kept)
         chosen = kept[offset : offset + limit]
-    return Page(_described(session, actor, chosen, today), total)
+    return Page(_described(session, actor, chosen, today, compact), total)
 
 
 def _page_ids(
@@ -229,7 +231,8 @@ def _replayed(session: Session, ids: list[int]) -> dict[int, vacancies.Replayed]
     by_vacancy: dict[int, list[JournalEntry]] = defaultdict(list)
     # Plain rows, not ORM objects: the replay reads attributes only, and building thousands of
     # tracked instances was most of a 500-row page's time.
-    rows = session.execute(
+    # Through the connection: the ORM's result layer adds nothing to plain column rows.
+    rows = session.connection().execute(
         sa.select(*JournalEntry.__table__.columns)
         .where(sa.or_(JournalEntry.id.in_(wanted), JournalEntry.vacancy_id.in_(wanted)))
         .order_by(JournalEntry.id)
@@ -286,7 +289,11 @@ def _sort_key(sort: str) -> Callable[[vacancies.Replayed], Any]:
 
 
 def _described(
-    session: Session, actor: Actor, states: list[vacancies.Replayed], today: date
+    session: Session,
+    actor: Actor,
+    states: list[vacancies.Replayed],
+    today: date,
+    compact: bool = False,
 ) -> list[dict[str, Any]]:
     share_ids: set[int] = set()
     for state in states:
@@ -307,6 +314,7 @@ def _described(
             actor,
             state=state,
             labels=labels_on(state.logged.effective_date),
+            compact=compact,
         )
         items.append({**body, **deadline_fields(state, today)})
     return with_dwelling_details(session, actor, items)

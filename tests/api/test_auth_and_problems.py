@@ -260,8 +260,15 @@ def test_read_only_landlord_user_gets_403_creating_a_convention(client, read_onl
 
 @pytest.fixture
 def small_app(database_url):
+    # An import's own limit (its file is spooled to disk) is set apart from the JSON bodies'.
     app = create_app(
-        {"ENV": "test", "DATABASE_URL": database_url, "TESTING": True, "MAX_CONTENT_LENGTH": 1000}
+        {
+            "ENV": "test",
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "MAX_CONTENT_LENGTH": 1000,
+            "IMPORT_MAX_BYTES": 1000,
+        }
     )
     yield app
     with app.app_context():

@@ -5,10 +5,10 @@ to the holder only."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 
-from .conftest import assert_problem
 from .vacancy_kit import OPH, TOULOUSE, action_logement, logged, recorded
 
 HEADER = (
@@ -26,17 +26,25 @@ def oph(auth, territory) -> dict:
     return auth("landlord", OPH)
 
 
-def _import(client, headers, content: str):
-    return client.post(
+def _import(client, headers, content: str) -> dict:
+    """The import job (202, then polled to its end)."""
+    response = client.post(
         "/api/v1/dwellings/import",
         data={"file": (io.BytesIO(content.encode()), "stock.csv")},
         headers=headers,
         content_type="multipart/form-data",
     )
+    assert response.status_code == 202, response.get_data(as_text=True)
+    for _ in range(300):
+        job = client.get(response.headers["Location"], headers=headers).get_json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError("the import job did not end")
 
 
 def test_the_import_takes_the_optional_attributes_in_french_writing(client, oph):
-    assert _import(client, oph, HEADER + ROW).status_code == 200
+    assert _import(client, oph, HEADER + ROW)["status"] == "succeeded"
 
     listed = client.get("/api/v1/dwellings", headers=oph).get_json()
 
@@ -58,8 +66,9 @@ def test_the_import_takes_the_optional_attributes_in_french_writing(client, oph)
 
 def test_bad_attributes_are_refused_with_their_line_and_field(client, oph):
     bad = ROW.replace("65,40", "soixante").replace(";2;", ";200;")
-    problem = assert_problem(_import(client, oph, HEADER + bad), 422)
-    line = problem["errors"]["files"]["file"]["2"]
+    job = _import(client, oph, HEADER + bad)
+    assert job["status"] == "failed"
+    line = job["report"]["files"]["file"]["2"]
     assert set(line) == {"surface", "floor"}
 
 
@@ -83,7 +92,7 @@ def test_the_api_edits_the_attributes(client, oph):
 
 def test_an_oriented_vacancy_shows_its_dwelling_to_the_holder_only(client, oph, auth):
     al = action_logement(client, oph, percent="100.00")
-    assert _import(client, oph, HEADER + ROW).status_code == 200
+    assert _import(client, oph, HEADER + ROW)["status"] == "succeeded"
     home = client.get("/api/v1/dwellings", headers=oph).get_json()[0]["id"]
     vacancy = logged(client, oph, home, "2025-03-01")
     assert vacancy["holder"]["share_id"] == al

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import date
 
 import pytest
 
 from flux.models import Dwelling, JournalEntry
+from flux.services import dwellings as dwellings_service
 from flux.services import territories
 
 from .conftest import assert_problem, dwelling
@@ -329,7 +331,7 @@ def test_dwelling_named_in_the_journal_cannot_be_deleted(client, session, oph, c
 # --- CSV import -------------------------------------------------------------------------
 
 
-def _import(client, headers, content: str | bytes, query: str = "", name: str = "stock.csv"):
+def _post(client, headers, content: str | bytes, query: str = "", name: str = "stock.csv"):
     data = content.encode() if isinstance(content, str) else content
     return client.post(
         f"/api/v1/dwellings/import{query}",
@@ -337,6 +339,27 @@ def _import(client, headers, content: str | bytes, query: str = "", name: str = 
         headers=headers,
         content_type="multipart/form-data",
     )
+
+
+def _import(client, headers, content: str | bytes, query: str = "") -> dict:
+    """Send the file (202 and the job's address) and poll the job to its end."""
+    response = _post(client, headers, content, query)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.endswith(f"/api/v1/imports/{response.json['id']}")
+    assert response.json["kind"] == "dwellings"
+    for _ in range(300):
+        job = client.get(location, headers=headers).json
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError("the import job did not end")
+
+
+def _refused(job: dict) -> dict:
+    """A job that wrote nothing because of bad lines: its lines, field by field."""
+    assert job["status"] == "failed", job
+    return job["report"]["files"]["file"]
 
 
 def _rows(*rows: str) -> str:
@@ -351,10 +374,11 @@ GOOD = _rows(
 
 
 def test_csv_import_creates_the_landlords_dwellings(client, oph, org_ids):
-    response = _import(client, oph, "\ufeff" + GOOD)
+    job = _import(client, oph, "\ufeff" + GOOD)
 
-    assert response.status_code == 200
-    assert response.json == {"created": 3, "updated": 0, "unchanged": 0, "dry_run": False}
+    assert job["status"] == "succeeded", job
+    assert job["report"] == {"created": 3, "updated": 0, "unchanged": 0, "dry_run": False}
+    assert job["rows_read"] == 3
     listed = client.get("/api/v1/dwellings", headers=oph).json
     assert {(d["rpls_id"], d["qpv"], d["in_flux"]) for d in listed} == {
         ("G1", "QP031007", True),
@@ -368,9 +392,9 @@ def test_csv_import_again_updates_changed_rows_and_counts_unchanged_ones(client,
     _import(client, oph, GOOD)
     changed = GOOD.replace("G2;31555;;T2;PLAI;2010;", "G2;31555;;T2;PLAI;2011;")
 
-    response = _import(client, oph, changed)
+    job = _import(client, oph, changed)
 
-    assert response.json == {"created": 0, "updated": 1, "unchanged": 2, "dry_run": False}
+    assert job["report"] == {"created": 0, "updated": 1, "unchanged": 2, "dry_run": False}
     listed = client.get("/api/v1/dwellings?rpls_id=G2", headers=oph).json
     assert listed[0]["construction_year"] == 2011
 
@@ -378,15 +402,16 @@ def test_csv_import_again_updates_changed_rows_and_counts_unchanged_ones(client,
 def test_csv_import_accepts_commas_and_optional_columns_left_out(client, oph):
     content = "rpls_id,commune,typology,financing,construction_year\nG1,31555,T1,PLUS,1960\n"
 
-    response = _import(client, oph, content)
+    job = _import(client, oph, content)
 
-    assert response.json["created"] == 1
+    assert job["report"]["created"] == 1
 
 
 def test_csv_import_dry_run_reports_without_writing(client, oph, committed):
-    response = _import(client, oph, GOOD, query="?dry_run=true")
+    job = _import(client, oph, GOOD, query="?dry_run=true")
 
-    assert response.json == {"created": 3, "updated": 0, "unchanged": 0, "dry_run": True}
+    assert job["status"] == "succeeded" and job["dry_run"] is True
+    assert job["report"] == {"created": 3, "updated": 0, "unchanged": 0, "dry_run": True}
     assert committed(Dwelling) == 0
 
 
@@ -400,11 +425,10 @@ def test_csv_import_with_one_bad_line_writes_nothing_and_names_line_and_field(
         "G3;31395;;T4;PLS;1999;",
     )
 
-    response = _import(client, oph, content)
+    job = _import(client, oph, content)
 
-    body = assert_problem(response, 422)
-    assert body["detail"] == "1 ligne(s) invalide(s) : rien n'a été importé."
-    [(line, fields)] = body["errors"]["files"]["file"].items()
+    assert job["error"] == "1 ligne(s) invalide(s) : rien n'a été importé."
+    [(line, fields)] = _refused(job).items()
     assert line == "3"
     assert list(fields) == ["typology"]
     assert committed(Dwelling) == 1
@@ -419,9 +443,8 @@ def test_csv_import_reports_every_bad_line(client, oph, committed):
         "G5;31555;;T2;PLUS;1990;",
     )
 
-    response = _import(client, oph, content)
+    lines = _refused(_import(client, oph, content))
 
-    lines = assert_problem(response, 422)["errors"]["files"]["file"]
     assert {line: sorted(fields) for line, fields in lines.items()} == {
         "2": ["commune"],
         "3": ["qpv"],
@@ -435,28 +458,26 @@ def test_csv_import_reports_every_bad_line(client, oph, committed):
 def test_csv_import_with_a_wrong_header_names_the_columns(client, oph):
     content = "rpls;commune;typology;financing;construction_year;colour\nG1;31555;T3;PLUS;1975;x\n"
 
-    response = _import(client, oph, content)
-
-    header = assert_problem(response, 422)["errors"]["files"]["file"]["1"]["header"]
+    header = _refused(_import(client, oph, content))["1"]["header"]
     assert header == ["colonnes inconnues : colour, rpls", "colonnes manquantes : rpls_id"]
 
 
 def test_csv_import_of_a_file_not_in_utf8_is_refused(client, oph, committed):
     content = _rows("G1;31555;;T3;PLUS;1975;").replace("G1", "Gé").encode("latin-1")
 
-    response = _import(client, oph, content)
+    job = _import(client, oph, content)
 
-    body = assert_problem(response, 422)
-    assert body["detail"] == "Le fichier doit être encodé en UTF-8."
-    assert "file" in body["errors"]["files"]
+    assert job["status"] == "failed"
+    assert job["error"] == "Le fichier doit être encodé en UTF-8."
+    assert "file" in job["report"]["files"]
     assert committed(Dwelling) == 0
 
 
 def test_csv_import_of_a_header_only_file_is_refused(client, oph):
-    response = _import(client, oph, HEADER)
+    job = _import(client, oph, HEADER)
 
-    body = assert_problem(response, 422)
-    assert body["detail"] == "Le fichier ne contient aucune ligne de logement."
+    assert job["status"] == "failed"
+    assert job["error"] == "Le fichier ne contient aucune ligne de logement."
 
 
 def test_csv_import_without_a_file_is_refused_naming_the_file_field(client, oph):
@@ -468,7 +489,7 @@ def test_csv_import_without_a_file_is_refused_naming_the_file_field(client, oph)
 
 
 def test_landlord_cannot_import_into_another_landlords_stock(client, oph, committed):
-    response = _import(client, oph, GOOD, query=f"?landlord={ESH}")
+    response = _post(client, oph, GOOD, query=f"?landlord={ESH}")
 
     assert_problem(response, 403)
     assert committed(Dwelling) == 0
@@ -477,9 +498,10 @@ def test_landlord_cannot_import_into_another_landlords_stock(client, oph, commit
 def test_admin_imports_into_the_landlord_named_in_the_query(client, auth, territory, org_ids):
     headers = auth("admin")
 
-    response = _import(client, headers, GOOD, query=f"?landlord={ESH}")
+    job = _import(client, headers, GOOD, query=f"?landlord={ESH}")
 
-    assert response.json["created"] == 3
+    assert job["report"]["created"] == 3
+    assert job["landlord_id"] == org_ids[ESH]
     listed = client.get(f"/api/v1/dwellings?landlord={org_ids[ESH]}", headers=headers).json
     assert len(listed) == 3
 
@@ -487,7 +509,7 @@ def test_admin_imports_into_the_landlord_named_in_the_query(client, auth, territ
 def test_admin_import_without_a_landlord_is_refused_naming_the_landlord_parameter(
     client, auth, territory
 ):
-    response = _import(client, auth("admin"), GOOD)
+    response = _post(client, auth("admin"), GOOD)
 
     assert assert_problem(response, 422)["errors"] == {"query": {"landlord": ["Requis."]}}
 
@@ -496,7 +518,7 @@ def test_admin_import_without_a_landlord_is_refused_naming_the_landlord_paramete
 def test_admin_import_for_an_unknown_or_non_landlord_is_refused_naming_the_parameter(
     client, auth, territory, committed, landlord
 ):
-    response = _import(client, auth("admin"), GOOD, query=f"?landlord={landlord}")
+    response = _post(client, auth("admin"), GOOD, query=f"?landlord={landlord}")
 
     assert list(assert_problem(response, 422)["errors"]) == ["query"]
     assert committed(Dwelling) == 0
@@ -508,16 +530,53 @@ def test_admin_import_names_the_landlord_by_id_or_by_code(client, auth, territor
     by_id = _import(client, headers, GOOD, query=f"?landlord={org_ids[ESH]}")
     by_code = _import(client, headers, GOOD, query=f"?landlord={ESH}")
 
-    assert by_id.status_code == 200, by_id.json
-    assert by_id.json["created"] == 3
-    assert by_code.json["unchanged"] == 3
+    assert by_id["status"] == "succeeded", by_id
+    assert by_id["report"]["created"] == 3
+    assert by_code["report"]["unchanged"] == 3
 
 
 def test_csv_import_refuses_a_line_with_more_values_than_columns(client, oph, committed):
     content = _rows("G1;31555;;T3;PLUS;1975;", "G2;31555;;T3;PLUS;1975;;surplus")
 
-    response = _import(client, oph, content + "G3;31555;;T3;PLUS;1975;;\n")
+    lines = _refused(_import(client, oph, content + "G3;31555;;T3;PLUS;1975;;\n"))
 
-    lines = assert_problem(response, 422)["errors"]["files"]["file"]
     assert lines == {"3": {"_schema": ["Valeurs au-delà des colonnes de l'en-tête : surplus."]}}
     assert committed(Dwelling) == 0
+
+
+def test_csv_import_refuses_a_field_beyond_the_csv_modules_limit_naming_its_line(
+    client, oph, committed
+):
+    content = "rpls_id;commune;typology;financing;construction_year\nX1;31555;T3;PLUS;"
+
+    lines = _refused(_import(client, oph, content + "9" * 200_000 + "\n"))
+
+    assert list(lines) == ["2"] and "illisible en CSV" in lines["2"]["_schema"][0]
+    assert committed(Dwelling) == 0
+
+
+def test_csv_import_refuses_a_header_naming_a_column_twice(client, oph):
+    content = (
+        "rpls_id;rpls_id;commune;typology;financing;construction_year\nX1;X2;31555;T3;PLUS;1990\n"
+    )
+
+    header = _refused(_import(client, oph, content))["1"]["header"]
+
+    assert header == ["colonnes en double : rpls_id"]
+
+
+def test_csv_import_reads_by_batches_and_keeps_nothing_if_a_later_batch_is_bad(
+    client, oph, committed, monkeypatch
+):
+    monkeypatch.setattr(dwellings_service, "BATCH", 2)  # five rows: three batches
+    good = [f"B{n};31555;;T3;PLUS;1975;" for n in range(1, 6)]
+
+    lines = _refused(_import(client, oph, _rows(*good[:4], "B1;31555;;T2;PLUS;1980;")))
+
+    assert lines == {"6": {"rpls_id": ["Déjà présent ligne 2."]}}
+    assert committed(Dwelling) == 0  # the first two batches were written, then rolled back
+    job = _import(client, oph, _rows(*good))
+    assert (job["status"], job["rows_read"], job["report"]["created"]) == ("succeeded", 5, 5)
+    assert committed(Dwelling) == 5
+    again = _import(client, oph, _rows(*good[:4], "B5;31555;;T4;PLUS;1975;"))
+    assert again["report"] == {"created": 0, "updated": 1, "unchanged": 4, "dry_run": False}

@@ -15,7 +15,6 @@ each operation × role.
 from __future__ import annotations
 
 import copy
-import io
 import os
 from functools import cache
 from typing import Any
@@ -159,13 +158,6 @@ def test_operation_conforms_to_the_document(world, schema, method, path, role):
 # --- bad input the generator seldom produces (each found by hand, each once a 500 or an
 # --- answer that differed between SQLite and PostgreSQL) ---------------------------------------
 
-CSV_HEADER = "rpls_id;commune;typology;financing;construction_year\n"
-
-
-def _csv(content: str) -> dict[str, Any]:
-    return {"csv": content}  # uploaded as the multipart field "file"
-
-
 BAD_INPUT = {
     "NUL in a body field": (
         "POST",
@@ -191,20 +183,6 @@ BAD_INPUT = {
         },
         422,
         {"headers": ["Idempotency-Key"]},
-    ),
-    "a CSV field beyond the csv module's limit": (
-        "POST",
-        "/api/v1/dwellings/import",
-        _csv(CSV_HEADER + "X1;31555;T3;PLUS;" + "9" * 200_000 + "\n"),
-        422,
-        {"files": ["file"]},
-    ),
-    "a CSV header naming a column twice": (
-        "POST",
-        "/api/v1/dwellings/import",
-        _csv("rpls_id;" + CSV_HEADER + "X1;X2;31555;T3;PLUS;1990\n"),
-        422,
-        {"files": ["file"]},
     ),
     "an unknown organisation for a new user": (
         "POST",
@@ -234,10 +212,7 @@ def test_bad_input_is_refused_naming_the_field(world, case):
     headers = {**request.get("headers", {}), **world.seed.headers("landlord-A")}
     if path in ("/api/v1/organisations", "/api/v1/users"):
         headers.update(world.seed.headers("admin"))
-    kwargs = {key: value for key, value in request.items() if key not in ("headers", "csv")}
-    if "csv" in request:
-        kwargs["data"] = {"file": (io.BytesIO(request["csv"].encode()), "logements.csv")}
-        kwargs["content_type"] = "multipart/form-data"
+    kwargs = {key: value for key, value in request.items() if key != "headers"}
 
     response = world.client().open(path, method=method, headers=headers, **kwargs)
 

@@ -4,6 +4,7 @@ a réservataire's "to fill" list; codes wherever ids are; a page in a fixed numb
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from datetime import date
 
@@ -217,6 +218,50 @@ def test_every_orientation_carries_its_summary_in_french(client, oph, auth, worl
     seen = client.get(f"/api/v1/vacancies/{first['id']}", headers=al_user).get_json()
     # A reserver reads the sentence built from its own figures only.
     assert "non réservée" not in seen["orientation"]["summary"]
+
+
+def test_the_list_is_dumped_as_its_declared_schema_dumps_one_vacancy(client, oph, auth, world):
+    # The list skips marshmallow (a third of a 500-row page); each row must still be what the
+    # declared schema gives: GET /vacancies/{id} dumps the same vacancy through it.
+    recorded(client, oph, world["vacancies"][0]["id"], "designation", "2025-03-05", candidates=3)
+    al_user = auth("reserver", "action-logement")
+    for headers in (oph, al_user):
+        listed = _list(client, headers)
+        assert listed
+        for row in listed:
+            one = client.get(f"/api/v1/vacancies/{row['id']}", headers=headers).get_json()
+            lists_only = {"deadline", "days_left", "overdue"}
+            assert {k: v for k, v in row.items() if k not in lists_only} == one
+            assert lists_only <= row.keys()
+
+
+def test_a_new_vacancys_answer_is_what_the_declared_schema_dumps(client, oph, world):
+    # POST /vacancies answers through the same compiled dumper (no marshmallow walk).
+    home = create_dwelling(client, oph, "W0000099")
+    created = logged(client, oph, home, "2025-04-02")
+    again = client.get(f"/api/v1/vacancies/{created['id']}", headers=oph).get_json()
+    assert created == {k: v for k, v in again.items() if k != "dwelling_details"}
+    assert created["orientation"]["explanation"] and created["events"]
+
+
+def test_a_compact_list_leaves_out_explanation_lines_and_entries(client, oph, world):
+    full, compact = _list(client, oph), _list(client, oph, compact="true")
+    paged = client.get("/api/v1/vacancies?page_size=3&compact=true", headers=oph)
+    assert json.loads(paged.headers["X-Pagination"])["total"] == len(full)
+    assert paged.mimetype == "application/json" and len(paged.get_json()) == 3
+
+    assert _ids(compact) == _ids(full)
+    assert all("events" not in row for row in compact)
+    assert all(row["orientation"]["summary"] for row in compact)
+    assert all("explanation" not in row["orientation"] for row in compact)
+    trimmed = [
+        {
+            **{k: v for k, v in row.items() if k != "events"},
+            "orientation": {k: v for k, v in row["orientation"].items() if k != "explanation"},
+        }
+        for row in full
+    ]
+    assert compact == trimmed
 
 
 def test_balances_accept_codes_and_give_the_bilans_figures(client, oph, world):

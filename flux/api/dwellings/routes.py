@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from flux.api.auth import current_actor
 from flux.api.common import page_of, paginated
+from flux.api.imports.routes import ImportJobSchema
 from flux.db import db
 from flux.models import Dwelling
-from flux.services import dwellings
+from flux.services import dwellings, import_jobs
 from flux.services.access import visible_dwellings
 from flux.services.errors import InvalidInput
 
@@ -21,7 +23,6 @@ from .schemas import (
     DwellingUpdateSchema,
     ImportFileSchema,
     ImportQuerySchema,
-    ImportReportSchema,
 )
 
 blp = Blueprint(
@@ -107,36 +108,60 @@ class DwellingTransfer(MethodView):
         return bought
 
 
+IMPORT_MAX_BYTES = 512 * 1024 * 1024  # a file spooled to disk, like the vacancies' import
+
+
+@blp.before_request
+def _larger_uploads_for_imports() -> None:
+    # The global limit (max_content_length) is sized for JSON bodies; an import streams its
+    # file to disk, so it may be far larger (FLUX_IMPORT_MAX_BYTES to change it).
+    if request.endpoint == "dwellings.DwellingImport":
+        request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", IMPORT_MAX_BYTES)
+
+
 @blp.route("/import")
 class DwellingImport(MethodView):
     @blp.arguments(ImportQuerySchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
-    @blp.response(200, ImportReportSchema)
-    @blp.alt_response(
-        422, description="Lignes invalides (numéros de ligne dans errors) ; rien n'est écrit"
-    )
+    @blp.response(202, ImportJobSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(403, description="Seul le bailleur écrit son patrimoine")
     def post(self, query, files):
         """Importer un fichier CSV de logements (création ou mise à jour par numéro RPLS).
 
-        Colonnes (séparateur `;` ou `,`, UTF-8) : rpls_id;commune;qpv;typology;financing;
-        construction_year;out_of_flux. Si une seule ligne est invalide, rien n'est écrit et
-        la réponse liste chaque ligne fautive avec ses champs.
+        Colonnes (séparateur `;` ou `,`, UTF-8 avec ou sans BOM) : rpls_id;commune;qpv;
+        typology;financing;construction_year;out_of_flux, puis les colonnes facultatives
+        (voir le README). Le fichier est lu au fil de l'eau par une tâche de fond : la réponse
+        (202) donne son adresse (`Location`, `GET /imports/{id}`) ; la consulter jusqu'à la
+        fin. `succeeded` : `report` donne created, updated, unchanged et dry_run. Si une seule
+        ligne est invalide, rien n'est écrit : la tâche finit `failed`, `error` le dit et
+        `report.files.file` liste chaque ligne fautive (numéro de ligne → champ → messages).
+        `dry_run` : tout est vérifié et compté, rien n'est écrit.
         """
         upload = files["file"]
-        content = upload.read() if hasattr(upload, "read") else None
-        if content is None:
-            raise InvalidInput("Fichier CSV attendu dans le champ « file ».")
+        if not hasattr(upload, "read"):
+            raise InvalidInput(
+                "Fichier CSV attendu dans le champ « file ».",
+                errors={"files": {"file": ["Fichier attendu."]}},
+            )
         try:
-            report = dwellings.import_csv(
-                db.session, current_actor(), content, query.get("landlord"), _row_schema.load
+            job, path = import_jobs.submit(
+                db.session,
+                current_actor(),
+                "dwellings",
+                upload,
+                upload.filename or "logements.csv",
+                query.get("landlord"),
+                dry_run=query["dry_run"],
+                all_or_nothing=True,
             )
         except InvalidInput as error:
             # The service names the landlord as a body field; here it is a query parameter.
             if "json" in error.errors:
                 error.errors = {"query": error.errors.pop("json"), **error.errors}
             raise
-        if query["dry_run"]:
-            db.session.rollback()
-        else:
-            db.session.commit()
-        return {**report.__dict__, "dry_run": query["dry_run"]}
+        db.session.commit()
+        body = import_jobs.describe(job)
+        import_jobs.start(
+            current_app._get_current_object(), job.id, path, current_actor(), _row_schema.load
+        )
+        return body, 202, {"Location": url_for("imports.ImportItem", job_id=job.id)}

@@ -178,13 +178,6 @@ class ImportFileSchema(ma.Schema):
     file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-class ImportReportSchema(ma.Schema):
-    created = ma.fields.Integer()
-    updated = ma.fields.Integer()
-    unchanged = ma.fields.Integer()
-    dry_run = ma.fields.Boolean()
-
-
 class DwellingTransferSchema(ma.Schema):
     """The sale of a dwelling to another landlord (an RPLS id belongs to one at a time)."""
 

@@ -1,4 +1,5 @@
-"""Import jobs: the address `POST /vacancies/import` answers with, polled until the end."""
+"""Import jobs: the address `POST /vacancies/import` and `POST /dwellings/import` answer
+with, polled until the end."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ blp = Blueprint(
 
 class ImportJobSchema(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.String(metadata={"description": "vacancies"})
+    kind = ma.fields.String(metadata={"description": "vacancies ou dwellings"})
     status = ma.fields.String(
         metadata={"description": "queued, running, succeeded, failed, interrupted"}
     )
@@ -33,9 +34,11 @@ class ImportJobSchema(ma.Schema):
     report = ma.fields.Dict(
         allow_none=True,
         metadata={
-            "description": "À la fin : rows, created, existing, refused, written, refusals "
-            "(line, reason) et results (line, status : created | existing | refused, "
-            "vacancy_id)"
+            "description": "À la fin. Libérations : rows, created, existing, refused, "
+            "written, refusals (line, reason) et results (line, status : created | existing "
+            "| refused, vacancy_id). Logements : created, updated, unchanged, dry_run ; en "
+            "échec (une ligne invalide : rien n'est écrit), files.file : numéro de ligne → "
+            "champ → messages"
         },
     )
 

@@ -358,6 +358,15 @@ class VacancyFilterSchema(ma.Schema):
             "parts)"
         },
     )
+    compact = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Liste allégée : sans les lignes d'explication de l'orientation "
+            "(`orientation.explanation`) ni les écritures (`events`) ; la phrase "
+            "`orientation.summary`, l'étape et les délais restent. Le détail d'une libération "
+            "reste sur `GET /vacancies/{id}`"
+        },
+    )
     sort = ma.fields.String(
         load_default="id",
         validate=ma.validate.OneOf(SORTS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import flash, g, redirect, render_template, request, url_for
 
 from flux import clock
@@ -25,7 +27,7 @@ def bailleur_dwellings():
     form = ImportForm()
     report, row_errors, problem = None, [], None
     if form.validate_on_submit():
-        content = form.file.data.read()
+        content = io.BytesIO(form.file.data.read())  # a page's form: a small file
         try:
             report = dwellings.import_csv(db.session, g.actor, content, None, _ROW.load)
         except InvalidInput as error:
