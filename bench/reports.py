@@ -334,6 +334,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--database-url")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--prepare", action="store_true", help="générer le jeu, sans mesurer")
     parser.add_argument("--profile", choices=("build", *render.FORMATS))
     parser.add_argument("--worker", choices=render.FORMATS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -342,6 +343,8 @@ def main() -> None:
         print(json.dumps(worker(scale, args.database_url, args.worker, args.tracemalloc)))
         return
     url = prepare(scale, args.database_url)
+    if args.prepare:
+        return
     if args.profile:
         profile(scale, url, args.profile)
         return
