@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import json
 import pstats
@@ -202,13 +203,32 @@ def anchor() -> float:
     return best
 
 
+# The modules each format loads on its first use (render.render imports them lazily): a server
+# process pays this once, not per bilan, so it is timed apart from the rendering.
+RENDERERS = {
+    "json": (),
+    "csv": ("flux.reporting.csv",),
+    "zip": ("flux.reporting.csv",),
+    "xlsx": ("flux.reporting.xlsx",),
+    "pdf": ("flux.reporting.pdf", "flux.reporting.charts"),  # ReportLab, matplotlib
+}
+
+
 def worker(scale: Scale, url: str, fmt: str, trace: bool) -> dict[str, Any]:
     anchor_s = anchor()
+    started = time.perf_counter()
+    for module in RENDERERS[fmt]:
+        importlib.import_module(module)
+    imports_s = time.perf_counter() - started
     engine = create_engine(url)
     with Session(engine) as session:
         actor, query = _query(session, scale)
         session.execute(sa.select(1))  # connected: the baseline includes the driver
-        result: dict[str, Any] = {"rss_baseline": _memory("VmRSS"), "anchor_s": anchor_s}
+        result: dict[str, Any] = {
+            "rss_baseline": _memory("VmRSS"),
+            "anchor_s": anchor_s,
+            "imports_s": imports_s,
+        }
         if trace:
             tracemalloc.start()
         _reset_peak()
@@ -245,6 +265,8 @@ def measure(scale: Scale, url: str, fmt: str, trace: bool) -> dict[str, Any]:
 
 
 def profile(scale: Scale, url: str, step: str, top: int = 25) -> None:
+    for module in RENDERERS.get(step, ()):
+        importlib.import_module(module)  # the rendering, not the imports
     engine = create_engine(url)
     with Session(engine) as session:
         actor, query = _query(session, scale)
@@ -321,6 +343,24 @@ def show(
             f"{mib(max(run['rss_render'] for run in runs)):>5} Mio "
             f"{best['bytes'] / 1e6:>8.1f} Mo{heap}   (total {total / best['anchor_s']:.1f} "
             f"ancres de {best['anchor_s']:.2f} s)"
+        )
+    summary(results)
+
+
+def summary(results: dict[str, list[dict]]) -> None:
+    """One line per format, the best run (least total): what bench/README.md's tables copy.
+    "imports": the format's modules, loaded once per server process (not in the total)."""
+    print(
+        f"\n{'format':<6} {'imports':>8} {'tableaux':>9} {'rendu':>8} {'total':>8} "
+        f"{'pic RSS':>9} {'taille':>9} {'ancre':>7} {'total/ancre':>12}"
+    )
+    for fmt, runs in results.items():
+        best = min(runs, key=lambda run: run["build_s"] + run["render_s"])
+        total, anchor_s = best["build_s"] + best["render_s"], best["anchor_s"]
+        print(
+            f"{fmt:<6} {best['imports_s']:7.2f}s {best['build_s']:8.2f}s "
+            f"{best['render_s']:7.2f}s {total:7.2f}s {mib(best['rss_render']):>5} Mio "
+            f"{best['bytes'] / 1e6:>6.1f} Mo {anchor_s:6.2f}s {total / anchor_s:>12.2f}"
         )
 
 
