@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reports.py [--scale departement|national] [--quick]
         [--vacancies N] [--departements N] [--formats json,csv,xlsx,pdf] [--repeat N]
-        [--database-url URL] [--tracemalloc] [--profile build|json|csv|xlsx|pdf]
+        [--database-url URL] [--tracemalloc] [--profile build|json|csv|xlsx|pdf|zip] [--prepare]
 
 Scales:
 - ``departement``: the prefecture's consolidation of one département (``59``): 10 landlords,
@@ -23,7 +23,15 @@ as the process's peak resident set during each step (``VmHWM`` of ``/proc/self/s
 before each step; the rendering's peak includes the report it renders), next to the resident set
 once imports are done and the database connected (baseline). ``--tracemalloc`` adds a second pass
 giving the Python heap's peak per step (its timings are not reported: tracing slows Python).
-``--profile STEP`` prints cProfile's top functions for one step instead.
+``--profile STEP`` prints cProfile's top functions for one step instead; ``--prepare`` only
+generates the data (start it early, with nice: the national year takes tens of minutes on a
+loaded machine).
+
+The run ends with one line per format: the format's own imports (matplotlib and ReportLab for
+the PDF, xlsxwriter: once per server process, so not in the total), tables, rendering, their
+total, the process's CPU time for both (``time.process_time``: a loaded machine makes a process
+wait for a core, which the wall time counts and the CPU time does not), peak resident set, size,
+the anchor's wall and CPU times, and the total in anchors (wall over wall, CPU over CPU).
 """
 
 from __future__ import annotations
