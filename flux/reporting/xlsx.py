@@ -6,13 +6,18 @@ stays frozen while scrolling (and repeats on printed pages), an autofilter over 
 widths fitted to the content, long text wrapped, and the total row in bold.
 
 Codes stay text (a département "01", a commune "01004", an RPLS or SIREN number keep their
-leading zeros: written with ``write_string`` into text-formatted cells); ids and figures are
+leading zeros: written as strings into text-formatted cells); ids and figures are
 numbers. Cells hold values, not text: integers and dwellings are numbers (formats ``0`` and
 ``0.00``), a percentage is its fraction as a number shown ``0.00 %`` (0.25 shows 25,00 % in
 French Excel), a date is a date shown ``dd/mm/yyyy``; a missing value is an empty cell.
 Converting a Decimal to a cell's double is display, not computation: the figures stay those of
-the frames. Text is written with ``write_string``, so a name starting with "=" is never taken
-for a formula.
+the frames. Text is written as a string cell, so a name starting with "=" is never taken for a
+formula.
+
+The body of each table (all its rows but the total) is written by ``_stream_body`` as the
+sheet's XML, the cells xlsxwriter itself would write (a test compares the bytes): its per-cell
+path cost ~5 µs a cell, four million cells in a national bilan. It relies on xlsxwriter's
+constant-memory internals (the row file, the last row written): pinned by that test.
 
 Deterministic: the workbook's creation date is the report's date of issue, and xlsxwriter dates
 every file of the archive 1980-01-01, so the same report gives the same bytes.
