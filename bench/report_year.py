@@ -11,6 +11,7 @@ Payloads have the shapes ``services/vacancies.py`` and ``services/vacancy_events
 from __future__ import annotations
 
 import heapq
+import json
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -27,9 +28,8 @@ from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Stage
 from flux.models import Convention, JournalEntry, Share
 from flux.services import scope_conventions
-from flux.services.allocation_book import Scope, eligible_to_payload
+from flux.services.allocation_book import Scope, eligible_to_payload, explanation_to_payload
 from flux.services.scope_conventions import ScopeConventions
-from flux.services.vacancies import _line as explanation_line  # the stored explanation's shape
 from flux.services.vacancies import policies_for
 from flux.simulation import DEDUCTION_WEIGHTS, FIRST_LETTING_RATE
 
@@ -122,8 +122,43 @@ def draw_year(
 
 
 def insert_batches(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert, ``BATCH`` rows at a time. Not the ORM's bulk insert (~0.3 ms a row of
+    bookkeeping): on SQLite the DB-API's ``executemany`` with the values already in SQLite's
+    storage form (SQLAlchemy's: ISO dates, "YYYY-MM-DD HH:MM:SS.ffffff" UTC timestamps, JSON
+    text), elsewhere a Core insert."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        for start in range(0, len(rows), BATCH):
+            connection.execute(table.insert(), rows[start : start + BATCH])
+        return
+    names = list(rows[0])
+    # Python-side defaults (created_at…), evaluated once for the call.
+    defaults = {
+        column.name: column.default.arg if column.default.is_scalar else column.default.arg(None)
+        for column in table.columns
+        if column.name not in names and column.default is not None
+    }
+    names += list(defaults)
+    rows = [{**row, **defaults} for row in rows] if defaults else rows
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     for start in range(0, len(rows), BATCH):
-        session.execute(sa.insert(model), rows[start : start + BATCH])
+        connection.exec_driver_sql(
+            sql,
+            [tuple(_sqlite(row[name]) for name in names) for row in rows[start : start + BATCH]],
+        )
+
+
+def _sqlite(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
 
 
 # --- the journal -----------------------------------------------------------------------------
@@ -168,7 +203,7 @@ class Journal:
 
     def flush(self) -> None:
         if self.rows:
-            self.session.execute(sa.insert(JournalEntry), self.rows)
+            insert_batches(self.session, JournalEntry, self.rows)
             self.rows = []
 
 
@@ -269,7 +304,7 @@ class Year:
                 "reason": "Équilibre du peuplement (banc d'essai)" if override else None,
                 "rule": decision.rule_name,
                 "rule_version": decision.rule_version,
-                "explanation": [explanation_line(line) for line in decision.lines],
+                "explanation": explanation_to_payload(decision.lines),
                 **policies,
             },
             **common,

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reports.py [--scale departement|national] [--quick]
         [--vacancies N] [--departements N] [--formats json,csv,xlsx,pdf] [--repeat N]
-        [--database-url URL] [--tracemalloc] [--profile build|json|csv|xlsx|pdf]
+        [--database-url URL] [--tracemalloc] [--profile build|json|csv|xlsx|pdf|zip] [--prepare]
 
 Scales:
 - ``departement``: the prefecture's consolidation of one département (``59``): 10 landlords,
@@ -23,13 +23,22 @@ as the process's peak resident set during each step (``VmHWM`` of ``/proc/self/s
 before each step; the rendering's peak includes the report it renders), next to the resident set
 once imports are done and the database connected (baseline). ``--tracemalloc`` adds a second pass
 giving the Python heap's peak per step (its timings are not reported: tracing slows Python).
-``--profile STEP`` prints cProfile's top functions for one step instead.
+``--profile STEP`` prints cProfile's top functions for one step instead; ``--prepare`` only
+generates the data (start it early, with nice: the national year takes tens of minutes on a
+loaded machine).
+
+The run ends with one line per format: the format's own imports (matplotlib and ReportLab for
+the PDF, xlsxwriter: once per server process, so not in the total), tables, rendering, their
+total, the process's CPU time for both (``time.process_time``: a loaded machine makes a process
+wait for a core, which the wall time counts and the CPU time does not), peak resident set, size,
+the anchor's wall and CPU times, and the total in anchors (wall over wall, CPU over CPU).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import json
 import pstats
@@ -190,39 +199,63 @@ def _reset_peak() -> None:
         clear.write("5")  # resets VmHWM to the current resident set
 
 
-def anchor() -> float:
+def anchor() -> tuple[float, float]:
     """A fixed pure-Python workload (formatting, hashing and sorting a million values), timed
     in the same process just before the measure: on a shared machine the figures are read as
-    ratios to it (best of 3)."""
-    best = float("inf")
+    ratios to it (best of 3). Returns its wall and CPU times."""
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         sorted(hash(f"{i:07d}") for i in range(1_000_000))
         best = min(best, time.perf_counter() - started)
-    return best
+        best_cpu = min(best_cpu, time.process_time() - started_cpu)
+    return best, best_cpu
+
+
+# The modules each format loads on its first use (render.render imports them lazily): a server
+# process pays this once, not per bilan, so it is timed apart from the rendering.
+RENDERERS = {
+    "json": (),
+    "csv": ("flux.reporting.csv",),
+    "zip": ("flux.reporting.csv",),
+    "xlsx": ("flux.reporting.xlsx",),
+    "pdf": ("flux.reporting.pdf", "flux.reporting.charts"),  # ReportLab, matplotlib
+}
 
 
 def worker(scale: Scale, url: str, fmt: str, trace: bool) -> dict[str, Any]:
-    anchor_s = anchor()
+    anchor_s, anchor_cpu = anchor()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    for module in RENDERERS[fmt]:
+        importlib.import_module(module)
+    imports_s, imports_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     engine = create_engine(url)
     with Session(engine) as session:
         actor, query = _query(session, scale)
         session.execute(sa.select(1))  # connected: the baseline includes the driver
-        result: dict[str, Any] = {"rss_baseline": _memory("VmRSS"), "anchor_s": anchor_s}
+        result: dict[str, Any] = {
+            "rss_baseline": _memory("VmRSS"),
+            "anchor_s": anchor_s,
+            "anchor_cpu": anchor_cpu,
+            "imports_s": imports_s,
+            "imports_cpu": imports_cpu,
+        }
         if trace:
             tracemalloc.start()
         _reset_peak()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         report = reports.annual(session, actor, query, today=ISSUED_ON)
         result["build_s"] = time.perf_counter() - started
+        result["build_cpu"] = time.process_time() - started_cpu
         result["rss_build"] = _memory("VmHWM")
         if trace:
             result["heap_build"] = tracemalloc.get_traced_memory()[1]
             tracemalloc.reset_peak()
         _reset_peak()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         content = render.render(report, fmt).content
         result["render_s"] = time.perf_counter() - started
+        result["render_cpu"] = time.process_time() - started_cpu
         result["rss_render"] = _memory("VmHWM")
         if trace:
             result["heap_render"] = tracemalloc.get_traced_memory()[1]
@@ -245,6 +278,8 @@ def measure(scale: Scale, url: str, fmt: str, trace: bool) -> dict[str, Any]:
 
 
 def profile(scale: Scale, url: str, step: str, top: int = 25) -> None:
+    for module in RENDERERS.get(step, ()):
+        importlib.import_module(module)  # the rendering, not the imports
     engine = create_engine(url)
     with Session(engine) as session:
         actor, query = _query(session, scale)
@@ -322,6 +357,31 @@ def show(
             f"{best['bytes'] / 1e6:>8.1f} Mo{heap}   (total {total / best['anchor_s']:.1f} "
             f"ancres de {best['anchor_s']:.2f} s)"
         )
+    summary(results)
+
+
+def summary(results: dict[str, list[dict]]) -> None:
+    """One line per format, the best run (least total): what bench/README.md's tables copy.
+    "imports": the format's modules, loaded once per server process (not in the total);
+    "CPU": the process's CPU time for tables + rendering (``time.process_time``), which a
+    loaded machine inflates far less than the wall time (no waiting for a core), next to the
+    anchor's own CPU time."""
+    print(
+        f"\n{'format':<6} {'imports (CPU)':>14} {'tableaux':>9} {'rendu':>8} {'total':>8} "
+        f"{'CPU':>7} {'pic RSS':>9} {'taille':>9} {'ancre':>7} {'(CPU)':>6} "
+        f"{'total/ancre':>12} {'CPU/ancre CPU':>14}"
+    )
+    for fmt, runs in results.items():
+        best = min(runs, key=lambda run: run["build_s"] + run["render_s"])
+        total, anchor_s = best["build_s"] + best["render_s"], best["anchor_s"]
+        cpu = best["build_cpu"] + best["render_cpu"]
+        print(
+            f"{fmt:<6} {best['imports_s']:5.2f}s ({best['imports_cpu']:4.2f}s) "
+            f"{best['build_s']:8.2f}s "
+            f"{best['render_s']:7.2f}s {total:7.2f}s {cpu:6.2f}s {mib(best['rss_render']):>5} Mio "
+            f"{best['bytes'] / 1e6:>6.1f} Mo {anchor_s:6.2f}s {best['anchor_cpu']:5.2f}s "
+            f"{total / anchor_s:>12.2f} {cpu / best['anchor_cpu']:>14.2f}"
+        )
 
 
 def main() -> None:
@@ -334,6 +394,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--database-url")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--prepare", action="store_true", help="générer le jeu, sans mesurer")
     parser.add_argument("--profile", choices=("build", *render.FORMATS))
     parser.add_argument("--worker", choices=render.FORMATS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -342,6 +403,8 @@ def main() -> None:
         print(json.dumps(worker(scale, args.database_url, args.worker, args.tracemalloc)))
         return
     url = prepare(scale, args.database_url)
+    if args.prepare:
+        return
     if args.profile:
         profile(scale, url, args.profile)
         return

@@ -30,6 +30,7 @@ from typing import Any
 
 from flux.domain import allocation
 from flux.domain.allocation import FULL, LANDLORD, ShareRef
+from flux.domain.obligations import Status
 from flux.domain.reference import DeductionCategory
 from flux.reporting import checks as scope_checks
 from flux.reporting import late_entries
@@ -274,13 +275,13 @@ KEY_FIGURES_NOTE = (
     "(ni soustraits, ni retirés), chacun compté une fois. Une obligation « dans la tolérance » "
     "est respectée grâce à la tolérance de la règle d'orientation."
 )
-TOLERANCE = "dans la tolérance"  # how a check's reason says it passed only within tolerance
 
 
-def within_tolerance(status: str, reason: str | None) -> bool:
-    """A check met only within the allocation rule's tolerance: its own status (legal checks),
-    or a pass whose reason says so."""
-    return status == "within_tolerance" or (status == "passed" and TOLERANCE in (reason or ""))
+def within_tolerance(status: str) -> bool:
+    """A check met only within the allocation rule's tolerance, by its own status alone: the
+    reason is a sentence for people (a passed check may mention the tolerance it did not need,
+    a check within tolerance may word it otherwise)."""
+    return status == Status.WITHIN_TOLERANCE.value
 
 
 def _key_figures(
@@ -291,9 +292,9 @@ def _key_figures(
     checks: list[tuple[Any, ...]],
 ) -> list[tuple[Any, ...]]:
     keys = [column.key for column in CHECK_COLUMNS]
-    status, reason = keys.index("status"), keys.index("reason")
+    status = keys.index("status")
     failed = sum(1 for row in checks if row[status] == "failed")
-    tolerance = sum(1 for row in checks if within_tolerance(row[status], row[reason]))
+    tolerance = sum(1 for row in checks if within_tolerance(row[status]))
     forecasts = [row[4] for row in deductions if row[4] is not None]
     share_keys = [column.key for column in SHARE_COLUMNS]
     proposed, attributed = share_keys.index("proposed"), share_keys.index("attributed")

@@ -297,7 +297,7 @@ def _obligations(part: Part, styles: _Styles, width: float) -> list[Flowable]:
     records = _records(part)
     # Only a failed check is a breach: "within tolerance" and "for information" rows are not.
     breached = [r for r in records if r["status"] == "failed"]
-    tolerance = [r for r in records if annual.within_tolerance(r["status"], str(r["reason"]))]
+    tolerance = [r for r in records if annual.within_tolerance(str(r["status"]))]
     story: list[Flowable] = [
         CondPageBreak(4 * cm),
         Paragraph("Obligations à examiner", styles.subheading),
