@@ -84,7 +84,7 @@ def close(
     check_scope_write(actor, scope.landlord_id)
     reconciliation.check_closable(year, today or clock.today())
     allocation_book.lock(session, scope)
-    first = _first_year(session, scope)
+    first = held_vacancies.first_year(session, scope)
     years = range(min(first, year) if first is not None else year, year + 1)
     closed = closed_years(session, scope)
     last_closed = max(closed, default=None)
@@ -352,14 +352,3 @@ def closing_from(entry: JournalEntry, created: bool = False) -> Closing:
     return Closing(
         scope, int(entry.period), entry.id, int(entry.payload["through_id"]), shares, created
     )  # type: ignore[arg-type]
-
-
-def _first_year(session: Session, scope: Scope) -> int | None:
-    first = session.scalar(
-        sa.select(sa.func.min(JournalEntry.period)).where(
-            JournalEntry.landlord_id == scope.landlord_id,
-            JournalEntry.departement_code == scope.departement,
-            JournalEntry.kind == Kind.VACANCY_LOGGED,
-        )
-    )
-    return None if first is None else int(first)
