@@ -106,7 +106,7 @@ def main() -> None:
         print(f"{backend}: GET /balances?departement=31 first call {first * 1000:.0f} ms")
         for year in (2025, 2026):
             path = f"/api/v1/balances/monthly?year={year}"
-            first, statements, rows = timed(client, path, headers, 1, engine)
+            first, statements, rows, _ = timed(client, path, headers, 1, engine)
             print(
                 f"{backend}: GET /balances/monthly?year={year} first call {first * 1000:.0f} ms "
                 f"({first / anchor:.1f} × anchor), {statements} SQL statements, {rows} rows"
