@@ -61,10 +61,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        # --lang: the date fields show JJ/MM/AAAA, as in a French browser (locale= alone does not)
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--lang=fr-FR"]
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         for name, who, role, path, viewport in SHOTS:
             context = browser.new_context(base_url=base, viewport=viewport, locale="fr-FR")
             context.set_default_timeout(120_000)
