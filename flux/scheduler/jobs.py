@@ -73,9 +73,12 @@ def _deadlines(session: Session, today: date, run: JobRun) -> dict[str, Any]:
 
 
 def _year_close(session: Session, today: date, run: JobRun) -> dict[str, Any]:
-    closings = year_close.close_all(session, SYSTEM, today.year - 1, today)
+    refused: list[alerts.Draft] = []
+    closings = year_close.close_all(session, SYSTEM, today.year - 1, today, refused=refused)
     created = [c for c in closings if c.created]
     return {
+        "held_refused": len(refused),
+        "new_alerts": alerts.raise_all(session, refused, run.id),
         "closed": [
             {"landlord_id": c.scope.landlord_id, "departement": c.scope.departement, "year": c.year}
             for c in created

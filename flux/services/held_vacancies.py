@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from flux import clock
 from flux.domain import allocation
+from flux.domain.errors import DomainError
 from flux.models import JournalEntry
-from flux.services import allocation_book, scope_conventions
+from flux.services import alerts, allocation_book, scope_conventions
 from flux.services.access import Actor
 from flux.services.allocation_book import Scope, vacancy_from_payload
 from flux.services.errors import Conflict
@@ -114,11 +115,19 @@ def hold_of(logged_payload: dict[str, Any], stage: str) -> dict[str, Any] | None
 
 
 def orient_held(
-    session: Session, actor: Actor, scope: Scope, year: int, today: date | None = None
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    year: int,
+    today: date | None = None,
+    refused: list[alerts.Draft] | None = None,
 ) -> list[int]:
     """Orient the scope's vacancies of `year` held for the close of `year - 1`, in
     availability-date order (call under the scope lock, after the close's carry-over entries).
-    Returns their ids. A held vacancy withdrawn meanwhile stays unoriented."""
+    Returns their ids. A held vacancy withdrawn meanwhile stays unoriented. One that the rules
+    cannot orient (no right left to receive it, a rule that does not apply) stays held, with a
+    `held_refused` alert in `refused` for the landlord: it never stops the close, nor the other
+    held vacancies, nor other scopes' closes."""
     from flux.services import vacancies  # the vacancy service imports this module
 
     logged = list(
@@ -153,7 +162,12 @@ def orient_held(
             continue
         book = allocation_book.load(session, scope, year, rule)  # carry-ins included
         vacancy = vacancy_from_payload(entry.id, entry.payload)
-        decision = allocation.propose(book.state, vacancy)
+        try:
+            decision = allocation.propose(book.state, vacancy)
+        except DomainError as error:  # decided nothing, wrote nothing: it stays held
+            if refused is not None:
+                refused.append(_refusal(entry, scope, year, error))
+            continue
         data = vacancies.NewVacancy(
             available_on=entry.effective_date,
             dwelling_id=entry.dwelling_id,
@@ -165,3 +179,19 @@ def orient_held(
         allocation_book.record(session, scope, [orientation])
         oriented.append(entry.id)
     return oriented
+
+
+def _refusal(entry: JournalEntry, scope: Scope, year: int, error: DomainError) -> alerts.Draft:
+    detail = getattr(error, "message", None) or str(error)
+    return alerts.Draft(
+        key=f"held_refused:{entry.id}",
+        kind="held_refused",
+        message=(
+            f"Libération n° {entry.id} du {entry.effective_date:%d/%m/%Y}, en attente de la "
+            f"clôture de {year - 1} : les règles ne permettent pas de l'orienter ({detail}). "
+            "Elle reste en attente : à orienter à la main (réorientation motivée) ou à retirer."
+        ),
+        landlord_id=scope.landlord_id,
+        departement=scope.departement,
+        figures={"vacancy": entry.id, "year": year},
+    )

@@ -33,7 +33,7 @@ from flux.domain.allocation import LANDLORD, ShareRef
 from flux.domain.reconciliation import CarryPolicy, ShareClosing
 from flux.domain.reference import CountingEvent
 from flux.models import Convention, JournalEntry
-from flux.services import allocation_book, held_vacancies, journal, scope_conventions
+from flux.services import alerts, allocation_book, held_vacancies, journal, scope_conventions
 from flux.services.access import Actor, check_scope_write
 from flux.services.allocation_book import Scope, share_ref
 from flux.services.journal import Kind
@@ -74,7 +74,12 @@ def check_open(session: Session, scope: Scope, on: date) -> None:
 
 
 def close(
-    session: Session, actor: Actor, scope: Scope, year: int, today: date | None = None
+    session: Session,
+    actor: Actor,
+    scope: Scope,
+    year: int,
+    today: date | None = None,
+    refused: list[alerts.Draft] | None = None,
 ) -> list[Closing]:
     """Close the scope's year, and first any earlier year of it still open (catch-up).
 
@@ -95,7 +100,7 @@ def close(
         if last_closed is None or y >= last_closed or y in closed:
             closings.append(_close_one(session, actor, scope, y))
             # After the carry-over: the next year's vacancies held for this close.
-            held_vacancies.orient_held(session, actor, scope, y + 1, today)
+            held_vacancies.orient_held(session, actor, scope, y + 1, today, refused)
     return closings
 
 
@@ -106,12 +111,14 @@ def close_all(
     today: date | None = None,
     landlord: int | None = None,
     departement: str | None = None,
+    refused: list[alerts.Draft] | None = None,
 ) -> list[Closing]:
-    """Close `year` (and earlier open years) for every scope, or the scopes the filters name."""
+    """Close `year` (and earlier open years) for every scope, or the scopes the filters name;
+    held vacancies the rules cannot orient are listed in `refused` (alerts to raise)."""
     reconciliation.check_closable(year, today or clock.today())  # even with no scope to close
     closings = []
     for scope in scopes(session, landlord, departement):
-        closings += close(session, actor, scope, year, today)
+        closings += close(session, actor, scope, year, today, refused)
     return closings
 
 

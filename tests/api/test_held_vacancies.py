@@ -236,3 +236,38 @@ def test_the_bulk_import_holds_rows_whose_previous_year_is_open(
     assert state.lifecycle.stage == "oriented"
     assert state.holder == behind
     assert state.lifecycle.designation_deadline == date(2026, 1, 29)
+
+
+def test_a_held_vacancy_the_rules_cannot_orient_stays_held_with_an_alert_and_the_close_goes_on(
+    client, oph, behind, session, today, monkeypatch
+):
+    """A held vacancy the engine refuses at the close (here: no right left to receive it) does
+    not stop the close nor the other held vacancies: it stays held, and the landlord gets one
+    `held_refused` alert, raised once however often the job runs."""
+    from flux.domain.allocation_model import AllocationError
+
+    refused_day, kept_day = "2026-01-03", "2026-01-12"
+    refused_id = logged(client, oph, create_dwelling(client, oph, "R0000001"), refused_day)["id"]
+    kept_id = logged(client, oph, create_dwelling(client, oph, "R0000002"), kept_day)["id"]
+    propose = allocation_book.allocation.propose
+
+    def refusing(state, vacancy):
+        if vacancy.vacancy_id == refused_id:
+            raise AllocationError("Aucun droit ne reste pour recevoir ce logement.")
+        return propose(state, vacancy)
+
+    monkeypatch.setattr(allocation_book.allocation, "propose", refusing)
+    today["day"] = date(2026, 1, 1)
+    result = jobs.run(session, "year-close", date(2026, 1, 1))
+    jobs.run(session, "year-close", date(2026, 1, 2))
+    session.rollback()
+
+    assert _get(client, oph, kept_id)["stage"] == "oriented"
+    assert _get(client, oph, refused_id)["stage"] == "held"
+    alerts = client.get("/api/v1/alerts", query_string={"kind": "held_refused"}, headers=oph)
+    assert alerts.status_code == 200
+    [alert] = alerts.get_json()
+    assert alert["figures"] == {"vacancy": refused_id, "year": 2026}
+    assert "Aucun droit ne reste" in alert["message"]
+    assert f"n° {refused_id} du 03/01/2026" in alert["message"]
+    assert result is not None

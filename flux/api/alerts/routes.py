@@ -23,6 +23,7 @@ KINDS = (
     "bilan_missing",
     "bilan_failed",
     "deadline_refused",
+    "held_refused",
     "guarantee_share_above_20",
     "deduction_forecast_missing",
 )
@@ -61,7 +62,9 @@ class Alerts(MethodView):
         `guarantee_ended` : une part liée à une garantie d'emprunt échue ; `bilan_missing` : un
         bilan annuel non émis au 28 février ; `bilan_failed` : un bilan que la campagne n'a pas
         pu produire ; `deadline_refused` : une carence ou une reprise échue que les règles
-        refusent d'enregistrer (à traiter à la main).
+        refusent d'enregistrer (à traiter à la main) ; `held_refused` : une libération en attente
+        de la clôture que les règles ne permettent pas d'orienter à la clôture (elle reste en
+        attente, à orienter à la main ou à retirer).
         """
         stmt = alerts.listing(db.session, current_actor(), **filters)
         return page_of(stmt, pagination_parameters)
