@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     # A token revoked (or a user changed) through another process may still be accepted by this
     # one for at most that long; a change made through this process forgets at once.
     "TOKEN_CACHE_SECONDS": 5,
+    # Largest file the vacancies' and dwellings' imports accept (spooled to disk, then read
+    # row by row), in bytes.
+    "IMPORT_MAX_BYTES": 512 * 1024 * 1024,
 }
 
 # Environment variables with these suffixes are parsed as integers.
@@ -62,6 +65,7 @@ _INTEGER_KEYS = {
     "JSON_MAX_DEPTH",
     "RETRY_AFTER_SECONDS",
     "TRUSTED_PROXIES",
+    "IMPORT_MAX_BYTES",
 }
 
 

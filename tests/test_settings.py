@@ -46,3 +46,11 @@ def test_r441_5_1_every_reservers_rows_in_each_bilan_by_default_or_as_set(
     if value is not None:
         monkeypatch.setenv("FLUX_BILAN_EVERY_RESERVER", value)
     assert load_settings({"ENV": "test"})["BILAN_EVERY_RESERVER"] is expected
+
+
+def test_the_import_size_limit_from_the_environment_is_a_number(monkeypatch):
+    """FLUX_IMPORT_MAX_BYTES (README, « Configuration ») is compared with the request's length:
+    read as text it made every import a 500."""
+    assert load_settings({"ENV": "test"})["IMPORT_MAX_BYTES"] == 512 * 1024 * 1024
+    monkeypatch.setenv("FLUX_IMPORT_MAX_BYTES", "1000")
+    assert load_settings({"ENV": "test"})["IMPORT_MAX_BYTES"] == 1000

@@ -3,6 +3,8 @@ the database can hold are refused as bad input, never a 500."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from flux.db import begin_immediate, db
 from .common import MAX_ID  # the widest id column is a 32-bit integer (journal ids are 64-bit)
 from .problems import problem
 
+log = logging.getLogger(__name__)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # The one-active-landlord-per-RPLS index, as PostgreSQL and SQLite name it when it refuses.
 _ACTIVE_RPLS = re.compile(r"uq_dwellings_rpls_active|UNIQUE constraint failed: dwellings\.rpls_id$")
@@ -54,8 +57,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(sa.exc.IntegrityError)
     def _conflict(error: sa.exc.IntegrityError) -> Response:
         # The services check before writing; a concurrent request can still have written in
-        # between, and the database's constraint then refuses the second: a 409, never a 500.
-        db.session.rollback()
+        # between, and a uniqueness constraint then refuses the second: a 409, never a 500.
+        # Any other integrity violation (NOT NULL, foreign key, CHECK) is a bug: a logged 500.
+        with contextlib.suppress(sa.exc.DBAPIError):
+            db.session.rollback()
+        if not _unique_violation(error):
+            log.error("Unhandled integrity error", exc_info=error)
+            return problem(500)
         if _ACTIVE_RPLS.search(str(error.orig)):
             message = (
                 "Ce numéro RPLS vient d'être enregistré chez un autre bailleur : un logement "
@@ -67,3 +75,11 @@ def register(app: Flask) -> None:
             detail="La requête contredit une écriture enregistrée entre-temps : "
             "relisez l'état puis réessayez.",
         )
+
+
+def _unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """PostgreSQL's unique_violation (SQLSTATE 23505) or SQLite's UNIQUE constraint."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "23505":
+        return True
+    return str(orig).startswith("UNIQUE constraint failed")

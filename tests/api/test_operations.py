@@ -536,3 +536,24 @@ def test_an_id_or_code_in_a_query_string_is_bounded_like_an_id(client, auth):
     assert list(body["errors"]["query"]) == ["landlord"]
     assert_problem(client.get("/api/v1/vacancies?share=0", headers=admin), 422)
     assert client.get("/api/v1/balances?landlord=2147483647", headers=admin).status_code == 200
+
+
+def test_an_integrity_error_other_than_a_unique_one_is_a_logged_500_not_a_409(database_url, caplog):
+    """Only a uniqueness conflict is a race to retry (409); a NOT NULL, foreign key or CHECK
+    violation is a bug, answered 500 and logged with its traceback."""
+    from flux.db import db
+    from flux.models import Organisation
+
+    app = create_app({"ENV": "test", "DATABASE_URL": database_url, "TESTING": False})
+
+    def broken():
+        db.session.add(Organisation(code="sans-nom", name=None, kind="landlord"))
+        db.session.flush()
+        return "jamais"
+
+    app.add_url_rule("/essai-integrite", "broken", broken, methods=["POST"])
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().post("/essai-integrite")
+
+    assert response.status_code == 500
+    assert any(r.getMessage() == "Unhandled integrity error" for r in caplog.records)
