@@ -388,7 +388,7 @@ def year_close_command(
     clôturées d'abord. Les libérations de l'année suivante mises en attente de cette clôture
     sont alors orientées, avec le report. Relancer la commande ne change rien.
     """
-    from flux.services import organisations, year_close
+    from flux.services import alerts, organisations, year_close
     from flux.services.access import SYSTEM
 
     try:
@@ -396,6 +396,7 @@ def year_close_command(
         if landlord is not None:
             ref: int | str = int(landlord) if landlord.isdigit() else landlord
             landlord_id = organisations.get_by_ref(db.session, ref, "landlord").id
+        refused: list = []
         closings = year_close.close_all(
             db.session,
             SYSTEM,
@@ -403,13 +404,19 @@ def year_close_command(
             today.date() if today else None,
             landlord=landlord_id,
             departement=departement,
+            refused=refused,
         )
+        raised = alerts.raise_all(db.session, refused, None)
     except (ServiceError, DomainError) as error:
         db.session.rollback()
         _fail(getattr(error, "detail", None) or str(error))
     db.session.commit()
     if not closings:
         click.echo("Aucun périmètre (bailleur × département) ne correspond.")
+    for draft in refused:
+        click.echo(f"Alerte : {draft.message}", err=True)
+    if raised:
+        click.echo(f"{raised} nouvelle(s) alerte(s) held_refused.", err=True)
     for closing in closings:
         state = "clôturée" if closing.created else "déjà clôturée"
         carried = sum(1 for row in closing.shares.values() if row["carry_units"])

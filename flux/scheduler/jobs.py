@@ -24,6 +24,7 @@ from flux.services import (
     deadlines,
     deduction_forecast_alerts,
     expiring,
+    held_vacancies,
     nightly_check,
     notification_delivery,
     notifications,
@@ -63,12 +64,17 @@ def _previous_year(today: date) -> str:
 
 def _deadlines(session: Session, today: date, run: JobRun) -> dict[str, Any]:
     refused: list[alerts.Draft] = []
+    # Held vacancies the year's close could not orient: tried again every night.
+    held_refused: list[alerts.Draft] = []
+    held = held_vacancies.retry_waiting(session, SYSTEM, today, held_refused)
     done = deadlines.expire(session, today, refused=refused)
     return {
         "carences": sum(1 for d in done if d.event == "carence"),
         "take_backs": sum(1 for d in done if d.event == "take_back"),
         "refused": len(refused),
-        "new_alerts": alerts.raise_all(session, refused, run.id),
+        "held_oriented": len(held),
+        "held_refused": len(held_refused),
+        "new_alerts": alerts.raise_all(session, refused + held_refused, run.id),
     }
 
 

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from flux import clock
 from flux.domain import allocation
@@ -28,7 +28,7 @@ from flux.models import JournalEntry
 from flux.services import alerts, allocation_book, scope_conventions
 from flux.services.access import Actor
 from flux.services.allocation_book import Scope, vacancy_from_payload
-from flux.services.errors import Conflict
+from flux.services.errors import Conflict, ServiceError
 from flux.services.journal import Kind
 
 HELD_KEY = "held_until_close_of"  # in a vacancy_logged payload: the year awaited
@@ -154,42 +154,83 @@ def orient_held(
         )
     )
     rule = allocation_book.lock(session, scope)  # taken already by the close: re-entrant
+    waiting = [entry for entry in logged if entry.id not in done]
+    if not waiting:
+        return []
+    if year in allocation_book.closed_years(session, scope, rule):
+        # Its own year closed while it waited (refused at every try): deciding it now would
+        # change a closed year's figures. It stays held, for the landlord to withdraw.
+        if refused is not None:
+            closed = ServiceError(f"l'année {year} est clôturée")
+            refused += [_refusal(entry, scope, year, closed) for entry in waiting]
+        return []
     conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
     day = today or clock.today()
     oriented = []
-    for entry in logged:
-        if entry.id in done:
-            continue
+    for entry in waiting:
         book = allocation_book.load(session, scope, year, rule)  # carry-ins included
         vacancy = vacancy_from_payload(entry.id, entry.payload)
-        try:
-            decision = allocation.propose(book.state, vacancy)
-        except DomainError as error:  # decided nothing, wrote nothing: it stays held
-            if refused is not None:
-                refused.append(_refusal(entry, scope, year, error))
-            continue
         data = vacancies.NewVacancy(
             available_on=entry.effective_date,
             dwelling_id=entry.dwelling_id,
             notified_on=max(entry.effective_date, day),  # the full delay from this day
         )
-        orientation = vacancies.orientation_entry(
-            session, actor, entry, vacancy, decision, conventions, data
-        )
+        try:
+            with session.begin_nested():  # a refusal writes nothing
+                decision = allocation.propose(book.state, vacancy)
+                orientation = vacancies.orientation_entry(
+                    session, actor, entry, vacancy, decision, conventions, data
+                )
+        except (DomainError, ServiceError) as error:  # it stays held; retried every night
+            if refused is not None:
+                refused.append(_refusal(entry, scope, year, error))
+            continue
         allocation_book.record(session, scope, [orientation])
         oriented.append(entry.id)
     return oriented
 
 
-def _refusal(entry: JournalEntry, scope: Scope, year: int, error: DomainError) -> alerts.Draft:
-    detail = getattr(error, "message", None) or str(error)
+def retry_waiting(
+    session: Session, actor: Actor, today: date, refused: list[alerts.Draft] | None = None
+) -> list[int]:
+    """Orient the held vacancies whose awaited year is closed but that the close could not
+    orient (refused by the rules then: no right left, a rule that did not apply). The
+    scheduler's nightly `deadlines` job calls it, so that a vacancy is oriented as soon as the
+    conventions allow it. Returns the ids oriented."""
+    decided = aliased(JournalEntry)  # its orientation or its withdrawal ends the wait
+    held = (
+        sa.select(JournalEntry.landlord_id, JournalEntry.departement_code, JournalEntry.period)
+        .where(
+            JournalEntry.kind == Kind.VACANCY_LOGGED,
+            JournalEntry.payload[HELD_KEY].as_integer().is_not(None),
+            ~sa.exists().where(
+                decided.vacancy_id == JournalEntry.id,
+                decided.kind.in_([Kind.ORIENTATION, Kind.WITHDRAWAL]),
+            ),
+        )
+        .distinct()
+    )
+    oriented: list[int] = []
+    for landlord_id, departement, period in session.execute(held).all():
+        scope = Scope(landlord_id, departement)
+        year = int(period)
+        rule = allocation_book.lock(session, scope)
+        if year - 1 not in allocation_book.closed_years(session, scope, rule):
+            continue  # still waiting for its close, as designed
+        oriented += orient_held(session, actor, scope, year, today, refused)
+    return oriented
+
+
+def _refusal(entry: JournalEntry, scope: Scope, year: int, error: Exception) -> alerts.Draft:
+    detail = getattr(error, "detail", None) or getattr(error, "message", None) or str(error)
     return alerts.Draft(
         key=f"held_refused:{entry.id}",
         kind="held_refused",
         message=(
             f"Libération n° {entry.id} du {entry.effective_date:%d/%m/%Y}, en attente de la "
             f"clôture de {year - 1} : les règles ne permettent pas de l'orienter ({detail}). "
-            "Elle reste en attente : à orienter à la main (réorientation motivée) ou à retirer."
+            "Elle reste en attente : Flux la réessaie chaque nuit et l'oriente dès que les "
+            "conventions le permettent ; sinon, retirez-la."
         ),
         landlord_id=scope.landlord_id,
         departement=scope.departement,

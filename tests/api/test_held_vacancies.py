@@ -238,28 +238,29 @@ def test_the_bulk_import_holds_rows_whose_previous_year_is_open(
     assert state.lifecycle.designation_deadline == date(2026, 1, 29)
 
 
-def test_a_held_vacancy_the_rules_cannot_orient_stays_held_with_an_alert_and_the_close_goes_on(
+def test_a_held_vacancy_the_rules_cannot_orient_stays_held_with_an_alert_then_is_retried(
     client, oph, behind, session, today, monkeypatch
 ):
     """A held vacancy the engine refuses at the close (here: no right left to receive it) does
     not stop the close nor the other held vacancies: it stays held, and the landlord gets one
-    `held_refused` alert, raised once however often the job runs."""
+    `held_refused` alert; the nightly `deadlines` job tries it again and orients it once the
+    rules allow, with its full designation delay from that day."""
     from flux.domain.allocation_model import AllocationError
 
-    refused_day, kept_day = "2026-01-03", "2026-01-12"
-    refused_id = logged(client, oph, create_dwelling(client, oph, "R0000001"), refused_day)["id"]
-    kept_id = logged(client, oph, create_dwelling(client, oph, "R0000002"), kept_day)["id"]
+    refused_id = logged(client, oph, create_dwelling(client, oph, "R0000001"), "2026-01-03")["id"]
+    kept_id = logged(client, oph, create_dwelling(client, oph, "R0000002"), "2026-01-12")["id"]
     propose = allocation_book.allocation.propose
+    refusing = {"on": True}
 
-    def refusing(state, vacancy):
-        if vacancy.vacancy_id == refused_id:
+    def maybe_refusing(state, vacancy):
+        if refusing["on"] and vacancy.vacancy_id == refused_id:
             raise AllocationError("Aucun droit ne reste pour recevoir ce logement.")
         return propose(state, vacancy)
 
-    monkeypatch.setattr(allocation_book.allocation, "propose", refusing)
+    monkeypatch.setattr(allocation_book.allocation, "propose", maybe_refusing)
     today["day"] = date(2026, 1, 1)
-    result = jobs.run(session, "year-close", date(2026, 1, 1))
-    jobs.run(session, "year-close", date(2026, 1, 2))
+    jobs.run(session, "year-close", date(2026, 1, 1))
+    jobs.run(session, "deadlines", date(2026, 1, 2))  # still refused: still one alert
     session.rollback()
 
     assert _get(client, oph, kept_id)["stage"] == "oriented"
@@ -270,4 +271,28 @@ def test_a_held_vacancy_the_rules_cannot_orient_stays_held_with_an_alert_and_the
     assert alert["figures"] == {"vacancy": refused_id, "year": 2026}
     assert "Aucun droit ne reste" in alert["message"]
     assert f"n° {refused_id} du 03/01/2026" in alert["message"]
-    assert result is not None
+    assert "réessaie chaque nuit" in alert["message"]
+
+    refusing["on"] = False  # the conventions now allow it
+    today["day"] = date(2026, 1, 3)
+    jobs.run(session, "deadlines", date(2026, 1, 3))
+    session.rollback()
+    after = _get(client, oph, refused_id)
+    assert after["stage"] == "oriented"
+    assert after["designation_deadline"] == "2026-01-23"  # 20 days from its orientation day
+    orientations = session.scalars(
+        sa.select(JournalEntry.id).where(
+            JournalEntry.kind == "orientation", JournalEntry.vacancy_id == refused_id
+        )
+    ).all()
+    assert len(orientations) == 1
+    jobs.run(session, "deadlines", date(2026, 1, 4))  # nothing left to retry
+    session.rollback()
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                JournalEntry.kind == "orientation", JournalEntry.vacancy_id == refused_id
+            )
+        )
+        == 1
+    )

@@ -63,8 +63,8 @@ class Alerts(MethodView):
         bilan annuel non émis au 28 février ; `bilan_failed` : un bilan que la campagne n'a pas
         pu produire ; `deadline_refused` : une carence ou une reprise échue que les règles
         refusent d'enregistrer (à traiter à la main) ; `held_refused` : une libération en attente
-        de la clôture que les règles ne permettent pas d'orienter à la clôture (elle reste en
-        attente, à orienter à la main ou à retirer).
+        de la clôture que les règles ne permettent pas d'orienter (elle reste en attente ; la
+        tâche `deadlines` la réessaie chaque nuit ; sinon, à retirer).
         """
         stmt = alerts.listing(db.session, current_actor(), **filters)
         return page_of(stmt, pagination_parameters)
