@@ -82,7 +82,8 @@ class View:
     of the breakdown, checks and late entries); of the reservers' rows it shows:
     - ``every_reserver``: those of every reserver of the landlord (R.441-5-1 sends each of them
       the bilan "par réservataire"; the setting ``BILAN_EVERY_RESERVER``, and always for an
-      EPCI or EPT that receives the bilan without being a reserver);
+      EPCI or EPT that receives the landlord's bilan as such (R.441-5-1), whether or not it is
+      also one of the landlord's reservers);
     - otherwise its own only.
     """
 

@@ -13,6 +13,9 @@ from flux.models import Commune, Departement, Epci, Organisation
 from flux.services.access import Actor, require_admin
 from flux.services.errors import Conflict, InvalidInput, NotFound
 
+# Categories whose territory has one organisation at most (the bilans' recipients).
+_ONE_PER_TERRITORY = {ReserverCategory.EPCI, ReserverCategory.EPT}
+
 
 @dataclass(frozen=True)
 class NewOrganisation:
@@ -93,6 +96,19 @@ def create(session: Session, actor: Actor, data: NewOrganisation) -> Organisatio
         raise Conflict(
             f"Le code d'organisation « {data.code} » est déjà pris.",
             errors={"json": {"code": ["Code déjà utilisé."]}},
+        )
+    if data.category in _ONE_PER_TERRITORY and session.scalar(
+        sa.select(Organisation.code).where(
+            Organisation.category == data.category,
+            Organisation.territory_code == data.territory_code,
+        )
+    ):
+        # The bilans of an EPCI's or EPT's territory go to the organisation that represents
+        # it (R.441-5-1): two of them would split what it receives.
+        raise Conflict(
+            f"Le territoire « {data.territory_code} » a déjà son organisation de catégorie "
+            f"« {data.category} ».",
+            errors={"json": {"territory": ["Territoire déjà représenté."]}},
         )
     org = Organisation(
         code=data.code,

@@ -299,3 +299,16 @@ def test_only_admins_rename_organisations(client, auth, territory, org_ids, role
 
     assert_problem(response, 403)
     assert client.get(path, headers=auth("admin")).json["name"] != "Pirate"
+
+
+def test_an_epci_territory_has_one_organisation_at_most(client, auth, territory):
+    """The bilans of an EPCI's territory go to the organisation representing it (R.441-5-1):
+    a second EPCI organisation for the same SIREN is refused, naming the territory."""
+    siren = "243100518"  # Toulouse Métropole, already represented in the demo
+    body = _new_reserver(code="autre-metropole", category="epci", territory=siren)
+
+    problem = assert_problem(
+        client.post("/api/v1/organisations", json=body, headers=auth("admin")), 409
+    )
+
+    assert problem["errors"] == {"json": {"territory": ["Territoire déjà représenté."]}}
