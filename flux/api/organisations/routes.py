@@ -39,7 +39,9 @@ class Organisations(MethodView):
     @blp.arguments(OrganisationSchema)
     @blp.response(201, OrganisationSchema)
     @blp.alt_response(403, description="Réservé aux administrateurs")
-    @blp.alt_response(409, description="Code déjà utilisé, ou territoire d'EPCI ou d'EPT déjà représenté")
+    @blp.alt_response(
+        409, description="Code déjà utilisé, ou territoire d'EPCI ou d'EPT déjà représenté"
+    )
     def post(self, data):
         """Créer une organisation (administrateurs)."""
         org = organisations.create(db.session, current_actor(), NewOrganisation(**data))
