@@ -23,7 +23,7 @@ difference they make (``carry_adjustments``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,6 +103,24 @@ def check_open(on: date, closed_years: Iterable[int]) -> None:
     last = max(closed_years, default=None)
     if last is not None and on.year <= last:
         raise ClosedYear(last, on)
+
+
+def awaited_close(
+    available_on: date,
+    *,
+    deducted: bool,
+    closed_years: Iterable[int],
+    history_before: Callable[[int], bool],
+) -> int | None:
+    """The year whose close a new vacancy must wait for before it is oriented, or None to
+    orient it now: a vacancy of year Y is decided with Y's carry-in, which only the close of
+    Y-1 writes. A deducted vacancy is oriented to nobody, and a scope's first year (no vacancy
+    before Y: `history_before(Y)` false, asked only when Y-1 is not closed) has nothing to
+    close before it."""
+    year = available_on.year
+    if deducted or (year - 1) in closed_years or not history_before(year):
+        return None
+    return year - 1
 
 
 def check_closable(year: int, today: date) -> None:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from flux import clock
-from flux.domain import allocation
+from flux.domain import allocation, reconciliation
 from flux.domain.errors import DomainError
 from flux.models import JournalEntry
 from flux.services import alerts, allocation_book, scope_conventions
@@ -40,13 +40,15 @@ def must_wait_for(session: Session, scope: Scope, closed: set[int], data: Any) -
 
     Costs no statement when the previous year is closed (the common case after January),
     else one indexed read: whether the scope has any vacancy before the vacancy's year."""
-    year = data.available_on.year
-    if data.deduction is not None or (year - 1) in closed:
-        return None
-    if not has_history_before(session, scope, year):
-        return None  # the scope's first year: nothing to close before it
-    refuse_override(year - 1, data.orient_to)
-    return year - 1
+    awaited = reconciliation.awaited_close(
+        data.available_on,
+        deducted=data.deduction is not None,
+        closed_years=closed,
+        history_before=lambda year: has_history_before(session, scope, year),
+    )
+    if awaited is not None:
+        refuse_override(awaited, data.orient_to)
+    return awaited
 
 
 def first_year(session: Session, scope: Scope) -> int | None:

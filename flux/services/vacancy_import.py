@@ -678,10 +678,13 @@ class _ScopeContext:
 
     def must_wait_for(self, on: date, deduction: str | None) -> int | None:
         """The year whose close the row's vacancy waits for (held_vacancies), or None."""
-        year = on.year
-        if deduction is not None or (year - 1) in self.closed:
-            return None
-        return year - 1 if self.first_year is not None and self.first_year < year else None
+        first = self.first_year
+        return reconciliation.awaited_close(
+            on,
+            deducted=deduction is not None,
+            closed_years=self.closed,
+            history_before=lambda year: first is not None and first < year,
+        )
 
     def eligible(self, facts: VacancyFacts) -> tuple:
         if self._breaks is None:

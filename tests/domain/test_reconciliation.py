@@ -13,6 +13,7 @@ from flux.domain.reconciliation import (
     CarryPolicy,
     ClosedYear,
     YearNotOver,
+    awaited_close,
     bilan_deadline,
     carry_adjustments,
     check_closable,
@@ -97,3 +98,21 @@ def test_a_share_is_in_force_on_a_day_under_its_version_and_its_own_end_date():
     assert not share_in_force([version], 7, date(2026, 1, 1))  # the convention ended
     assert not share_in_force([version], 8, date(2025, 7, 1))  # the share's own end date
     assert not share_in_force([version], 9, date(2025, 7, 1))
+
+
+def test_a_vacancy_waits_for_the_close_of_its_previous_year_unless_there_is_nothing_to_wait_for():
+    """domain.md §6: a vacancy of year Y is decided with Y's carry-in, written by the close of
+    Y-1 (issue 11 item 4); not for a deduction, nor in a scope's first year."""
+    asked: list[int] = []
+
+    def history(year: int) -> bool:
+        asked.append(year)
+        return year > 2025  # the scope has vacancies from 2025 on
+
+    jan = date(2026, 1, 5)
+    assert awaited_close(jan, deducted=False, closed_years=set(), history_before=history) == 2025
+    assert awaited_close(jan, deducted=True, closed_years=set(), history_before=history) is None
+    assert awaited_close(jan, deducted=False, closed_years={2025}, history_before=history) is None
+    first = date(2025, 3, 1)
+    assert awaited_close(first, deducted=False, closed_years=set(), history_before=history) is None
+    assert asked == [2026, 2025]  # never asked when the answer is known without it
