@@ -162,11 +162,6 @@ class ProblemResponses(BasePlugin):
                     response.setdefault("content", {PROBLEM_MEDIA_TYPE: {"schema": "Problem"}})
 
 
-# The widest integer the database's id and count columns hold: the document declares it as the
-# maximum of every integer query parameter, and check_integer_bounds() enforces it.
-MAX_INTEGER = MAX_ID
-
-
 class IntegerBounds(BasePlugin):
     """Declare the maximum of every integer query parameter that has none (ids, pages)."""
 
@@ -179,7 +174,10 @@ class IntegerBounds(BasePlugin):
                     and isinstance(schema, dict)
                     and schema.get("type") == "integer"
                 ):
-                    schema.setdefault("maximum", MAX_INTEGER)
+                    # MAX_ID, the widest integer the id and count columns hold: declared as
+                    # the maximum of every integer query parameter, enforced by
+                    # check_integer_bounds()
+                    schema.setdefault("maximum", MAX_ID)
 
 
 _RULE_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
