@@ -55,11 +55,14 @@ def expire(
             continue
         event, on = due
         scope = Scope(state.logged.landlord_id, state.logged.departement_code)
+        # The lock first (before the savepoint: SQLite's write lock), then the closed years:
+        # read before it, a year closed meanwhile by another process (the year-close job
+        # running beside this one) would date the entry in that closed year and be refused.
+        allocation_book.lock(session, scope)
         last_closed = max(year_close.closed_years(session, scope), default=None)
         if last_closed is not None and on.year <= last_closed:
             on = max(date(last_closed + 1, 1, 1), on)  # a late entry, in the open year
         data = {"type": str(event), "date": on}
-        allocation_book.lock(session, scope)  # before the savepoint (SQLite's write lock)
         try:
             with session.begin_nested():
                 entry_id = vacancy_events.record(session, actor, vacancy_id, data, today=today)

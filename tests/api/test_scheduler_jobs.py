@@ -274,3 +274,38 @@ def test_a_failed_run_records_no_sql(session, al_vacancy, monkeypatch):
     assert jobs.run(session, "deadlines", date(2025, 11, 15)).status == "failed"
     error = session.scalar(sa.select(JobRun.error))
     assert error.startswith("OperationalError") and "secret" not in error
+
+
+def test_a_year_closed_by_another_process_while_deadlines_run_still_gets_its_carence(
+    al_vacancy, session, database_url, monkeypatch
+):
+    """The deadlines job and the year-close job run side by side (two scheduler processes): a
+    close committed after the job read the overdue vacancy but before it took the scope's
+    lock must be seen under the lock, and the carence dated in the open year, not refused."""
+    from flux import create_app
+    from flux.db import db
+    from flux.services import allocation_book, year_close
+    from flux.services.access import SYSTEM
+
+    other = create_app({"ENV": "test", "DATABASE_URL": database_url, "TESTING": True})
+    lock = allocation_book.lock
+    closed = []
+
+    def lock_after_another_close(own_session, scope):
+        if not closed:  # the other process closes 2025 first, and commits
+            closed.append(scope)  # (the close takes the lock too: once is enough)
+            with other.app_context():
+                year_close.close(db.session, SYSTEM, scope, 2025, date(2026, 1, 5))
+                db.session.commit()
+                db.session.close()
+                db.engine.dispose()
+        return lock(own_session, scope)
+
+    monkeypatch.setattr(allocation_book, "lock", lock_after_another_close)
+    refused: list = []
+    done = deadlines.expire(session, date(2026, 1, 5), refused=refused)
+    session.commit()
+
+    assert closed and refused == []
+    assert [(d.event, d.on) for d in done] == [("carence", date(2026, 1, 1))]
+    assert kinds(session, al_vacancy["vacancy"]["id"])[-1] == "carence"
