@@ -12,7 +12,15 @@ import sqlalchemy as sa
 
 from flux.domain.conventions import ReserverCategory
 from flux.domain.reference import Role
-from flux.models import Alert, Convention, Dwelling, EtatDerogation, Organisation, User
+from flux.models import (
+    Alert,
+    Commune,
+    Convention,
+    Dwelling,
+    EtatDerogation,
+    Organisation,
+    User,
+)
 from flux.services.errors import Forbidden
 
 
@@ -50,12 +58,22 @@ def require_admin(actor: Actor) -> None:
 
 
 def visible_dwellings(actor: Actor) -> sa.ColumnElement[bool]:
+    """In table columns (plain Core): the decision path reads the dwelling without the ORM."""
+    dwellings = Dwelling.__table__.c
     if actor.is_admin:
         return sa.true()
     if actor.role is Role.LANDLORD:
-        return Dwelling.landlord_id == actor.organisation_id
+        return dwellings.landlord_id == actor.organisation_id
     if actor.role is Role.PREFECTURE:
-        return Dwelling.commune.has(departement_code=actor.departement)
+        communes = Commune.__table__
+        return (
+            sa.exists()
+            .where(
+                communes.c.insee == dwellings.commune_insee,
+                communes.c.departement_code == actor.departement,
+            )
+            .correlate_except(communes)  # its own communes, even in a query joining them
+        )
     return sa.false()
 
 

@@ -219,6 +219,7 @@ class ScopeCache:
     anchor: Any = None
     closed: dict[int, int] = field(default_factory=dict)  # closed year -> its through id
     books: dict[int, Book] = field(default_factory=dict)  # open years folded so far
+    first_vacancy: int | None = None  # the year of the scope's earliest vacancy (None: none)
 
     def absorb(self, row: Any) -> None:
         """Fold one new entry of the scope (any kind, any year) into what is kept."""
@@ -226,6 +227,9 @@ class ScopeCache:
         self.last_id, self.anchor = row.id, row.recorded_at
         if row.kind == Kind.YEAR_CLOSED:
             self.closed[row.period] = int(row.payload["through_id"])
+        elif row.kind == Kind.VACANCY_LOGGED and row.period is not None:
+            if self.first_vacancy is None or row.period < self.first_vacancy:
+                self.first_vacancy = row.period
         book = self.books.get(row.period)
         if book is not None and row.kind in _ALLOCATION_KIND_NAMES:
             fold(book, (row,))
@@ -236,16 +240,43 @@ _cache: dict[tuple[str, Scope], ScopeCache] = {}
 _cache_lock = threading.Lock()
 _CHECKED_OUT = "flux_allocation_scopes"  # session.info: the scopes this transaction folded
 _MARKS = "flux_allocation_marks"  # session.info: each locked scope's (rule, version, generation)
-_ROW_COLUMNS = (
-    JournalEntry.id,
-    JournalEntry.kind,
-    JournalEntry.vacancy_id,
-    JournalEntry.share_id,
-    JournalEntry.payload,
-    JournalEntry.effective_date,
-    JournalEntry.period,
-    JournalEntry.recorded_at,
+_JOURNAL = JournalEntry.__table__
+_SCOPES = AllocationScope.__table__
+_IN_SCOPE = sa.and_(
+    _JOURNAL.c.landlord_id == sa.bindparam("landlord"),
+    _JOURNAL.c.departement_code == sa.bindparam("departement"),
 )
+_SCOPE_ROW = sa.and_(
+    _SCOPES.c.landlord_id == sa.bindparam("landlord"),
+    _SCOPES.c.departement_code == sa.bindparam("departement"),
+)
+# The decision path's reads, built once and run in plain Core (bound parameters): building
+# and running them through the ORM cost more than the rule itself.
+_ROW_COLUMNS = tuple(
+    _JOURNAL.c[name]
+    for name in (
+        "id",
+        "kind",
+        "vacancy_id",
+        "share_id",
+        "payload",
+        "effective_date",
+        "period",
+        "recorded_at",
+    )
+)
+_SINCE = (
+    sa.select(*_ROW_COLUMNS)
+    .where(_IN_SCOPE, _JOURNAL.c.id >= sa.bindparam("after"))
+    .order_by(_JOURNAL.c.id)
+)
+_MARKS_OF = sa.select(_SCOPES.c.version, _SCOPES.c.generation).where(_SCOPE_ROW)
+_LOCK = sa.select(_SCOPES.c.rule, _SCOPES.c.version, _SCOPES.c.generation).where(_SCOPE_ROW)
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+
+
+def _params(scope: Scope, **more: Any) -> dict[str, Any]:
+    return {"landlord": scope.landlord_id, "departement": scope.departement, **more}
 
 
 def load(session: Session, scope: Scope, year: int, rule: Rule) -> Book:
@@ -310,6 +341,11 @@ def closed_years(session: Session, scope: Scope, rule: Rule) -> set[int]:
     return set(scope_cache(session, scope, rule).closed)
 
 
+def first_vacancy_year(session: Session, scope: Scope, rule: Rule) -> int | None:
+    """The year of the scope's earliest vacancy, from the cached state (under the lock)."""
+    return scope_cache(session, scope, rule).first_vacancy
+
+
 @functools.lru_cache(maxsize=64)
 def _database(bind: Any) -> str:
     """The cache's name for a database (rendering an URL costs more than a decision)."""
@@ -349,29 +385,14 @@ def scope_cache(session: Session, scope: Scope, rule: Rule) -> ScopeCache:
 def _marks(session: Session, scope: Scope) -> tuple[int, str]:
     marks = session.info.get(_MARKS, {}).get(scope)
     if marks is None:  # not locked in this transaction, or an entry was appended since
-        row = session.execute(
-            sa.select(AllocationScope.version, AllocationScope.generation).where(
-                AllocationScope.landlord_id == scope.landlord_id,
-                AllocationScope.departement_code == scope.departement,
-            )
-        ).one_or_none()
+        row = session.connection().execute(_MARKS_OF, _params(scope)).one_or_none()
         return (int(row.version), row.generation) if row is not None else (0, "")
     return marks
 
 
 def _catch_up(session: Session, scope: Scope, cached: ScopeCache, version: int) -> bool:
     """Fold the entries appended since the cache's last one; False if they do not add up."""
-    rows = list(
-        session.execute(
-            sa.select(*_ROW_COLUMNS)
-            .where(
-                JournalEntry.landlord_id == scope.landlord_id,
-                JournalEntry.departement_code == scope.departement,
-                JournalEntry.id >= cached.last_id,
-            )
-            .order_by(JournalEntry.id)
-        )
-    )
+    rows = session.connection().execute(_SINCE, _params(scope, after=cached.last_id)).all()
     if cached.last_id:
         if not rows or rows[0].id != cached.last_id or rows[0].recorded_at != cached.anchor:
             return False  # the last entry folded is gone or is another one: a restore
@@ -404,6 +425,13 @@ def _fresh(session: Session, scope: Scope, rule: Rule, version: int, generation:
         )
     ):
         cached.closed[period] = int(payload["through_id"])
+    cached.first_vacancy = session.scalar(
+        sa.select(sa.func.min(JournalEntry.period)).where(
+            JournalEntry.landlord_id == scope.landlord_id,
+            JournalEntry.departement_code == scope.departement,
+            JournalEntry.kind == Kind.VACANCY_LOGGED,
+        )
+    )
     return cached
 
 
@@ -520,23 +548,17 @@ def lock(session: Session, scope: Scope) -> Rule:
     ``scope_cache`` until an entry is appended.
     """
     begin_immediate(session)
-    stmt = sa.select(
-        AllocationScope.rule, AllocationScope.version, AllocationScope.generation
-    ).where(
-        AllocationScope.landlord_id == scope.landlord_id,
-        AllocationScope.departement_code == scope.departement,
-    )
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    row = session.execute(stmt).one_or_none()
+    connection = session.connection()
+    dialect = connection.dialect.name
+    stmt = _LOCK_FOR_UPDATE if dialect == "postgresql" else _LOCK
+    row = connection.execute(stmt, _params(scope)).one_or_none()
     if row is None:  # the scope's first write: create its row, then lock it
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AllocationScope)
         values = {"landlord_id": scope.landlord_id, "departement_code": scope.departement}
         session.execute(
             insert.values(**values, generation=secrets.token_hex(16)).on_conflict_do_nothing()
         )
-        row = session.execute(stmt).one()
+        row = connection.execute(stmt, _params(scope)).one()
     session.info.setdefault(_MARKS, {})[scope] = (int(row.version), row.generation)
     return Rule(row.rule)
 

@@ -34,17 +34,20 @@ from flux.services.journal import Kind
 HELD_KEY = "held_until_close_of"  # in a vacancy_logged payload: the year awaited
 
 
-def must_wait_for(session: Session, scope: Scope, closed: set[int], data: Any) -> int | None:
+def must_wait_for(
+    session: Session, scope: Scope, rule: Any, closed: set[int], data: Any
+) -> int | None:
     """The year whose close a new vacancy (``vacancies.NewVacancy``) must wait for, or None
     to orient it now; refuses an override of a vacancy that must wait (409).
 
-    Costs no statement when the previous year is closed (the common case after January),
-    else one indexed read: whether the scope has any vacancy before the vacancy's year."""
+    Call under the scope lock: whether the scope has a vacancy before the vacancy's year is
+    read from its cached state (no statement)."""
+    first = allocation_book.first_vacancy_year(session, scope, rule)
     awaited = reconciliation.awaited_close(
         data.available_on,
         deducted=data.deduction is not None,
         closed_years=closed,
-        history_before=lambda year: has_history_before(session, scope, year),
+        history_before=lambda year: first is not None and first < year,
     )
     if awaited is not None:
         refuse_override(awaited, data.orient_to)
@@ -61,22 +64,6 @@ def first_year(session: Session, scope: Scope) -> int | None:
         )
     )
     return None if found is None else int(found)
-
-
-def has_history_before(session: Session, scope: Scope, year: int) -> bool:
-    return (
-        session.scalar(
-            sa.select(JournalEntry.id)
-            .where(
-                JournalEntry.landlord_id == scope.landlord_id,
-                JournalEntry.departement_code == scope.departement,
-                JournalEntry.kind == Kind.VACANCY_LOGGED,
-                JournalEntry.period < year,
-            )
-            .limit(1)
-        )
-        is not None
-    )
 
 
 def refuse_override(waiting_for: int, orient_to: Any) -> None:

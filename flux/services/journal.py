@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from flux.domain.reference import Role
 from flux.models import AuditRecord, Convention, JournalEntry, Share
+from flux.models.types import utcnow
 from flux.services.access import Actor
 
 
@@ -59,6 +60,42 @@ def append(
     session.add(entry)
     session.flush()
     return entry
+
+
+_TABLE = JournalEntry.__table__
+_INSERT = sa.insert(_TABLE).returning(_TABLE.c.id)
+_COLUMNS = tuple(c.name for c in _TABLE.c if c.name not in ("id", "kind", "effective_date"))
+
+
+def insert(
+    session: Session,
+    actor: Actor,
+    kind: Kind,
+    effective_date: date,
+    *,
+    payload: dict[str, Any] | None = None,
+    **columns: Any,
+) -> JournalEntry:
+    """As `append`, in one Core statement instead of a unit-of-work flush (the decision path:
+    a third of its time went to the ORM's flush of two entries).
+
+    The entry returned is not in the session: it is what was written, for the caller to read.
+    The ORM's flush hooks do not see it, so the caller notifies (``notifications.for_entries``)
+    and folds it into the scope's cached state (``allocation_book.record``) itself.
+    """
+    values = dict.fromkeys(_COLUMNS)
+    values.update(
+        kind=str(kind),
+        effective_date=effective_date,
+        recorded_at=utcnow(),
+        actor_user_id=actor.user_id,
+        actor_organisation_id=actor.organisation_id,
+        request_id=actor.request_id,
+        payload=payload or {},
+        **columns,
+    )
+    entry_id = session.connection().execute(_INSERT, values).scalar_one()
+    return JournalEntry(id=entry_id, **values)
 
 
 def reserver_shares(organisation_id: int | None) -> sa.Select[Any]:

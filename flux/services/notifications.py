@@ -12,6 +12,7 @@ household (the journal holds none).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -88,9 +89,10 @@ def for_entries(session: Session, entries: Iterable[JournalEntry]) -> int:
         share_id = _share_concerned(entry)
         if share_id is None:
             continue
-        draft = _draft_for_entry(session, entry, share_id)
+        users, label = _recipients(session, share_id, entry.effective_date)
+        draft = _draft_for_entry(entry, label)
         if draft is not None:
-            written += add(session, _reserver_users(session, share_id), draft)
+            written += add(session, users, draft)
     return written
 
 
@@ -103,8 +105,7 @@ def _share_concerned(entry: JournalEntry) -> int | None:
     return None
 
 
-def _draft_for_entry(session: Session, entry: JournalEntry, share_id: int) -> Draft | None:
-    label = _share_label(session, share_id, entry.effective_date)
+def _draft_for_entry(entry: JournalEntry, label: str) -> Draft | None:
     vacancy_id = entry.vacancy_id or entry.id
     what = f"le logement libéré n° {vacancy_id}"
     payload = entry.payload or {}
@@ -198,21 +199,61 @@ def add(session: Session, user_ids: Iterable[int], draft: Draft) -> int:
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
-    written = session.connection().execute(
-        insert.values(rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-        .returning(Notification.id)
-    )
+    connection = session.connection()
+    written = connection.execute(_insert_statement(connection.dialect.name), rows)
     return len(written.all())  # rows really written (a repeat writes none)
 
 
-def _reserver_users(session: Session, share_id: int) -> set[int]:
-    reserver = session.scalar(
-        sa.select(Convention.reserver_id).join(Share).where(Share.id == share_id)
+@functools.cache
+def _insert_statement(dialect: str) -> sa.Insert:
+    """Built once per dialect; run with the rows as parameters (one statement for all)."""
+    table = Notification.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(table.c.id)
     )
-    return set() if reserver is None else _organisation_users(session, reserver)
+
+
+def _recipients(session: Session, share_id: int, on: date) -> tuple[set[int], str]:
+    """The active users of a share's réservataire, and the share's label on a date (its
+    terms' label in the version in force, else its code): one statement, on every decision."""
+    rows = session.connection().execute(_recipients_statement(), {"share": share_id, "on": on})
+    rows = rows.all()
+    if not rows:
+        return set(), "?"
+    return {row.id for row in rows if row.id is not None}, rows[0].label or rows[0].code or "?"
+
+
+@functools.cache
+def _recipients_statement() -> sa.Select[Any]:
+    """Built once (with bound parameters): building it cost as much as running it."""
+    from flux.models import ConventionVersion
+
+    shares, conventions, users = Share.__table__, Convention.__table__, User.__table__
+    terms, versions = ShareTerms.__table__, ConventionVersion.__table__
+    label = (
+        sa.select(terms.c.label)
+        .join(versions, terms.c.version_id == versions.c.id)
+        .where(
+            terms.c.share_id == shares.c.id,
+            versions.c.effective_from <= sa.bindparam("on", type_=sa.Date),
+        )
+        .order_by(versions.c.effective_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    active = sa.and_(users.c.organisation_id == conventions.c.reserver_id, users.c.active)
+    return (
+        sa.select(users.c.id, label.label("label"), shares.c.code)
+        .select_from(
+            shares.join(conventions, shares.c.convention_id == conventions.c.id).outerjoin(
+                users, active
+            )
+        )
+        .where(shares.c.id == sa.bindparam("share"))
+    )
 
 
 def _organisation_users(session: Session, organisation_id: int) -> set[int]:
@@ -221,19 +262,6 @@ def _organisation_users(session: Session, organisation_id: int) -> set[int]:
             sa.select(User.id).where(User.organisation_id == organisation_id, User.active.is_(True))
         )
     )
-
-
-def _share_label(session: Session, share_id: int, on: date) -> str:
-    from flux.models import ConventionVersion
-
-    label = session.scalar(
-        sa.select(ShareTerms.label)
-        .join(ConventionVersion, ShareTerms.version_id == ConventionVersion.id)
-        .where(ShareTerms.share_id == share_id, ConventionVersion.effective_from <= on)
-        .order_by(ConventionVersion.effective_from.desc())
-        .limit(1)
-    )
-    return label or session.scalar(sa.select(Share.code).where(Share.id == share_id)) or "?"
 
 
 # --- reading and preferences ---------------------------------------------------------------
@@ -306,10 +334,9 @@ def remind_deadlines(session: Session, today: date) -> int:
         if deadline is None or state.holder is None:
             continue
         share_id = int(state.holder)
-        users = _reserver_users(session, share_id)
+        users, label = _recipients(session, share_id, state.logged.effective_date)
         if not users:
             continue
-        label = _share_label(session, share_id, state.logged.effective_date)
         vacancy_id = state.logged.id
         if deadline < today:
             written += add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -72,14 +73,30 @@ def _copy(info: dict) -> dict:
 
 
 _cache: dict[tuple[str, int, str], tuple[tuple[int, int], ScopeConventions]] = {}
+
+
+@functools.lru_cache(maxsize=64)
+def _database(bind: Any) -> str:
+    """The cache's name for a database (rendering its URL on every call cost a tenth of a
+    decision)."""
+    return str(bind.url)
+
 _cache_lock = threading.Lock()
 
 
 def load(session: Session, landlord_id: int, departement: str) -> ScopeConventions:
     """The scope's conventions; rebuilt only when a version was added since the last call."""
     # One statement: the conventions' versions and the territory perimeters resolve against.
-    row = session.execute(sa.select(*_fingerprint(landlord_id, departement))).one()
-    return _from_cache(session, landlord_id, departement, tuple(int(value) for value in row))
+    row = session.connection().execute(
+        _fingerprint_statement(), {"landlord": landlord_id, "departement": departement}
+    )
+    return _from_cache(session, landlord_id, departement, tuple(int(v) for v in row.one()))
+
+
+@functools.cache
+def _fingerprint_statement() -> sa.Select[Any]:
+    """Built once, with bound parameters (building it cost as much as running it)."""
+    return sa.select(*_fingerprint(sa.bindparam("landlord"), sa.bindparam("departement")))
 
 
 def load_many(
@@ -102,7 +119,7 @@ def load_many(
     }
 
 
-def _fingerprint(landlord_id: int, departement: str) -> list[Any]:
+def _fingerprint(landlord_id: Any, departement: Any) -> list[Any]:
     """What a scope's cached conventions are made of: its versions (count, last id) and its
     département's territory counts."""
     versions = (
@@ -125,7 +142,7 @@ def _fingerprint(landlord_id: int, departement: str) -> list[Any]:
 def _from_cache(
     session: Session, landlord_id: int, departement: str, fingerprint: tuple[int, ...]
 ) -> ScopeConventions:
-    key = (str(session.get_bind().url), landlord_id, departement)
+    key = (_database(session.get_bind()), landlord_id, departement)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and cached[0] == fingerprint:

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from flux import clock
 from flux.domain import allocation, lifecycle, orientation_summary, reconciliation
@@ -20,8 +20,14 @@ from flux.domain.conventions import format_dwellings, format_percent
 from flux.domain.eligibility import VacancyFacts, eligible_shares
 from flux.domain.lifecycle import Event, Lifecycle, Stage
 from flux.domain.reference import OUT_OF_FLUX_LABELS, Letting, Role
-from flux.models import Dwelling, JournalEntry
-from flux.services import allocation_book, held_vacancies, journal, scope_conventions
+from flux.models import Commune, Dwelling, JournalEntry, Organisation
+from flux.services import (
+    allocation_book,
+    held_vacancies,
+    journal,
+    notifications,
+    scope_conventions,
+)
 from flux.services.access import Actor, require_writer, visible_dwellings
 from flux.services.allocation_book import (
     Scope,
@@ -71,7 +77,7 @@ def log_vacancy(
     """
     dwelling = _dwelling_for_write(session, actor, data)  # 404 first: one it may not see
     require_writer(actor)
-    scope = Scope(dwelling.landlord_id, dwelling.commune.departement_code)
+    scope = Scope(dwelling.landlord_id, dwelling.departement_code)
     facts = _facts(dwelling, data)
     rule = allocation_book.lock(session, scope)
     # Under the lock: a convention or amendment takes the same lock, so the terms read here
@@ -87,7 +93,7 @@ def log_vacancy(
     reconciliation.check_open(data.available_on, closed)
     eligible = eligible_shares(conventions.views, facts)
     # Previous year not closed yet: logged now, oriented at its close (held_vacancies).
-    held = held_vacancies.must_wait_for(session, scope, closed, data)
+    held = held_vacancies.must_wait_for(session, scope, rule, closed, data)
     decision = vacancy = None
     if data.deduction is None and held is None:
         # Decide before writing anything: a refusal must leave no trace in the journal.
@@ -124,7 +130,7 @@ def refuse_if_sold(rpls_id: str, sold_on: date | None, available_on: date) -> No
         )
 
 
-def _facts(dwelling: Dwelling, data: NewVacancy) -> VacancyFacts:
+def _facts(dwelling: Any, data: NewVacancy) -> VacancyFacts:
     return VacancyFacts(
         data.available_on,
         dwelling.commune_insee,
@@ -136,7 +142,7 @@ def _facts(dwelling: Dwelling, data: NewVacancy) -> VacancyFacts:
 
 def _check_loggable(
     session: Session,
-    dwelling: Dwelling,
+    dwelling: Any,
     data: NewVacancy,
     today: date | None,
     logged: list[tuple[int, date]],
@@ -172,7 +178,7 @@ def _append_logged(
     session: Session,
     actor: Actor,
     scope: Scope,
-    dwelling: Dwelling,
+    dwelling: Any,
     data: NewVacancy,
     eligible: list[EligibleShare],
     held: int | None = None,
@@ -180,7 +186,7 @@ def _append_logged(
     """The vacancy_logged entry; or, when its idempotency key lost a race, the winner's id."""
 
     def append() -> JournalEntry:
-        return journal.append(
+        return journal.insert(
             session,
             actor,
             Kind.VACANCY_LOGGED,
@@ -236,7 +242,7 @@ def _orient(
     chosen = decision.chosen if data.orient_to is None else data.orient_to
     override = chosen != decision.chosen
     policies = policies_for(conventions, chosen, logged.effective_date)
-    return journal.append(
+    entry = journal.insert(
         session,
         actor,
         Kind.ORIENTATION,
@@ -260,6 +266,8 @@ def _orient(
             **policies,
         },
     )
+    notifications.for_entries(session, [entry])  # the réservataire is told (the outbox)
+    return entry
 
 
 orientation_entry = _orient  # the close orients held vacancies with it
@@ -304,7 +312,7 @@ def policies_for(
     }
 
 
-def _snapshot(dwelling: Dwelling) -> dict[str, Any]:
+def _snapshot(dwelling: Any) -> dict[str, Any]:
     """The dwelling as it was when it became free (reports must not move if it is edited)."""
     return {
         "rpls_id": dwelling.rpls_id,
@@ -316,22 +324,47 @@ def _snapshot(dwelling: Dwelling) -> dict[str, Any]:
     }
 
 
-def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwelling:
-    stmt = sa.select(Dwelling).where(visible_dwellings(actor)).options(joinedload(Dwelling.commune))
+_DWELLINGS = Dwelling.__table__
+# What a decision needs of its dwelling, and its département (the scope), in plain Core.
+_DWELLING_FOR_WRITE = sa.select(
+    *(
+        _DWELLINGS.c[name]
+        for name in (
+            "id",
+            "landlord_id",
+            "rpls_id",
+            "commune_insee",
+            "qpv_code",
+            "typology",
+            "financing",
+            "construction_year",
+            "out_of_flux",
+            "sold_on",
+        )
+    ),
+    Commune.__table__.c.departement_code,
+).join_from(_DWELLINGS, Commune.__table__, _DWELLINGS.c.commune_insee == Commune.__table__.c.insee)
+
+
+def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> sa.Row[Any]:
+    """The dwelling (its columns and ``departement_code``), if the caller may log it."""
+    stmt = _DWELLING_FOR_WRITE.where(visible_dwellings(actor))
     if data.dwelling_id is not None:
-        stmt = stmt.where(Dwelling.id == data.dwelling_id)
+        stmt = stmt.where(_DWELLINGS.c.id == data.dwelling_id)
     else:
-        stmt = stmt.where(Dwelling.rpls_id == data.rpls_id)
+        stmt = stmt.where(_DWELLINGS.c.rpls_id == data.rpls_id)
         if actor.role is Role.LANDLORD:
-            stmt = stmt.where(Dwelling.landlord_id == actor.organisation_id)
+            stmt = stmt.where(_DWELLINGS.c.landlord_id == actor.organisation_id)
+        elif isinstance(data.landlord, int):
+            stmt = stmt.where(_DWELLINGS.c.landlord_id == data.landlord)
         elif data.landlord is not None:
-            column = Dwelling.landlord_id if isinstance(data.landlord, int) else None
-            stmt = (
-                stmt.where(column == data.landlord)
-                if column is not None
-                else stmt.where(Dwelling.landlord.has(code=data.landlord))
+            organisations = Organisation.__table__.c
+            stmt = stmt.where(
+                _DWELLINGS.c.landlord_id.in_(
+                    sa.select(organisations.id).where(organisations.code == data.landlord)
+                )
             )
-    found = session.scalars(stmt).all()
+    found = session.connection().execute(stmt).all()
     if not found:
         message = "Logement introuvable (aucun logement visible pour cette référence)."
         field = "dwelling" if data.dwelling_id is not None else "rpls_id"
@@ -350,23 +383,26 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> Dwe
     return dwelling
 
 
-def _logged_of(session: Session, dwelling: Dwelling) -> list[tuple[int, date]]:
+_JOURNAL = JournalEntry.__table__
+_LOGGED_OF = (
+    sa.select(_JOURNAL.c.id, _JOURNAL.c.effective_date)
+    .where(
+        _JOURNAL.c.kind == str(Kind.VACANCY_LOGGED),
+        _JOURNAL.c.dwelling_id == sa.bindparam("dwelling"),
+    )
+    .order_by(_JOURNAL.c.id)
+)
+
+
+def _logged_of(session: Session, dwelling: Any) -> list[tuple[int, date]]:
     """The dwelling's vacancies (id, date), oldest first: one read for both checks below."""
-    return [
-        (row.id, row.effective_date)
-        for row in session.execute(
-            sa.select(JournalEntry.id, JournalEntry.effective_date)
-            .where(
-                JournalEntry.kind == Kind.VACANCY_LOGGED, JournalEntry.dwelling_id == dwelling.id
-            )
-            .order_by(JournalEntry.id)
-        )
-    ]
+    rows = session.connection().execute(_LOGGED_OF, {"dwelling": dwelling.id})
+    return [(row.id, row.effective_date) for row in rows]
 
 
 def _earlier_request(
     session: Session,
-    dwelling: Dwelling,
+    dwelling: Any,
     data: NewVacancy,
     logged: list[tuple[int, date]] | None = None,
     replays: dict[int, Replayed] | None = None,
@@ -406,7 +442,7 @@ def _replayed(session: Session, vacancy_id: int, replays: dict[int, Replayed] | 
 
 def _refuse_if_open(
     session: Session,
-    dwelling: Dwelling,
+    dwelling: Any,
     logged: list[tuple[int, date]],
     replays: dict[int, Replayed],
 ) -> None:
