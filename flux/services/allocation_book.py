@@ -228,8 +228,8 @@ class ScopeCache:
         if row.kind == Kind.YEAR_CLOSED:
             self.closed[row.period] = int(row.payload["through_id"])
         elif row.kind == Kind.VACANCY_LOGGED and row.period is not None:
-            if self.first_vacancy is None or row.period < self.first_vacancy:
-                self.first_vacancy = row.period
+            earliest = self.first_vacancy
+            self.first_vacancy = row.period if earliest is None else min(earliest, row.period)
         book = self.books.get(row.period)
         if book is not None and row.kind in _ALLOCATION_KIND_NAMES:
             fold(book, (row,))
@@ -241,7 +241,7 @@ _cache_lock = threading.Lock()
 _CHECKED_OUT = "flux_allocation_scopes"  # session.info: the scopes this transaction folded
 _MARKS = "flux_allocation_marks"  # session.info: each locked scope's (rule, version, generation)
 _JOURNAL = JournalEntry.__table__
-_SCOPES = AllocationScope.__table__
+_SCOPES = SCOPES_TABLE = AllocationScope.__table__
 _IN_SCOPE = sa.and_(
     _JOURNAL.c.landlord_id == sa.bindparam("landlord"),
     _JOURNAL.c.departement_code == sa.bindparam("departement"),
@@ -539,6 +539,12 @@ def closed_through(session: Session, scope: Scope, year: int) -> int | None:
         )
     )
     return None if payload is None else int(payload["through_id"])
+
+
+def locked_marks(session: Session, scope: Scope) -> tuple[int, str] | None:
+    """The scope's (version, generation) as ``lock`` read them (None once an entry has been
+    appended since): a caller that read the scope before the lock compares them."""
+    return session.info.get(_MARKS, {}).get(scope)
 
 
 def lock(session: Session, scope: Scope) -> Rule:

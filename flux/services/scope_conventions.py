@@ -47,16 +47,24 @@ class ScopeConventions:
         explanation of a decision is answered without reading the conventions again."""
         result = {}
         for share_id in share_ids:
-            known = self.labels.get(share_id)
-            if known is None:
-                continue
-            info, by_version = known
-            label = by_version[0][1]
-            for effective_from, version_label in by_version:
-                if effective_from <= on:
-                    label = version_label
-            result[share_id] = {"share_id": share_id, "label": label, **_copy(info)}
+            label = self.share_label(share_id, on)
+            if label is not None:
+                info = self.labels[share_id][0]
+                result[share_id] = {"share_id": share_id, "label": label, **_copy(info)}
         return result
+
+    def share_label(self, share_id: int, on: date) -> str | None:
+        """A share's label on a date (its terms' label in the version in force, else its
+        code); None if the share is not this scope's."""
+        known = self.labels.get(share_id)
+        if known is None:
+            return None
+        by_version = known[1]
+        label = by_version[0][1]
+        for effective_from, version_label in by_version:
+            if effective_from <= on:
+                label = version_label
+        return label
 
     def version_for_share(self, share_id: int, on: date) -> Policies:
         """The version governing a share's convention on a date (policies, deadlines)."""
@@ -80,6 +88,7 @@ def _database(bind: Any) -> str:
     """The cache's name for a database (rendering its URL on every call cost a tenth of a
     decision)."""
     return str(bind.url)
+
 
 _cache_lock = threading.Lock()
 
@@ -121,15 +130,21 @@ def load_many(
 
 def _fingerprint(landlord_id: Any, departement: Any) -> list[Any]:
     """What a scope's cached conventions are made of: its versions (count, last id) and its
-    département's territory counts."""
+    département's territory counts. Plain Core on aliases of its own, so that the columns can
+    be correlated to a query about a dwelling (``fingerprint_columns``)."""
+    conventions = Convention.__table__.alias("fp_conventions")
+    versions_table = ConventionVersion.__table__.alias("fp_versions")
     versions = (
-        sa.select(ConventionVersion.id)
-        .join(Convention, ConventionVersion.convention_id == Convention.id)
-        .where(Convention.landlord_id == landlord_id, Convention.departement_code == departement)
+        sa.select(versions_table.c.id)
+        .join(conventions, versions_table.c.convention_id == conventions.c.id)
+        .where(
+            conventions.c.landlord_id == landlord_id, conventions.c.departement_code == departement
+        )
         .subquery()
     )
-    communes = sa.select(Commune.insee, Commune.epci_siren).where(
-        Commune.departement_code == departement
+    territory = Commune.__table__.alias("fp_communes")
+    communes = sa.select(territory.c.insee, territory.c.epci_siren).where(
+        territory.c.departement_code == departement
     )
     columns = [
         sa.select(sa.func.count(versions.c.id)).scalar_subquery(),
@@ -137,6 +152,23 @@ def _fingerprint(landlord_id: Any, departement: Any) -> list[Any]:
         *_territory_counts(communes.subquery()),
     ]
     return [column.label(f"f{n}") for n, column in enumerate(columns)]
+
+
+def fingerprint_columns(landlord_id: Any, departement: Any) -> list[Any]:
+    """The fingerprint as columns of another query (``fp0``…), e.g. correlated to a dwelling's
+    landlord and département; pass what they return to ``load_with``."""
+    return [
+        column.element.label(f"fp{n}")
+        for n, column in enumerate(_fingerprint(landlord_id, departement))
+    ]
+
+
+def load_with(
+    session: Session, landlord_id: int, departement: str, fingerprint: Iterable[Any]
+) -> ScopeConventions:
+    """As `load`, with a fingerprint already read (by the caller's own statement)."""
+    values = tuple(int(value) for value in fingerprint)
+    return _from_cache(session, landlord_id, departement, values)
 
 
 def _from_cache(

@@ -6,6 +6,7 @@ Every fact is a journal entry; a vacancy's stage and holder are replayed from it
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -72,23 +73,31 @@ def log_vacancy(
 ) -> Logged:
     """Log a vacancy and orient it to the share furthest behind its due (or deduct it).
 
-    The dwelling is read before the scope lock; the conventions and the scope's cached state
-    under it, since convention writes take the same lock.
+    One statement before the scope lock reads the dwelling, the scope's marks, its
+    conventions' fingerprint and the dwelling's vacancies. Under the lock, they stand if the
+    scope's marks have not moved: every write that changes them (a vacancy, an event, new
+    terms) appends to the scope's journal, which moves its version. Else they are read again
+    under the lock. The lock is held for the catch-up, the decision and the writes only.
     """
     dwelling = _dwelling_for_write(session, actor, data)  # 404 first: one it may not see
     require_writer(actor)
     scope = Scope(dwelling.landlord_id, dwelling.departement_code)
     facts = _facts(dwelling, data)
     rule = allocation_book.lock(session, scope)
-    # Under the lock: a convention or amendment takes the same lock, so the terms read here
-    # are those committed before this decision (one statement while the cache holds).
-    conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
-    logged_before, replays = _logged_of(session, dwelling), {}
+    if allocation_book.locked_marks(session, scope) == (dwelling.version, dwelling.generation):
+        conventions = scope_conventions.load_with(
+            session, scope.landlord_id, scope.departement, _fingerprint_of(dwelling)
+        )
+        history = _history_read(session, dwelling, data)
+    else:  # the scope moved between the two statements: read under the lock
+        conventions = scope_conventions.load(session, scope.landlord_id, scope.departement)
+        history = _History.of(_logged_of(session, dwelling), data.available_on)
+    replays: dict[int, Replayed] = {}
     # A replay returns the first response, whatever became of the dwelling since.
-    earlier = _earlier_request(session, dwelling, data, logged_before, replays)
+    earlier = _earlier_request(session, dwelling, data, history, replays)
     if earlier is not None:
         return Logged(earlier, created=False)
-    _check_loggable(session, dwelling, data, today, logged_before, replays)
+    _check_loggable(session, dwelling, data, today, history, replays)
     closed = allocation_book.closed_years(session, scope, rule)
     reconciliation.check_open(data.available_on, closed)
     eligible = eligible_shares(conventions.views, facts)
@@ -145,7 +154,7 @@ def _check_loggable(
     dwelling: Any,
     data: NewVacancy,
     today: date | None,
-    logged: list[tuple[int, date]],
+    history: _History,
     replays: dict[int, Replayed],
 ) -> None:
     if dwelling.out_of_flux is not None:
@@ -156,7 +165,7 @@ def _check_loggable(
             extra={"out_of_flux": str(dwelling.out_of_flux)},
         )
     refuse_if_sold(dwelling.rpls_id, dwelling.sold_on, data.available_on)
-    _refuse_if_open(session, dwelling, logged, replays)
+    _refuse_if_open(session, dwelling, history, replays)
     lifecycle.check_available_on(data.available_on, today or clock.today())
 
 
@@ -266,7 +275,8 @@ def _orient(
             **policies,
         },
     )
-    notifications.for_entries(session, [entry])  # the réservataire is told (the outbox)
+    # The réservataire is told (the outbox), its share's label taken from the conventions.
+    notifications.for_entries(session, [entry], conventions.share_label)
     return entry
 
 
@@ -325,30 +335,79 @@ def _snapshot(dwelling: Any) -> dict[str, Any]:
 
 
 _DWELLINGS = Dwelling.__table__
-# What a decision needs of its dwelling, and its département (the scope), in plain Core.
-_DWELLING_FOR_WRITE = sa.select(
-    *(
-        _DWELLINGS.c[name]
-        for name in (
-            "id",
-            "landlord_id",
-            "rpls_id",
-            "commune_insee",
-            "qpv_code",
-            "typology",
-            "financing",
-            "construction_year",
-            "out_of_flux",
-            "sold_on",
-        )
-    ),
-    Commune.__table__.c.departement_code,
-).join_from(_DWELLINGS, Commune.__table__, _DWELLINGS.c.commune_insee == Commune.__table__.c.insee)
+_COMMUNES = Commune.__table__
+_JOURNAL = JournalEntry.__table__
+_SCOPES = allocation_book.SCOPES_TABLE
+
+
+@functools.cache
+def _dwelling_statement() -> sa.Select[Any]:
+    """What a decision needs to read before the lock, in one statement (built once): the
+    dwelling's columns and département, the scope's marks, its conventions' fingerprint, the
+    dwelling's last vacancy and how many it has on the requested day (``on``)."""
+    dwellings, departement = _DWELLINGS.c, _COMMUNES.c.departement_code
+    scope = sa.and_(
+        _SCOPES.c.landlord_id == dwellings.landlord_id, _SCOPES.c.departement_code == departement
+    )
+    vacancies = sa.and_(
+        _JOURNAL.c.kind == str(Kind.VACANCY_LOGGED), _JOURNAL.c.dwelling_id == dwellings.id
+    )
+    return sa.select(
+        *(
+            dwellings[name]
+            for name in (
+                "id",
+                "landlord_id",
+                "rpls_id",
+                "commune_insee",
+                "qpv_code",
+                "typology",
+                "financing",
+                "construction_year",
+                "out_of_flux",
+                "sold_on",
+            )
+        ),
+        departement,
+        sa.select(_SCOPES.c.version).where(scope).scalar_subquery().label("version"),
+        sa.select(_SCOPES.c.generation).where(scope).scalar_subquery().label("generation"),
+        *scope_conventions.fingerprint_columns(dwellings.landlord_id, departement),
+        sa.select(sa.func.max(_JOURNAL.c.id)).where(vacancies).scalar_subquery().label("last"),
+        sa.select(sa.func.count(_JOURNAL.c.id))
+        .where(vacancies, _JOURNAL.c.effective_date == sa.bindparam("on", type_=sa.Date))
+        .scalar_subquery()
+        .label("same_day"),
+    ).join_from(_DWELLINGS, _COMMUNES, dwellings.commune_insee == _COMMUNES.c.insee)
+
+
+def _fingerprint_of(dwelling: sa.Row[Any]) -> list[Any]:
+    mapping = dwelling._mapping
+    return [mapping[key] for key in mapping if key.startswith("fp")]
+
+
+@dataclass(frozen=True)
+class _History:
+    """A dwelling's vacancies as the checks need them: its last, and those of the day."""
+
+    last: int | None
+    same_day: list[int]
+
+    @classmethod
+    def of(cls, logged: list[tuple[int, date]], on: date) -> _History:
+        return cls(logged[-1][0] if logged else None, [vid for vid, day in logged if day == on])
+
+
+def _history_read(session: Session, dwelling: sa.Row[Any], data: NewVacancy) -> _History:
+    """From the statement before the lock; the full list only when the day already has one
+    (a retry, or a vacancy logged again after a withdrawal)."""
+    if dwelling.same_day:
+        return _History.of(_logged_of(session, dwelling), data.available_on)
+    return _History(dwelling.last, [])
 
 
 def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> sa.Row[Any]:
     """The dwelling (its columns and ``departement_code``), if the caller may log it."""
-    stmt = _DWELLING_FOR_WRITE.where(visible_dwellings(actor))
+    stmt = _dwelling_statement().where(visible_dwellings(actor))
     if data.dwelling_id is not None:
         stmt = stmt.where(_DWELLINGS.c.id == data.dwelling_id)
     else:
@@ -364,7 +423,7 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> sa.
                     sa.select(organisations.id).where(organisations.code == data.landlord)
                 )
             )
-    found = session.connection().execute(stmt).all()
+    found = session.connection().execute(stmt, {"on": data.available_on}).all()
     if not found:
         message = "Logement introuvable (aucun logement visible pour cette référence)."
         field = "dwelling" if data.dwelling_id is not None else "rpls_id"
@@ -383,7 +442,6 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> sa.
     return dwelling
 
 
-_JOURNAL = JournalEntry.__table__
 _LOGGED_OF = (
     sa.select(_JOURNAL.c.id, _JOURNAL.c.effective_date)
     .where(
@@ -404,7 +462,7 @@ def _earlier_request(
     session: Session,
     dwelling: Any,
     data: NewVacancy,
-    logged: list[tuple[int, date]] | None = None,
+    history: _History | None = None,
     replays: dict[int, Replayed] | None = None,
 ) -> int | None:
     """The vacancy an identical earlier request logged (same key, or same dwelling and date)."""
@@ -423,11 +481,13 @@ def _earlier_request(
                     errors={"headers": {"Idempotency-Key": ["Clé déjà utilisée."]}},
                 )
             return earlier.id
-    logged = _logged_of(session, dwelling) if logged is None else logged
-    same_day = [vid for vid, on in logged if on == data.available_on]
+    if history is None:
+        history = _History.of(_logged_of(session, dwelling), data.available_on)
     # A withdrawn vacancy does not stand for a new request: it may be logged again, corrected.
     live = [
-        v for v in same_day if _replayed(session, v, replays).lifecycle.stage is not Stage.WITHDRAWN
+        v
+        for v in history.same_day
+        if _replayed(session, v, replays).lifecycle.stage is not Stage.WITHDRAWN
     ]
     return live[0] if live else None
 
@@ -443,11 +503,11 @@ def _replayed(session: Session, vacancy_id: int, replays: dict[int, Replayed] | 
 def _refuse_if_open(
     session: Session,
     dwelling: Any,
-    logged: list[tuple[int, date]],
+    history: _History,
     replays: dict[int, Replayed],
 ) -> None:
-    if logged:
-        last = logged[-1][0]
+    last = history.last
+    if last is not None:
         state = _replayed(session, last, replays)
         if not state.lifecycle.closed:
             raise Conflict(
