@@ -130,26 +130,30 @@ def load_many(
 
 def _fingerprint(landlord_id: Any, departement: Any) -> list[Any]:
     """What a scope's cached conventions are made of: its versions (count, last id) and its
-    département's territory counts. Plain Core on aliases of its own, so that the columns can
-    be correlated to a query about a dwelling (``fingerprint_columns``)."""
+    département's territory counts (a commune added to the département or moved between EPCI
+    must rebuild them: perimeters are resolved from the territory tables).
+
+    Scalar subqueries on aliases of their own, without derived tables, so that they can be
+    correlated to a query about a dwelling (``fingerprint_columns``)."""
     conventions = Convention.__table__.alias("fp_conventions")
-    versions_table = ConventionVersion.__table__.alias("fp_versions")
-    versions = (
-        sa.select(versions_table.c.id)
-        .join(conventions, versions_table.c.convention_id == conventions.c.id)
+    versions = ConventionVersion.__table__.alias("fp_versions")
+    communes = Commune.__table__.alias("fp_communes")
+    of_scope = (
+        sa.select()
+        .select_from(versions.join(conventions, versions.c.convention_id == conventions.c.id))
         .where(
             conventions.c.landlord_id == landlord_id, conventions.c.departement_code == departement
         )
-        .subquery()
     )
-    territory = Commune.__table__.alias("fp_communes")
-    communes = sa.select(territory.c.insee, territory.c.epci_siren).where(
-        territory.c.departement_code == departement
-    )
+    in_departement = sa.select().where(communes.c.departement_code == departement)
     columns = [
-        sa.select(sa.func.count(versions.c.id)).scalar_subquery(),
-        sa.select(sa.func.coalesce(sa.func.max(versions.c.id), 0)).scalar_subquery(),
-        *_territory_counts(communes.subquery()),
+        of_scope.add_columns(sa.func.count(versions.c.id)).scalar_subquery(),
+        of_scope.add_columns(sa.func.coalesce(sa.func.max(versions.c.id), 0)).scalar_subquery(),
+        in_departement.add_columns(sa.func.count(communes.c.insee)).scalar_subquery(),
+        in_departement.add_columns(sa.func.count(communes.c.epci_siren)).scalar_subquery(),
+        in_departement.add_columns(
+            sa.func.count(sa.distinct(communes.c.epci_siren))
+        ).scalar_subquery(),
     ]
     return [column.label(f"f{n}") for n, column in enumerate(columns)]
 
@@ -183,16 +187,6 @@ def _from_cache(
     with _cache_lock:
         _cache[key] = (fingerprint, result)
     return result
-
-
-def _territory_counts(communes: sa.Subquery) -> list[sa.ScalarSelect]:
-    """Perimeters are resolved from the territory tables: a commune added to the département
-    or moved between EPCI must rebuild the scope's conventions."""
-    return [
-        sa.select(sa.func.count(communes.c.insee)).scalar_subquery(),
-        sa.select(sa.func.count(communes.c.epci_siren)).scalar_subquery(),
-        sa.select(sa.func.count(sa.distinct(communes.c.epci_siren))).scalar_subquery(),
-    ]
 
 
 def clear_cache() -> None:

@@ -1,0 +1,143 @@
+"""The decision path's cost and its reads before the scope lock (issue 14 item 2).
+
+POST /vacancies reads the dwelling, the scope's marks, the conventions' fingerprint and the
+dwelling's vacancies in one statement before the lock; under the lock they stand only if the
+scope's marks have not moved. These tests count the statements, check that the conventions are
+not rebuilt at every decision, and make another request win the race between the two.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from flux.db import db
+from flux.domain.reference import Role
+from flux.services import allocation_book, scope_conventions, vacancies
+from flux.services.access import Actor
+
+from ..conftest import ON_POSTGRES
+from .conftest import share
+from .vacancy_kit import OPH, action_logement, create_convention, create_dwelling, log, toulouse
+
+
+@pytest.fixture
+def oph(auth, territory) -> dict:
+    return auth("landlord", OPH)
+
+
+@pytest.fixture
+def homes(client, oph) -> list[int]:
+    action_logement(client, oph)
+    toulouse(client, oph)
+    return [create_dwelling(client, oph, f"P{n:07d}") for n in range(1, 13)]
+
+
+@contextmanager
+def _statements(app):
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        # Transaction control (SQLite's BEGIN goes through the cursor) and the token's check
+        # (cached a few seconds in production, not in tests) are not the decision's.
+        if not statement.startswith("BEGIN") and "api_tokens" not in statement:
+            seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def _logged(client, headers, home: int, on: str) -> dict:
+    response = log(client, headers, home, on)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_a_decision_costs_the_same_few_statements_however_long_the_year(app, client, oph, homes):
+    for n, home in enumerate(homes[:2]):  # the caches (token, conventions, scope) warm up
+        _logged(client, oph, home, f"2025-03-{n + 1:02d}")
+    costs = []
+    for n, home in enumerate(homes[2:]):
+        with _statements(app) as seen:
+            _logged(client, oph, home, f"2025-04-{n + 1:02d}")
+        costs.append(seen)
+    # Before the lock: the dwelling with the scope's marks, fingerprint and history. Under it:
+    # the lock, the catch-up, the two entries, the réservataire's notification (if any).
+    assert max(len(seen) for seen in costs) <= 6, "\n".join(s[:70] for s in costs[-1])
+    assert len(costs[-1]) <= len(costs[0])
+
+
+def test_the_conventions_are_read_once_then_only_their_fingerprint(
+    app, client, oph, homes, monkeypatch
+):
+    _logged(client, oph, homes[0], "2025-03-01")
+    rebuilt = []
+    original = scope_conventions.load_uncached
+
+    def counting(*args, **kwargs):
+        rebuilt.append(args[1:])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scope_conventions, "load_uncached", counting)
+    for n, home in enumerate(homes[1:4]):
+        _logged(client, oph, home, f"2025-03-{n + 2:02d}")
+    assert rebuilt == []
+    # New terms change the fingerprint: the next decision rebuilds them, once.
+    create_convention(client, oph, "DEPT", "departement-31", [share("dept", "5.00")])
+    rebuilt.clear()  # the convention's own checks read the terms
+    body = _logged(client, oph, homes[4], "2025-03-10")
+    assert len(rebuilt) == 1
+    assert "Part dept" in {line.get("label") for line in body["orientation"]["explanation"]}
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="SQLite: a write request holds the database's write lock from its first statement",
+)
+def test_a_vacancy_logged_between_the_read_and_the_lock_is_seen_under_the_lock(
+    app, client, oph, homes, monkeypatch
+):
+    """Another request logs the same dwelling on the same day while this one is between its
+    first statement and the scope lock: this one must answer with that vacancy (a replay),
+    not log a second one, and read the scope again under the lock."""
+    _logged(client, oph, homes[0], "2025-03-01")
+    lock, raced, reread = allocation_book.lock, [], []
+
+    def racing_lock(session, scope):
+        if not raced:
+            raced.append(True)
+            with app.app_context():
+                other = sa.orm.Session(db.engine)
+                actor = Actor(None, Role.LANDLORD, scope.landlord_id)
+                first = vacancies.log_vacancy(
+                    other,
+                    actor,
+                    vacancies.NewVacancy(available_on=date(2025, 3, 2), dwelling_id=homes[1]),
+                )
+                other.commit()
+                other.close()
+                raced.append(first.vacancy_id)
+        return lock(session, scope)
+
+    original_load = scope_conventions.load
+
+    def counting_load(*args, **kwargs):
+        reread.append(args[1:])
+        return original_load(*args, **kwargs)
+
+    monkeypatch.setattr(allocation_book, "lock", racing_lock)
+    monkeypatch.setattr(scope_conventions, "load", counting_load)
+    response = log(client, oph, homes[1], "2025-03-02")
+    assert response.status_code == 200, response.get_json()  # the other request's vacancy
+    assert response.get_json()["id"] == raced[1]
+    assert reread, "the scope moved: its conventions must be read again under the lock"
+    listed = client.get("/api/v1/vacancies", query_string={"page_size": 50}, headers=oph)
+    assert [v["dwelling_id"] for v in listed.get_json()].count(homes[1]) == 1
