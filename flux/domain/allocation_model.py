@@ -259,10 +259,12 @@ class Decision:
     """A proposal with its explanation: every participant's figures and the share chosen.
 
     ``taken_from`` is set when the decision re-orients a vacancy whose share was re-credited.
-    Largest deficit first keeps the figures it ranked by (``figures``, see ``Figures``) and
-    writes the explanation from them when it is first asked for: the lines
-    (``ExplanationLine`` objects), or the explanation as the journal records it
-    (``explanation_payload``), without building the lines. Tijdeman's rule gives the lines.
+    Largest deficit first gives either the figures it ranked by (``figures``, see
+    ``Figures``: ``orient``, whose callers mostly want the choice only), from which the
+    explanation is written when first asked for, or the explanation already written as the
+    journal records it (``payload``: ``propose``, whose callers record it). The lines
+    (``ExplanationLine`` objects) are built from either on first read. Tijdeman's rule gives
+    the lines.
     """
 
     __slots__ = (
@@ -285,9 +287,11 @@ class Decision:
         lines: tuple[ExplanationLine, ...] | None = None,
         taken_from: ShareRef | None = None,
         figures: list[Figures] | None = None,
+        *,
+        payload: list[dict[str, Any]] | None = None,
     ) -> None:
-        if lines is None and figures is None:
-            raise ValueError("a decision needs its lines or the figures to explain itself")
+        if lines is None and figures is None and payload is None:
+            raise ValueError("a decision needs its lines, its figures or its explanation")
         self.vacancy_id = vacancy_id
         self.chosen = chosen
         self.rule_name = rule_name
@@ -295,13 +299,16 @@ class Decision:
         self.taken_from = taken_from
         self._lines = lines
         self._figures = figures
-        self._payload: list[dict[str, Any]] | None = None
+        self._payload = payload
 
     @property
     def lines(self) -> tuple[ExplanationLine, ...]:
         """Every participant's figures at the moment of the decision, in the fixed order."""
         if self._lines is None:
-            self._lines = figures_lines(self._figures, self.taken_from)
+            if self._figures is not None:
+                self._lines = figures_lines(self._figures, self.taken_from)
+            else:
+                self._lines = payload_lines(self._payload)
         return self._lines
 
     def explanation_payload(self) -> list[dict[str, Any]]:

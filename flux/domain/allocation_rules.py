@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 from flux.domain.allocation_model import (
     FULL,
@@ -17,12 +18,12 @@ from flux.domain.allocation_model import (
     AllocationState,
     Decision,
     ExplanationLine,
-    Figures,
     Rule,
     RuleNotApplicable,
     ShareRef,
     SubDeficit,
     Vacancy,
+    fraction_text,
 )
 
 # Module constants: reading ``Rule.TIJDEMAN`` goes through the enum class, and an enum
@@ -42,9 +43,11 @@ def decide(
     """
     rule = state.rule
     if rule is not _TIJDEMAN:
-        figures, chosen = _rank(state, vacancy, added, taken_from)
+        payload, chosen = _rank(state, vacancy, added, taken_from)
         name = RULE_NAME if rule is _LARGEST_DEFICIT else rule.value
-        return Decision(vacancy.vacancy_id, chosen, name, RULE_VERSION, None, taken_from, figures)
+        return Decision(
+            vacancy.vacancy_id, chosen, name, RULE_VERSION, None, taken_from, payload=payload
+        )
     lines = _explain(state, vacancy, added, taken_from)
     lines = _with_deadlines(vacancy, lines)
     chosen = _earliest_deadline(lines)
@@ -55,14 +58,18 @@ def decide(
 
 def _rank(
     state: AllocationState, vacancy: Vacancy, added: bool, taken_from: ShareRef | None
-) -> tuple[list[Figures], ShareRef]:
+) -> tuple[list[dict[str, Any]], ShareRef]:
     """Largest priority first, in integers: the priority ``num/den`` (the mean of the deficit
     and the sub-deficits) is compared by cross-multiplication, exactly as the fractions
-    would be; the first of equals in the fixed order wins. The same figures as ``_explain``."""
+    would be; the first of equals in the fixed order wins. The same figures as ``_explain``.
+
+    Every caller of ``propose`` records the explanation (logging, the bulk import, the refold
+    check), so it is written here as the journal records it (``figures_payload``'s lines),
+    while the figures are at hand."""
     targets, realised, carry_in = state.targets, state.realised, state.carry_in
     sub_targets, sub_realised = state.sub_targets, state.sub_realised
-    figures = []
-    append = figures.append
+    payload = []
+    append = payload.append
     best, best_num, best_den = None, 0, 1
     for share, weight, keys in vacancy.participants:
         back = 1 if share == taken_from else 0
@@ -71,9 +78,9 @@ def _rank(
         target = targets.get(share, 0) + owed + carry
         real = realised.get(share, 0) - back
         num = deficit = target - FULL * real
-        subs: list | tuple = ()
+        subs = []
+        den = 1
         if keys:
-            subs = []
             for key in keys:
                 pair = (share, key)
                 sub_target = sub_targets.get(pair, 0) + owed
@@ -83,13 +90,29 @@ def _rank(
                     {"key": key, "target": sub_target, "realised": sub_real, "deficit": sub_deficit}
                 )
                 num += sub_deficit
-        den = 1 + len(keys)
-        append((share, weight, carry, target, real, deficit, subs, num, den))
+            den += len(keys)
+            priority = fraction_text(num, den)
+        else:
+            priority = str(num)
+        append(
+            {
+                "share": share,
+                "basis_points": weight,
+                "carry_in": carry,
+                "target": target,
+                "realised": real,
+                "deficit": deficit,
+                "priority": priority,
+                "candidate": not back,
+                "deadline": None,
+                "sub_deficits": subs,
+            }
+        )
         if not back and (best is None or num * best_den > best_num * den):
             best, best_num, best_den = share, num, den
     if best is None:
         raise AllocationError("Aucun droit ne reste pour recevoir ce logement.")
-    return figures, best
+    return payload, best
 
 
 def decide_and_add(
