@@ -6,9 +6,10 @@ See ``flux.domain.allocation`` for the rules and the invariants; this module onl
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from math import gcd
 from typing import Any, Final, Literal, TypeAlias
 
 from flux.domain.errors import DomainError
@@ -245,13 +246,25 @@ class ExplanationLine:
     deadline: int | None = None
 
 
+# One participant's figures as largest deficit first captures them for a decision: (share,
+# weight, carry-in, target, realised, deficit, sub-deficits, the priority's numerator and
+# denominator); the sub-deficits are already the dicts the journal records, one per key
+# ({"key", "target", "realised", "deficit"}, in that order), or () for a share without any.
+Figures: TypeAlias = tuple[
+    ShareRef, int, int, int, int, int, "list[dict[str, Any]] | tuple[()]", int, int
+]
+
+
 class Decision:
     """A proposal with its explanation: every participant's figures and the share chosen.
 
     ``taken_from`` is set when the decision re-orients a vacancy whose share was re-credited.
-    The explanation may be built on first use (``explain``) from figures captured when the
-    decision was made: ranking needs only integers, and most of a decision's cost was
-    building the lines, which a caller that only wants the choice never reads.
+    Largest deficit first gives either the figures it ranked by (``figures``, see
+    ``Figures``: ``orient``, whose callers mostly want the choice only), from which the
+    explanation is written when first asked for, or the explanation already written as the
+    journal records it (``payload``: ``propose``, whose callers record it). The lines
+    (``ExplanationLine`` objects) are built from either on first read. Tijdeman's rule gives
+    the lines.
     """
 
     __slots__ = (
@@ -261,7 +274,7 @@ class Decision:
         "rule_version",
         "taken_from",
         "_lines",
-        "_explain",
+        "_figures",
         "_payload",
     )
 
@@ -273,36 +286,44 @@ class Decision:
         rule_version: str,
         lines: tuple[ExplanationLine, ...] | None = None,
         taken_from: ShareRef | None = None,
+        figures: list[Figures] | None = None,
         *,
-        explain: Callable[[], tuple[ExplanationLine, ...]] | None = None,
-        payload: Callable[[], list[dict[str, Any]]] | None = None,
+        payload: list[dict[str, Any]] | None = None,
     ) -> None:
-        if (lines is None) == (explain is None):
-            raise ValueError("a decision needs its lines or a way to explain itself, not both")
+        if lines is None and figures is None and payload is None:
+            raise ValueError("a decision needs its lines, its figures or its explanation")
         self.vacancy_id = vacancy_id
         self.chosen = chosen
         self.rule_name = rule_name
         self.rule_version = rule_version
         self.taken_from = taken_from
         self._lines = lines
-        self._explain = explain
+        self._figures = figures
         self._payload = payload
 
     @property
     def lines(self) -> tuple[ExplanationLine, ...]:
         """Every participant's figures at the moment of the decision, in the fixed order."""
         if self._lines is None:
-            self._lines = self._explain()
-            self._explain = None
+            if self._figures is not None:
+                self._lines = figures_lines(self._figures, self.taken_from)
+            else:
+                self._lines = payload_lines(self._payload)
         return self._lines
 
     def explanation_payload(self) -> list[dict[str, Any]]:
         """The explanation as the journal records it (plain lists, dicts, ints and strings):
         written straight from the figures captured at decision time when the rule kept them,
-        without building the lines; else from the lines. Both give the same structure."""
-        if self._payload is not None:
-            return self._payload()
-        return lines_payload(self.lines)
+        without building the lines; else from the lines. Both give the same structure.
+
+        Built once: every call returns the same list, which callers must not modify (the
+        journal stores it; the refold check compares with it)."""
+        if self._payload is None:
+            if self._figures is not None:
+                self._payload = figures_payload(self._figures, self.taken_from)
+            else:
+                self._payload = lines_payload(self.lines)
+        return self._payload
 
     def _key(self) -> tuple:
         return (
@@ -355,3 +376,97 @@ def lines_payload(lines: Iterable[ExplanationLine]) -> list[dict[str, Any]]:
         }
         for line in lines
     ]
+
+
+def payload_lines(payload: Iterable[dict[str, Any]]) -> tuple[ExplanationLine, ...]:
+    """The lines of a recorded explanation (the inverse of ``lines_payload``): the priority is
+    computed again from the deficits, exactly (the mean, a ``Fraction``, for a share with
+    sub-targets)."""
+    lines = []
+    for item in payload:
+        deficit = item["deficit"]
+        subs = tuple(
+            SubDeficit(sub["key"], sub["target"], sub["realised"], sub["deficit"])
+            for sub in item["sub_deficits"]
+        )
+        priority: int | Fraction = deficit
+        if subs:
+            priority = Fraction(deficit + sum(sub.deficit for sub in subs), 1 + len(subs))
+        lines.append(
+            ExplanationLine(
+                item["share"],
+                item["basis_points"],
+                item["carry_in"],
+                item["target"],
+                item["realised"],
+                deficit,
+                subs,
+                priority,
+                item["candidate"],
+                item["deadline"],
+            )
+        )
+    return tuple(lines)
+
+
+def figures_payload(
+    figures: Iterable[Figures], taken_from: ShareRef | None
+) -> list[dict[str, Any]]:
+    """The recorded explanation written straight from a decision's figures: the same as
+    ``lines_payload(figures_lines(figures, taken_from))``, without building the lines."""
+    payload = []
+    append = payload.append
+    for share, weight, carry, target, real, deficit, subs, num, den in figures:
+        if den == 1:
+            priority, subs = str(num), []
+        elif den == 2:  # one sub-target key: the common case
+            priority = f"{num}/2" if num & 1 else str(num >> 1)
+        else:
+            priority = fraction_text(num, den)
+        append(
+            {
+                "share": share,
+                "basis_points": weight,
+                "carry_in": carry,
+                "target": target,
+                "realised": real,
+                "deficit": deficit,
+                "priority": priority,
+                "candidate": share != taken_from,
+                "deadline": None,
+                "sub_deficits": subs,
+            }
+        )
+    return payload
+
+
+def figures_lines(
+    figures: Iterable[Figures], taken_from: ShareRef | None
+) -> tuple[ExplanationLine, ...]:
+    """A decision's lines from its figures (the priority a ``Fraction`` for a mean)."""
+    return tuple(
+        ExplanationLine(
+            share,
+            weight,
+            carry,
+            target,
+            real,
+            deficit,
+            tuple(SubDeficit(s["key"], s["target"], s["realised"], s["deficit"]) for s in subs)
+            if subs
+            else (),
+            num if den == 1 else Fraction(num, den),
+            share != taken_from,
+        )
+        for share, weight, carry, target, real, deficit, subs, num, den in figures
+    )
+
+
+def fraction_text(num: int, den: int) -> str:
+    """``str(Fraction(num, den))`` without building the fraction (den > 0)."""
+    if den == 2:  # one sub-target key: the common case
+        return f"{num}/2" if num & 1 else str(num >> 1)
+    divisor = gcd(num, den)
+    if divisor != 1:
+        num, den = num // divisor, den // divisor
+    return str(num) if den == 1 else f"{num}/{den}"
