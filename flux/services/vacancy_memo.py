@@ -31,7 +31,7 @@ from flux.services import vacancies
 T = TypeVar("T")
 
 # A few pages of each kind for each kind of reader; a description is a few kilobytes.
-REPLAYS_KEPT = 20_000
+REPLAYS_KEPT = 5_000
 DESCRIPTIONS_KEPT = 5_000
 
 EntriesPrint = tuple[tuple[int, Any], ...]
