@@ -4,7 +4,9 @@ served in a fixed number of statements whatever the page size.
 A vacancy's stage and holder are replayed from its journal entries (never stored): the page's
 entries are read in one statement and replayed in memory; the share labels of the whole page are
 read once. Filters on what only the replay knows (stage, holder, deadline) replay every candidate
-the SQL filters leave, still in a fixed number of statements.
+the SQL filters leave, still in a fixed number of statements. Replays, and what the API writes
+of each description, are remembered per process while the vacancy's entries, labels and reader
+are the same (`vacancy_memo`): a page served again reads its entries' ids, not their payloads.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ from flux.services import vacancies
 
 T = TypeVar("T")
 
-# A few pages of each kind for each kind of reader; a description is a few kilobytes.
+# A few pages of each kind for each kind of reader. A description is a few kilobytes of text;
+# a replay holds its decoded payloads (~45 objects for the garbage collector to walk).
 REPLAYS_KEPT = 5_000
 DESCRIPTIONS_KEPT = 5_000
 
