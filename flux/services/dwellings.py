@@ -428,25 +428,38 @@ def details_of(session: Session, dwelling_ids: set[int]) -> dict[int, dict[str, 
     """Each dwelling's attributes for choosing candidates (one read for many dwellings)."""
     if not dwelling_ids:
         return {}
-    rows = session.scalars(
-        sa.select(Dwelling)
+    # Plain columns, not ORM objects: a list page asks for 500 dwellings at once.
+    rows = session.execute(
+        sa.select(
+            Dwelling.id,
+            Dwelling.address,
+            Commune.name,
+            Dwelling.floor,
+            Dwelling.surface_m2_x100,
+            Dwelling.rooms,
+            Dwelling.rent_cents,
+            Dwelling.charges_cents,
+            Dwelling.pmr,
+            Dwelling.lift,
+            Dwelling.landlord_contact,
+        )
+        .outerjoin(Commune, Commune.insee == Dwelling.commune_insee)
         .where(Dwelling.id.in_(dwelling_ids))
-        .options(sa.orm.joinedload(Dwelling.commune))
     )
     return {
-        dwelling.id: {
-            "address": dwelling.address,
-            "commune_name": dwelling.commune.name if dwelling.commune else None,
-            "floor": dwelling.floor,
-            "surface": _hundredths(dwelling.surface_m2_x100),
-            "rooms": dwelling.rooms,
-            "rent": _hundredths(dwelling.rent_cents),
-            "charges": _hundredths(dwelling.charges_cents),
-            "pmr": dwelling.pmr,
-            "lift": dwelling.lift,
-            "landlord_contact": dwelling.landlord_contact,
+        row.id: {
+            "address": row.address,
+            "commune_name": row.name,
+            "floor": row.floor,
+            "surface": _hundredths(row.surface_m2_x100),
+            "rooms": row.rooms,
+            "rent": _hundredths(row.rent_cents),
+            "charges": _hundredths(row.charges_cents),
+            "pmr": row.pmr,
+            "lift": row.lift,
+            "landlord_contact": row.landlord_contact,
         }
-        for dwelling in rows
+        for row in rows
     }
 
 

@@ -4,7 +4,9 @@ served in a fixed number of statements whatever the page size.
 A vacancy's stage and holder are replayed from its journal entries (never stored): the page's
 entries are read in one statement and replayed in memory; the share labels of the whole page are
 read once. Filters on what only the replay knows (stage, holder, deadline) replay every candidate
-the SQL filters leave, still in a fixed number of statements.
+the SQL filters leave, still in a fixed number of statements. Replays, and what the API writes
+of each description, are remembered per process while the vacancy's entries, labels and reader
+are the same (`vacancy_memo`): a page served again reads its entries' ids, not their payloads.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from flux.domain.allocation import LANDLORD
 from flux.domain.lifecycle import Stage
 from flux.domain.reference import Role
 from flux.models import Convention, Dwelling, JournalEntry, Share
-from flux.services import dwellings, references, scope_conventions, vacancies
+from flux.services import dwellings, references, scope_conventions, vacancies, vacancy_memo
 from flux.services.access import Actor
 from flux.services.journal import Kind
 from flux.services.vacancy_events import visible_vacancies
@@ -69,8 +71,22 @@ class VacancyFilters:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict[str, Any]]
+    items: list[Any]  # dicts; or `Listed` rows when the caller renders the descriptions
     total: int
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A row of a list as the caller rendered its description (remembered while nothing it
+    depends on changes), and what changes with the day and the reader: the deadline fields and
+    the dwelling's details."""
+
+    rendered: Any
+    today: dict[str, Any]
+
+
+# The fields of a row that are not the vacancy's description (added per request).
+TODAY_FIELDS = ("deadline", "days_left", "overdue", "dwelling_details")
 
 
 def current_deadline(state: vacancies.Replayed) -> date | None:
@@ -94,23 +110,32 @@ def list_vacancies(
     limit: int,
     today: date,
     compact: bool = False,
+    render: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Page:
     """One page of the vacancies the caller may see, with their stage, holder and deadline;
-    `compact`: without the explanation's lines nor the journal entries of each."""
+    `compact`: without the explanation's lines nor the journal entries of each.
+
+    With `render` (a function of a description, e.g. the API's JSON writer), the rows are
+    `Listed`: what `render` made of each description, remembered per process while the
+    vacancy's entries, the labels it shows and the reader's view stay the same
+    (`vacancy_memo`), and the fields of the day apart."""
     holders = _holder_shares(session, actor, filters)
     stmt = _candidates(session, actor, filters, holders)
     if not filters.needs_replay:
         ids, total = _page_ids(session, stmt, filters.sort, offset, limit)
-        states = _replayed(session, ids)
+        states = _replayed_known(session, ids)
         chosen = [states[i] for i in ids]
     else:
         ids = list(session.scalars(stmt))
-        states = _replayed(session, ids)
-        kept = [s for s in states.values() if _keep(s, filters, holders, today)]
-        kept.sort(key=_sort_key(filters.sort))
+        states = _replayed_known(session, ids)
+        kept = [k for k in states.values() if _keep(k.state, filters, holders, today)]
+        by = _sort_key(filters.sort)
+        kept.sort(key=lambda k: by(k.state))
         total = len(kept)
         chosen = kept[offset : offset + limit]
-    return Page(_described(session, actor, chosen, today, compact), total)
+    if render is None:
+        return Page(_described(session, actor, [k.state for k in chosen], today, compact), total)
+    return Page(_rendered(session, actor, chosen, today, compact, render), total)
 
 
 def _page_ids(
@@ -242,6 +267,25 @@ def _replayed(session: Session, ids: list[int]) -> dict[int, vacancies.Replayed]
     return {i: vacancies.replay(session, i, by_vacancy[i]) for i in ids}
 
 
+def _replayed_known(session: Session, ids: list[int]) -> dict[int, vacancy_memo.Known]:
+    """Each vacancy replayed, as remembered while its entries are the same; the others read in
+    one statement and replayed."""
+    prints = vacancy_memo.entries_prints(session, ids)
+    out: dict[int, vacancy_memo.Known] = {}
+    missing = []
+    for i in ids:
+        hit = vacancy_memo.replays.get(i)
+        if hit is not None and hit.entries == prints[i]:
+            out[i] = hit
+        else:
+            missing.append(i)
+    for i, state in _replayed(session, missing).items():
+        # Entries committed since the prints were read only make this one miss next time.
+        out[i] = vacancy_memo.known(prints[i], state)
+        vacancy_memo.replays.put(i, out[i])
+    return {i: out[i] for i in ids}
+
+
 def _keep(
     state: vacancies.Replayed, filters: VacancyFilters, holders: set[int] | None, today: date
 ) -> bool:
@@ -320,6 +364,53 @@ def _described(
     return with_dwelling_details(session, actor, items)
 
 
+def _rendered(
+    session: Session,
+    actor: Actor,
+    chosen: list[vacancy_memo.Known],
+    today: date,
+    compact: bool,
+    render: Callable[[dict[str, Any]], Any],
+) -> list[Listed]:
+    """`_described`, rendered by the caller's function, each rendering remembered under
+    everything the description depends on."""
+    labels_on = scope_conventions.labels_loader(session, set().union(*(k.shares for k in chosen)))
+    # A reserver sees its own shares' figures only: the same labels read differently.
+    reader = actor.organisation_id if actor is not None and actor.role is Role.RESERVER else None
+    label_prints = vacancy_memo.LabelPrints()
+    rendered, facts = [], []
+    for known in chosen:
+        state = known.state
+        labels = labels_on(state.logged.effective_date)
+        key = (
+            state.logged.id,
+            known.entries,
+            label_prints.of(labels, known.named),
+            reader,
+            compact,
+            render,
+        )
+        hit = vacancy_memo.descriptions.get(key)
+        if hit is None:
+            body = vacancies.describe(
+                session, state.logged.id, actor, state=state, labels=labels, compact=compact
+            )
+            hit = (render(body), {k: body[k] for k in _DETAILS_NEED})
+            if known.shares <= labels.keys():  # else describe read labels of its own
+                vacancy_memo.descriptions.put(key, hit)
+        rendered.append(hit[0])
+        facts.append({**hit[1], **deadline_fields(state, today)})
+    with_dwelling_details(session, actor, facts)
+    return [
+        Listed(row, {k: item[k] for k in TODAY_FIELDS})
+        for row, item in zip(rendered, facts, strict=True)
+    ]
+
+
+# What `with_dwelling_details` reads of a description.
+_DETAILS_NEED = ("dwelling_id", "landlord_id", "holder", "stage")
+
+
 def with_dwelling_details(
     session: Session, actor: Actor, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -358,4 +449,12 @@ def deadline_fields(state: vacancies.Replayed, today: date) -> dict[str, Any]:
     }
 
 
-__all__ = ["SORTS", "Page", "VacancyFilters", "current_deadline", "list_vacancies"]
+__all__ = [
+    "SORTS",
+    "TODAY_FIELDS",
+    "Listed",
+    "Page",
+    "VacancyFilters",
+    "current_deadline",
+    "list_vacancies",
+]

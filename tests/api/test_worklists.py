@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from flux import clock
 from flux.db import db
+from flux.models import Organisation
+from flux.services import vacancy_memo
 
 from .conftest import assert_problem
 from .vacancy_kit import (
@@ -196,16 +198,25 @@ def _statements(app):
 
 @pytest.mark.parametrize("query", [{}, {"stage": "oriented", "sort": "deadline"}])
 def test_a_page_costs_the_same_few_statements_whatever_its_size(app, client, oph, world, query):
+    # Both from an empty memory (vacancy_memo): the first request would otherwise fill it for
+    # the second, which then skips reading the entries' payloads (one statement fewer).
+    vacancy_memo.replays.clear()
     with _statements(app) as few:
         small = client.get("/api/v1/vacancies", query_string={"page_size": 2, **query}, headers=oph)
+    vacancy_memo.replays.clear()
     with _statements(app) as many:
         large = client.get(
+            "/api/v1/vacancies", query_string={"page_size": 500, **query}, headers=oph
+        )
+    with _statements(app) as remembered:
+        again = client.get(
             "/api/v1/vacancies", query_string={"page_size": 500, **query}, headers=oph
         )
     assert small.status_code == large.status_code == 200
     assert len(small.get_json()) == 2 and len(large.get_json()) >= 9
     assert len(many) == len(few)
     assert len(many) < 10, "\n".join(s[:70].replace("\n", " ") for s in many)
+    assert again.data == large.data and len(remembered) == len(many) - 1
 
 
 def test_every_orientation_carries_its_summary_in_french(client, oph, auth, world):
@@ -262,6 +273,58 @@ def test_a_compact_list_leaves_out_explanation_lines_and_entries(client, oph, wo
         for row in full
     ]
     assert compact == trimmed
+
+
+def test_a_remembered_row_is_forgotten_when_an_entry_a_label_or_the_reader_changes(
+    client, oph, auth, world, session, monkeypatch
+):
+    # The list remembers each row's description per process (vacancy_memo); whatever changes
+    # what a row shows must show at once, exactly as GET /vacancies/{id} (never remembered).
+    vacancy_memo.replays.clear()
+    vacancy_memo.descriptions.clear()
+    first = world["vacancies"][0]["id"]
+    al_user = auth("reserver", "action-logement")
+
+    def row(headers) -> dict:
+        listed = next(v for v in _list(client, headers) if v["id"] == first)
+        one = client.get(f"/api/v1/vacancies/{first}", headers=headers).get_json()
+        lists_only = ("deadline", "days_left", "overdue")
+        assert {k: v for k, v in listed.items() if k not in lists_only} == one
+        return listed
+
+    before = row(oph)
+    assert row(oph) == before and len(vacancy_memo.descriptions) > 0
+    recorded(client, oph, first, "designation", "2025-03-05", candidates=3)
+    designated = row(oph)
+    assert designated["stage"] == "designated" != before["stage"]
+    assert len(designated["events"]) == len(before["events"]) + 1
+
+    # A reserver's eyes: its own shares' figures only, never the landlord's remembered row.
+    seen_by_al = row(al_user)
+    shown = {line["share"] for line in seen_by_al["orientation"]["explanation"]}
+    assert "landlord" in {line["share"] for line in designated["orientation"]["explanation"]}
+    assert "landlord" not in shown
+
+    # A reserver renamed: its name in the labels changes the row.
+    session.execute(
+        sa.update(Organisation)
+        .where(Organisation.code == "action-logement")
+        .values(name="Action Logement (renommé)")
+    )
+    session.commit()
+    renamed = [
+        line["reserver"]["name"]
+        for v in _list(client, oph)
+        for line in v["orientation"]["explanation"]
+        if line["share"] == world["al"]
+    ]
+    assert renamed and set(renamed) == {"Action Logement (renommé)"}
+
+    # The days left follow today's date, whatever is remembered.
+    on_the_10th = {v["id"]: v["days_left"] for v in _list(client, oph) if v["deadline"]}
+    monkeypatch.setattr(clock, "today", lambda: date(2025, 4, 11))
+    on_the_11th = {v["id"]: v["days_left"] for v in _list(client, oph) if v["deadline"]}
+    assert on_the_10th and on_the_11th == {i: left - 1 for i, left in on_the_10th.items()}
 
 
 def test_balances_accept_codes_and_give_the_bilans_figures(client, oph, world):
