@@ -27,6 +27,8 @@ class JournalEntry(Base):
         # entries of one kind (the closed years): each read touches only what it returns.
         sa.Index("ix_journal_scope_id", "landlord_id", "departement_code", "id"),
         sa.Index("ix_journal_scope_kind", "landlord_id", "departement_code", "kind"),
+        # A dwelling's entries of one kind (its vacancies: a decision's read before the lock).
+        sa.Index("ix_journal_dwelling_kind", "dwelling_id", "kind"),
         sa.UniqueConstraint("landlord_id", "idempotency_key"),
     )
 
@@ -38,7 +40,7 @@ class JournalEntry(Base):
     actor_organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
     landlord_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
     departement_code: Mapped[str | None] = mapped_column(sa.String(3))
-    dwelling_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
+    dwelling_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dwellings.id"))
     vacancy_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("journal_entries.id"), index=True
     )

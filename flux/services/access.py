@@ -6,7 +6,9 @@ views never decide access themselves.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -58,19 +60,47 @@ def require_admin(actor: Actor) -> None:
 
 
 def visible_dwellings(actor: Actor) -> sa.ColumnElement[bool]:
-    """In table columns (plain Core): the decision path reads the dwelling without the ORM."""
-    dwellings = Dwelling.__table__.c
+    kind, params = dwelling_visibility(actor)
+    return _dwelling_visibility(
+        kind, params.get("viewer_organisation"), params.get("viewer_departement")
+    )
+
+
+def dwelling_visibility(actor: Actor) -> tuple[str, dict[str, Any]]:
+    """Which dwellings the caller sees, as the kind of rule and its bound parameters: for
+    statements built once per kind (``dwelling_visibility_clause``), as the decision path's."""
     if actor.is_admin:
-        return sa.true()
+        return "all", {}
     if actor.role is Role.LANDLORD:
-        return dwellings.landlord_id == actor.organisation_id
+        return "landlord", {"viewer_organisation": actor.organisation_id}
     if actor.role is Role.PREFECTURE:
+        return "departement", {"viewer_departement": actor.departement}
+    return "none", {}
+
+
+@functools.cache
+def dwelling_visibility_clause(kind: str) -> sa.ColumnElement[bool]:
+    """The rule of ``dwelling_visibility`` with its values as bound parameters."""
+    return _dwelling_visibility(
+        kind, sa.bindparam("viewer_organisation"), sa.bindparam("viewer_departement")
+    )
+
+
+def _dwelling_visibility(kind: str, organisation: Any, departement: Any) -> sa.ColumnElement[bool]:
+    """In plain Core: a landlord its own stock, prefecture staff their département's, an admin
+    all, anyone else none."""
+    dwellings = Dwelling.__table__.c
+    if kind == "all":
+        return sa.true()
+    if kind == "landlord":
+        return dwellings.landlord_id == organisation
+    if kind == "departement":
         communes = Commune.__table__
         return (
             sa.exists()
             .where(
                 communes.c.insee == dwellings.commune_insee,
-                communes.c.departement_code == actor.departement,
+                communes.c.departement_code == departement,
             )
             .correlate_except(communes)  # its own communes, even in a query joining them
         )

@@ -29,7 +29,12 @@ from flux.services import (
     notifications,
     scope_conventions,
 )
-from flux.services.access import Actor, require_writer, visible_dwellings
+from flux.services.access import (
+    Actor,
+    dwelling_visibility,
+    dwelling_visibility_clause,
+    require_writer,
+)
 from flux.services.allocation_book import (
     Scope,
     eligible_to_payload,
@@ -341,18 +346,19 @@ _SCOPES = allocation_book.SCOPES_TABLE
 
 
 @functools.cache
-def _dwelling_statement() -> sa.Select[Any]:
-    """What a decision needs to read before the lock, in one statement (built once): the
-    dwelling's columns and département, the scope's marks, its conventions' fingerprint, the
-    dwelling's last vacancy and how many it has on the requested day (``on``)."""
+def _dwelling_statement(visibility: str, by: str, landlord: str | None) -> sa.Select[Any]:
+    """What a decision needs to read before the lock, in one statement built once per shape
+    (the caller's visibility, the dwelling ``by`` id or RPLS id, and how a ``landlord`` is
+    named), values bound: the dwelling's columns and département, the scope's marks, its
+    conventions' fingerprint, the dwelling's last vacancy and how many it has on the day."""
     dwellings, departement = _DWELLINGS.c, _COMMUNES.c.departement_code
     scope = sa.and_(
         _SCOPES.c.landlord_id == dwellings.landlord_id, _SCOPES.c.departement_code == departement
     )
     vacancies = sa.and_(
-        _JOURNAL.c.kind == str(Kind.VACANCY_LOGGED), _JOURNAL.c.dwelling_id == dwellings.id
+        _JOURNAL.c.dwelling_id == dwellings.id, _JOURNAL.c.kind == str(Kind.VACANCY_LOGGED)
     )
-    return sa.select(
+    stmt = sa.select(
         *(
             dwellings[name]
             for name in (
@@ -378,6 +384,17 @@ def _dwelling_statement() -> sa.Select[Any]:
         .scalar_subquery()
         .label("same_day"),
     ).join_from(_DWELLINGS, _COMMUNES, dwellings.commune_insee == _COMMUNES.c.insee)
+    stmt = stmt.where(dwelling_visibility_clause(visibility))
+    if by == "id":
+        return stmt.where(dwellings.id == sa.bindparam("dwelling"))
+    stmt = stmt.where(dwellings.rpls_id == sa.bindparam("rpls_id"))
+    if landlord == "id":
+        return stmt.where(dwellings.landlord_id == sa.bindparam("landlord"))
+    if landlord == "code":
+        organisations = Organisation.__table__.c
+        named = sa.select(organisations.id).where(organisations.code == sa.bindparam("landlord"))
+        return stmt.where(dwellings.landlord_id.in_(named))
+    return stmt
 
 
 def _fingerprint_of(dwelling: sa.Row[Any]) -> list[Any]:
@@ -407,23 +424,22 @@ def _history_read(session: Session, dwelling: sa.Row[Any], data: NewVacancy) -> 
 
 def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> sa.Row[Any]:
     """The dwelling (its columns and ``departement_code``), if the caller may log it."""
-    stmt = _dwelling_statement().where(visible_dwellings(actor))
+    visibility, params = dwelling_visibility(actor)
+    params["on"] = data.available_on
     if data.dwelling_id is not None:
-        stmt = stmt.where(_DWELLINGS.c.id == data.dwelling_id)
+        by, landlord = "id", None
+        params["dwelling"] = data.dwelling_id
     else:
-        stmt = stmt.where(_DWELLINGS.c.rpls_id == data.rpls_id)
+        by, params["rpls_id"] = "rpls", data.rpls_id
         if actor.role is Role.LANDLORD:
-            stmt = stmt.where(_DWELLINGS.c.landlord_id == actor.organisation_id)
-        elif isinstance(data.landlord, int):
-            stmt = stmt.where(_DWELLINGS.c.landlord_id == data.landlord)
+            landlord, params["landlord"] = "id", actor.organisation_id
         elif data.landlord is not None:
-            organisations = Organisation.__table__.c
-            stmt = stmt.where(
-                _DWELLINGS.c.landlord_id.in_(
-                    sa.select(organisations.id).where(organisations.code == data.landlord)
-                )
-            )
-    found = session.connection().execute(stmt, {"on": data.available_on}).all()
+            landlord = "id" if isinstance(data.landlord, int) else "code"
+            params["landlord"] = data.landlord
+        else:
+            landlord = None
+    stmt = _dwelling_statement(visibility, by, landlord)
+    found = session.connection().execute(stmt, params).all()
     if not found:
         message = "Logement introuvable (aucun logement visible pour cette référence)."
         field = "dwelling" if data.dwelling_id is not None else "rpls_id"
