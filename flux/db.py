@@ -34,7 +34,11 @@ def engine_options(url: str) -> dict[str, Any]:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         return {"url": url, "connect_args": {"timeout": 30}}
-    return {"url": url, "pool_pre_ping": True}
+    # No ping before each use of a pooled connection: it cost a round trip per request (a
+    # tenth of a decision). A connection found dead (PostgreSQL restarted, a backend ended)
+    # fails its request with 503 and Retry-After (api/problems.py); SQLAlchemy then drops
+    # every connection the pool held, and the next request opens a new one.
+    return {"url": url}
 
 
 def harden(engine: sa.Engine) -> sa.Engine:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from flux import create_app
 from flux.db import db
+
+from ..conftest import ON_POSTGRES
 
 REQUIRED_PATHS = {
     "/api/v1/health",
@@ -115,3 +118,30 @@ def test_health_reports_an_unreachable_database_with_503(tmp_path):
 
     assert response.status_code == 503
     assert response.json == {"status": "degraded", "database": "unreachable"}
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="ends PostgreSQL backends")
+def test_connections_lost_under_the_pool_cost_one_503_then_the_service_recovers(app, client, auth):
+    # The pool does not ping before each use (a round trip per request): a dead connection
+    # fails one request with 503 and Retry-After, never a 500, and the pool is renewed.
+    admin = auth("admin")
+    assert client.get("/api/v1/organisations", headers=admin).status_code == 200
+    with app.app_context():
+        url = db.engine.url
+    killer = sa.create_engine(url)
+    with killer.connect() as connection:
+        ended = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    killer.dispose()
+    assert ended >= 1
+    first = client.get("/api/v1/organisations", headers=admin)
+    assert first.status_code in (200, 503), first.get_data(as_text=True)
+    if first.status_code == 503:
+        assert first.headers["Retry-After"]
+        assert first.json["type"].endswith("base-indisponible")
+    after = [client.get("/api/v1/organisations", headers=admin).status_code for _ in range(3)]
+    assert after == [200, 200, 200]

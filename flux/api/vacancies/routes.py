@@ -111,7 +111,9 @@ class Vacancies(MethodView):
             f"[{', '.join(rows)}]", status=200, mimetype="application/json"
         )
 
-    @blp.arguments(NewVacancySchema)
+    # An instance, not the class: webargs would build a schema (deep copies of its fields)
+    # on every request. The schema keeps no state between loads.
+    @blp.arguments(NewVacancySchema())
     @blp.response(201, VacancySchema)
     @blp.alt_response(
         200,
