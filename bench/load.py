@@ -5,6 +5,10 @@ each at 1 and 8 clients.
     .venv/bin/python bench/load.py --database-url postgresql+psycopg://…/scratch \
         [--seconds 10] [--workers 4] [--port 5120] [--template-dwellings 20000] [--profile N]
 
+The floor, in the same run: the same gunicorn serving bench/floor_app.py (pgbench's own
+transaction through Flask and SQLAlchemy Core, nothing else), driven by the same clients: the
+part of the gap that is the stack's, not Flux's.
+
 ``--profile N``: instead of the load, N POSTs through the Flask test client in this process
 under cProfile (after 20 not profiled), with the SQL statements of one request.
 
@@ -63,11 +67,13 @@ def run_pgbench(url: sa.URL, landlord: int, clients: int, seconds: int) -> float
     return float(re.search(r"tps = ([\d.]+)", output).group(1))
 
 
-def start_gunicorn(url: str, workers: int, port: int) -> subprocess.Popen:
-    env = {**os.environ, "FLUX_DATABASE_URL": url, "FLUX_ENV": "production"}
+def start_gunicorn(
+    url: str, workers: int, port: int, app: str = "flux:create_app()", **env_more: str
+) -> subprocess.Popen:
+    env = {**os.environ, "FLUX_DATABASE_URL": url, "FLUX_ENV": "production", **env_more}
     env.setdefault("FLUX_SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
     command = ["nice", str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers)]
-    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "flux:create_app()"]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]
     # The access log (one JSON line per request) goes to a file, not to this terminal.
     log = open("/tmp/flux-load-gunicorn.log", "ab")  # noqa: SIM115 - lives with the server
     process = subprocess.Popen(
@@ -192,19 +198,29 @@ def main() -> None:
         return
     url = sa.engine.make_url(args.database_url)
     server = start_gunicorn(args.database_url, args.workers, args.port)
+    floor = start_gunicorn(
+        args.database_url,
+        args.workers,
+        args.port + 1,
+        "bench.floor_app:create_app()",
+        FLOOR_LANDLORD=str(other),
+    )
     try:
         used = 0
         for clients in (1, 8):
             tps = run_pgbench(url, other, clients, args.seconds)
             rate, taken = run_api(args.port, built.token, dwellings[used:], clients, args.seconds)
             used += taken
+            bare, _ = run_api(args.port + 1, "", range(10**9), clients, args.seconds)
             print(
                 f"{clients} client(s): pgbench {tps:,.0f} tps, API {rate:,.1f} decisions/s, "
-                f"ratio {rate / tps:.3f}"
+                f"ratio {rate / tps:.3f}; floor {bare:,.1f}/s ({bare / tps:.3f} of pgbench), "
+                f"API / floor {rate / bare:.3f}"
             )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for process in (server, floor):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 if __name__ == "__main__":
