@@ -8,10 +8,11 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flux.domain.reference import OrganisationKind, Role
@@ -147,9 +148,16 @@ def _actor_and_expiry(session: Session, token_hash: str) -> tuple[Actor | None, 
 # process forgets them all at once, so a revocation here takes effect at the next request,
 # and one made through another process (another gunicorn worker, the command line) within
 # TOKEN_CACHE_SECONDS. Unknown or refused tokens are never kept.
+#
+# Threaded workers: a request may read a token while another one, in the same process, is
+# revoking it and has not committed yet; the reader sees the token still valid. So the memory
+# is forgotten again when the writer commits, and a reader keeps what it read only if nothing
+# was forgotten while it was reading (the generation below has not moved).
 _VERIFIED: dict[str, tuple[float, Actor]] = {}
 _VERIFIED_MAX = 4_096
 _verified_lock = threading.Lock()
+_generation = [0]  # moved by every forgetting
+_WROTE_ACCESS = "flux_wrote_users_or_tokens"  # session.info: forget again at its commit
 
 
 def actor_for_token_cached(session: Session, secret: str, seconds: float) -> Actor | None:
@@ -161,10 +169,13 @@ def actor_for_token_cached(session: Session, secret: str, seconds: float) -> Act
     hit = _VERIFIED.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    generation = _generation[0]
     actor, expires_at = _actor_and_expiry(session, key)
     with _verified_lock:
         if actor is None:
             _VERIFIED.pop(key, None)
+        elif generation != _generation[0]:
+            pass  # a write to users or tokens happened while reading: do not keep it
         else:
             until = now + seconds
             if expires_at is not None:
@@ -178,12 +189,20 @@ def actor_for_token_cached(session: Session, secret: str, seconds: float) -> Act
 def forget_verified_tokens(*_args: object) -> None:
     """Forget every verified token (after any write to users or tokens)."""
     with _verified_lock:
+        _generation[0] += 1
         _VERIFIED.clear()
+
+
+def _forget_on_write(_mapper: Any, _connection: Any, target: Any) -> None:
+    forget_verified_tokens()
+    session = object_session(target)
+    if session is not None:
+        session.info[_WROTE_ACCESS] = True
 
 
 for _model in (User, ApiToken):
     for _action in ("after_insert", "after_update", "after_delete"):
-        event.listen(_model, _action, forget_verified_tokens)
+        event.listen(_model, _action, _forget_on_write)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -192,6 +211,15 @@ def _forget_on_bulk_writes(state: ORMExecuteState) -> None:
     if (state.is_update or state.is_delete) and any(
         mapper.class_ in (User, ApiToken) for mapper in state.all_mappers
     ):
+        forget_verified_tokens()
+        state.session.info[_WROTE_ACCESS] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_at_commit(session: Session) -> None:
+    """What another thread of this process read before this commit may be stale: forget."""
+    # A mark left by a rolled-back write only costs one more forgetting, at the next commit.
+    if not session.in_nested_transaction() and session.info.pop(_WROTE_ACCESS, False):
         forget_verified_tokens()
 
 

@@ -81,3 +81,41 @@ def test_without_the_memory_every_request_reads_its_token(app, client, admin):
     assert _token_reads(app, client, headers) == (200, 1)
     _revoke_behind_the_apps_back(app)
     assert _token_reads(app, client, headers) == (401, 1)
+
+
+def test_a_token_read_while_this_process_revokes_it_is_forgotten_at_the_commit(app, admin):
+    # Threaded workers: one request reads the token while another, in the same process, has
+    # revoked it but not committed yet; what the reader kept is forgotten at that commit.
+    email, headers = admin
+    secret = headers["Authorization"].split()[1]
+    with app.app_context():
+        writer, reader = sa.orm.Session(db.engine), sa.orm.Session(db.engine)
+        try:
+            assert users.revoke_all(writer, email) == 1
+            writer.flush()
+            assert users.actor_for_token_cached(reader, secret, 60) is not None  # not committed
+            reader.rollback()
+            writer.commit()
+            assert users.actor_for_token_cached(reader, secret, 60) is None
+        finally:
+            writer.close()
+            reader.close()
+
+
+def test_a_token_read_across_a_forgetting_is_not_kept(app, admin, monkeypatch):
+    _, headers = admin
+    secret = headers["Authorization"].split()[1]
+    read = users._actor_and_expiry
+
+    def read_while_another_thread_writes(*args):
+        found = read(*args)
+        users.forget_verified_tokens()  # a write to users or tokens meanwhile
+        return found
+
+    with app.app_context():
+        monkeypatch.setattr(users, "_actor_and_expiry", read_while_another_thread_writes)
+        assert users.actor_for_token_cached(db.session, secret, 60) is not None
+        monkeypatch.setattr(users, "_actor_and_expiry", read)
+        assert users.hash_token(secret) not in users._VERIFIED
+        assert users.actor_for_token_cached(db.session, secret, 60) is not None
+        assert users.hash_token(secret) in users._VERIFIED
