@@ -7,6 +7,9 @@
 The scratch database is cloned from the bulk benchmark's template (bench/world.py). The scope
 is filled by the bulk import (about 2.1 entries per vacancy), then `--posts` vacancies are
 logged one by one through the Flask test client (no network); the first 20 are not timed.
+After each POST, the anchor: GET /api/v1/health (one trivial statement through the same
+stack); each phase's median is also given as a ratio to its anchor's, so that a neighbour's
+load during one phase only does not read as growth.
 """
 
 from __future__ import annotations
@@ -44,7 +47,12 @@ def fill(built: bench_world.World, rpls: list[str]) -> int:
         return db.session.scalar(sa.select(sa.func.count(JournalEntry.id)))
 
 
-def post(built: bench_world.World, rpls: list[str], counter: list[int]) -> list[float]:
+def post(
+    built: bench_world.World, rpls: list[str], counter: list[int]
+) -> tuple[list[float], list[int], list[float]]:
+    """Each POST's time and statements, and after each one the anchor's time (GET /health:
+    one trivial statement through the same stack), so that the machine's load at that moment
+    weighs on both."""
     client = built.app.test_client()
     headers = {"Authorization": f"Bearer {built.token}"}
     with built.app.app_context():
@@ -53,7 +61,7 @@ def post(built: bench_world.World, rpls: list[str], counter: list[int]) -> list[
                 sa.text("SELECT rpls_id, id FROM dwellings WHERE rpls_id = ANY(:r)"), {"r": rpls}
             ).all()
         )
-    timings, statements = [], []
+    timings, statements, anchors = [], [], []
     for index, number in enumerate(rpls):
         on = date(2026, 7, 1) + timedelta(days=index % 150)
         counter[0] = 0
@@ -65,10 +73,14 @@ def post(built: bench_world.World, rpls: list[str], counter: list[int]) -> list[
         )
         elapsed = time.perf_counter() - started
         assert response.status_code == 201, response.get_json()
+        started = time.perf_counter()
+        assert client.get("/api/v1/health").status_code == 200
+        anchor = time.perf_counter() - started
         if index >= WARM_UP:
             timings.append(elapsed)
             statements.append(counter[0])
-    return timings, statements
+            anchors.append(anchor)
+    return timings, statements, anchors
 
 
 def main() -> None:
@@ -90,15 +102,18 @@ def main() -> None:
     results = []
     for label, filler, posted in plan:
         entries = fill(built, filler)
-        timings, statements = post(built, posted, counter)
+        timings, statements, anchors = post(built, posted, counter)
         median = statistics.median(timings) * 1000
         mean = statistics.mean(timings) * 1000
-        results.append(median)
+        anchor = statistics.median(anchors) * 1000
+        results.append((median, median / anchor))
         print(
             f"after {entries:>7} entries ({label}): {len(timings)} POSTs, median {median:.2f} ms, "
-            f"mean {mean:.2f} ms, statements per POST {statistics.median(statements):.0f}"
+            f"mean {mean:.2f} ms, statements per POST {statistics.median(statements):.0f}; "
+            f"anchor (GET /health) {anchor:.2f} ms, POST / anchor {median / anchor:.2f}"
         )
-    print(f"ratio (100 000 / 1 000, medians): {results[1] / results[0]:.3f}")
+    print(f"ratio (100 000 / 1 000, medians): {results[1][0] / results[0][0]:.3f}")
+    print(f"ratio (100 000 / 1 000, each to its anchor): {results[1][1] / results[0][1]:.3f}")
 
 
 if __name__ == "__main__":
