@@ -73,12 +73,13 @@ def post(
         )
         elapsed = time.perf_counter() - started
         assert response.status_code == 201, response.get_json()
+        sent = counter[0]
         started = time.perf_counter()
         assert client.get("/api/v1/health").status_code == 200
         anchor = time.perf_counter() - started
         if index >= WARM_UP:
             timings.append(elapsed)
-            statements.append(counter[0])
+            statements.append(sent)
             anchors.append(anchor)
     return timings, statements, anchors
 
