@@ -13,7 +13,8 @@ Scenarios, each on the same generated département (about 20 communes, 19 shares
 - one proposal: a single propose on the year-end state (the cost once the state is built);
 - reference: a plain implementation of the same rule (largest deficit first, sub-targets
   ranked by the mean of the deficit and the sub-deficits, ties to the fixed order) on the same
-  vacancies, choosing only (no explanation): the anchor the engine's rate is compared with.
+  vacancies, choosing only (no explanation): the anchor the engine's rate is compared with,
+  measured alternately with each scenario it is compared with (run by run, best of each).
   Both must choose the same share for every vacancy (checked).
 """
 
@@ -135,6 +136,20 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
+def paired(repeat: int, run: Callable[[], object], anchor: Callable[[], object]) -> tuple:
+    """(best of ``run``, best of ``anchor``), the two alternated run by run: on a shared
+    machine the speed of a core drifts over seconds (the reference alone moved from 2.7 to
+    3.9 µs per decision between two runs), so a scenario is compared with the reference
+    measured in the same moments, not minutes earlier."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for index, job in enumerate((run, anchor)):
+            started = time.process_time()
+            job()
+            times[index].append(time.process_time() - started)
+    return min(times[0]), min(times[1])
+
+
 def report(name: str, seconds: float, operations: int) -> None:
     rate = operations / seconds
     micro = seconds / operations * 1e6
@@ -151,21 +166,24 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, {count} vacancies, seed {seed}, best of {repeat}")
 
     plain = year(seed, count)
-    engine = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT))
+    against = reference_all(plain)
+    engine, reference = paired(repeat, orient_all(plain, Rule.LARGEST_DEFICIT), against)
     report("orient (largest deficit)", engine, count)
-    reference = best_of(repeat, reference_all(plain))
     report("reference (plain rule)", reference, count)
     check, expected = AllocationState(), reference_all(plain)()
     assert [orient(check, v).chosen for v in plain] == expected, "the reference disagrees"
     print(f"engine / reference rate: {reference / engine:.3f}")
     if hasattr(Decision, "explanation_payload"):  # absent from older versions (comparisons)
-        explained = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT, explain="payload"))
+        payload = orient_all(plain, Rule.LARGEST_DEFICIT, explain="payload")
+        explained, reference = paired(repeat, payload, against)
         report("orient + explanation", explained, count)
         print(f"engine with explanation / reference rate: {reference / explained:.3f}")
-        served = best_of(repeat, service_path(plain))
+        served, reference = paired(repeat, service_path(plain), against)
         report("propose + explanation + apply", served, count)
         print(f"service's engine path / reference rate: {reference / served:.3f}")
-    lines = best_of(repeat, orient_all(plain, Rule.LARGEST_DEFICIT, explain="lines"))
+    lines, reference = paired(
+        repeat, orient_all(plain, Rule.LARGEST_DEFICIT, explain="lines"), against
+    )
     report("orient + explanation lines", lines, count)
     print(f"engine with explanation lines / reference rate: {reference / lines:.3f}")
     amended = year(seed, count, amendments=True)
