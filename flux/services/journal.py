@@ -48,18 +48,29 @@ def append(
     **columns: Any,
 ) -> JournalEntry:
     """Add one entry, stamped with who recorded it; the caller commits."""
-    entry = JournalEntry(
-        kind=str(kind),
-        effective_date=effective_date,
-        actor_user_id=actor.user_id,
-        actor_organisation_id=actor.organisation_id,
-        request_id=actor.request_id,
-        payload=payload or {},
-        **columns,
-    )
+    entry = JournalEntry(**_stamped(actor, kind, effective_date, payload, columns))
     session.add(entry)
     session.flush()
     return entry
+
+
+def _stamped(
+    actor: Actor,
+    kind: Kind,
+    effective_date: date,
+    payload: dict[str, Any] | None,
+    columns: dict[str, Any],
+) -> dict[str, Any]:
+    """An entry's columns, stamped with who recorded it."""
+    return {
+        "kind": str(kind),
+        "effective_date": effective_date,
+        "actor_user_id": actor.user_id,
+        "actor_organisation_id": actor.organisation_id,
+        "request_id": actor.request_id,
+        "payload": payload or {},
+        **columns,
+    }
 
 
 _TABLE = JournalEntry.__table__
@@ -83,17 +94,8 @@ def insert(
     The ORM's flush hooks do not see it, so the caller notifies (``notifications.for_entries``)
     and folds it into the scope's cached state (``allocation_book.record``) itself.
     """
-    values = dict.fromkeys(_COLUMNS)
-    values.update(
-        kind=str(kind),
-        effective_date=effective_date,
-        recorded_at=utcnow(),
-        actor_user_id=actor.user_id,
-        actor_organisation_id=actor.organisation_id,
-        request_id=actor.request_id,
-        payload=payload or {},
-        **columns,
-    )
+    values = dict.fromkeys(_COLUMNS)  # every column, so that one compiled INSERT serves all
+    values.update(recorded_at=utcnow(), **_stamped(actor, kind, effective_date, payload, columns))
     entry_id = session.connection().execute(_INSERT, values).scalar_one()
     return JournalEntry(id=entry_id, **values)
 

@@ -197,17 +197,7 @@ def _for_bilan(session: Session, report: IssuedReport) -> None:
 def add(session: Session, user_ids: Iterable[int], draft: Draft) -> int:
     """Write one notification per user, once per (user, fact): a repeat changes nothing."""
     rows = [
-        {
-            "user_id": user_id,
-            "kind": draft.kind,
-            "subject": draft.subject[:300],
-            "body": draft.body[:4000],
-            "vacancy_id": draft.vacancy_id,
-            "dedupe_key": draft.dedupe_key,
-            "created_at": utcnow(),
-            "email_status": "pending",
-            "email_attempts": 0,
-        }
+        {"user_id": user_id, **_columns(draft), "email_status": "pending", "email_attempts": 0}
         for user_id in sorted(set(user_ids))
     ]
     if not rows:
@@ -234,18 +224,21 @@ def _add_for_reserver(session: Session, share_id: int, draft: Draft) -> int:
     (one round trip, where reading them first took two)."""
     connection = session.connection()
     written = connection.execute(
-        _reserver_insert_statement(connection.dialect.name),
-        {
-            "share": share_id,
-            "kind": draft.kind,
-            "subject": draft.subject[:300],
-            "body": draft.body[:4000],
-            "vacancy_id": draft.vacancy_id,
-            "dedupe_key": draft.dedupe_key,
-            "created_at": utcnow(),
-        },
+        _reserver_insert_statement(connection.dialect.name), {"share": share_id, **_columns(draft)}
     )
     return len(written.all())
+
+
+def _columns(draft: Draft) -> dict[str, Any]:
+    """A notification's columns from its draft (its user and e-mail state aside)."""
+    return {
+        "kind": draft.kind,
+        "subject": draft.subject[:300],
+        "body": draft.body[:4000],
+        "vacancy_id": draft.vacancy_id,
+        "dedupe_key": draft.dedupe_key,
+        "created_at": utcnow(),
+    }
 
 
 @functools.cache

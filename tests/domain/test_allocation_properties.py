@@ -7,6 +7,7 @@ half a minute.
 
 from __future__ import annotations
 
+import json
 import random
 
 from hypothesis import given, settings
@@ -243,4 +244,8 @@ def test_orient_in_one_pass_is_propose_then_apply_and_its_payload_is_its_lines(
         apply(stepwise, vacancy, expected.chosen if override is None else override)
         assert decision == expected
         assert decision.explanation_payload() == lines_payload(expected.lines)
+        # The same text once stored: both writers give the keys in the same order.
+        assert json.dumps(decision.explanation_payload()) == json.dumps(
+            expected.explanation_payload()
+        )
         assert fused == stepwise
