@@ -141,3 +141,35 @@ def test_a_vacancy_logged_between_the_read_and_the_lock_is_seen_under_the_lock(
     assert reread, "the scope moved: its conventions must be read again under the lock"
     listed = client.get("/api/v1/vacancies", query_string={"page_size": 50}, headers=oph)
     assert [v["dwelling_id"] for v in listed.get_json()].count(homes[1]) == 1
+
+
+def test_a_dwelling_named_by_its_rpls_id_and_landlord_code_or_id(client, oph, auth, homes, org_ids):
+    # The first read's shapes: by id, by RPLS id for a landlord, and for an admin naming the
+    # landlord by code or by id; the wrong landlord finds nothing (404, the field named).
+    admin, esh = auth("admin"), auth("landlord", "esh-demo-pastel")
+    by_code = client.post(
+        "/api/v1/vacancies",
+        json={"rpls_id": "P0000001", "landlord": OPH, "available_on": "2025-03-01"},
+        headers=admin,
+    )
+    assert by_code.status_code == 201, by_code.get_json()
+    assert by_code.get_json()["dwelling_id"] == homes[0]
+    by_id = client.post(
+        "/api/v1/vacancies",
+        json={"rpls_id": "P0000002", "landlord": org_ids[OPH], "available_on": "2025-03-01"},
+        headers=admin,
+    )
+    assert by_id.status_code == 201 and by_id.get_json()["dwelling_id"] == homes[1]
+    own = client.post(
+        "/api/v1/vacancies", json={"rpls_id": "P0000003", "available_on": "2025-03-01"}, headers=oph
+    )
+    assert own.status_code == 201 and own.get_json()["dwelling_id"] == homes[2]
+    for body, headers in (
+        ({"rpls_id": "P0000004", "landlord": "esh-demo-pastel"}, admin),
+        ({"rpls_id": "P0000004"}, esh),
+    ):
+        refused = client.post(
+            "/api/v1/vacancies", json={**body, "available_on": "2025-03-01"}, headers=headers
+        )
+        assert refused.status_code == 404, refused.get_json()
+        assert "rpls_id" in refused.get_json()["errors"]["json"]
