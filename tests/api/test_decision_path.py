@@ -173,3 +173,22 @@ def test_a_dwelling_named_by_its_rpls_id_and_landlord_code_or_id(client, oph, au
         )
         assert refused.status_code == 404, refused.get_json()
         assert "rpls_id" in refused.get_json()["errors"]["json"]
+
+
+def test_the_first_reads_fingerprint_is_the_one_the_conventions_are_kept_under(
+    client, oph, homes, session, org_ids
+):
+    # The decision trusts the fingerprint its first statement read (correlated to the
+    # dwelling's scope) against the one the conventions were cached under (read alone): the
+    # two must be the same figures, or every decision rebuilds the conventions.
+    _logged(client, oph, homes[0], "2025-03-01")
+    actor = Actor(None, Role.LANDLORD, org_ids[OPH])
+    row = vacancies._dwelling_for_write(
+        session, actor, vacancies.NewVacancy(available_on=date(2025, 3, 2), dwelling_id=homes[1])
+    )
+    alone = session.connection().execute(
+        scope_conventions._fingerprint_statement(),
+        {"landlord": row.landlord_id, "departement": row.departement_code},
+    )
+    assert tuple(vacancies._fingerprint_of(row)) == tuple(alone.one())
+    session.rollback()
