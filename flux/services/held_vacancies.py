@@ -35,7 +35,7 @@ HELD_KEY = "held_until_close_of"  # in a vacancy_logged payload: the year awaite
 
 
 def must_wait_for(
-    session: Session, scope: Scope, rule: Any, closed: set[int], data: Any
+    session: Session, scope: Scope, rule: allocation.Rule, closed: set[int], data: Any
 ) -> int | None:
     """The year whose close a new vacancy (``vacancies.NewVacancy``) must wait for, or None
     to orient it now; refuses an override of a vacancy that must wait (409).
