@@ -425,14 +425,21 @@ def _fresh(session: Session, scope: Scope, rule: Rule, version: int, generation:
         )
     ):
         cached.closed[period] = int(payload["through_id"])
-    cached.first_vacancy = session.scalar(
+    cached.first_vacancy = first_year(session, scope)
+    return cached
+
+
+def first_year(session: Session, scope: Scope) -> int | None:
+    """The scope's first year with a vacancy (None: none yet), read from the journal; under
+    the lock, ``first_vacancy_year`` gives it from the cached state."""
+    found = session.scalar(
         sa.select(sa.func.min(JournalEntry.period)).where(
             JournalEntry.landlord_id == scope.landlord_id,
             JournalEntry.departement_code == scope.departement,
             JournalEntry.kind == Kind.VACANCY_LOGGED,
         )
     )
-    return cached
+    return None if found is None else int(found)
 
 
 def record(session: Session, scope: Scope, entries: Iterable[JournalEntry]) -> None:

@@ -54,18 +54,6 @@ def must_wait_for(
     return awaited
 
 
-def first_year(session: Session, scope: Scope) -> int | None:
-    """The scope's first year with a vacancy (None: none yet); the bulk import's check."""
-    found = session.scalar(
-        sa.select(sa.func.min(JournalEntry.period)).where(
-            JournalEntry.landlord_id == scope.landlord_id,
-            JournalEntry.departement_code == scope.departement,
-            JournalEntry.kind == Kind.VACANCY_LOGGED,
-        )
-    )
-    return None if found is None else int(found)
-
-
 def refuse_override(waiting_for: int, orient_to: Any) -> None:
     """An override needs a proposal to depart from: a held vacancy has none yet."""
     if orient_to is not None:

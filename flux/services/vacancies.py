@@ -431,9 +431,8 @@ def _dwelling_for_write(session: Session, actor: Actor, data: NewVacancy) -> sa.
         params["dwelling"] = data.dwelling_id
     else:
         by, params["rpls_id"] = "rpls", data.rpls_id
-        if actor.role is Role.LANDLORD:
-            landlord, params["landlord"] = "id", actor.organisation_id
-        elif data.landlord is not None:
+        # A landlord sees only its own stock (the visibility rule): no landlord to name.
+        if actor.role is not Role.LANDLORD and data.landlord is not None:
             landlord = "id" if isinstance(data.landlord, int) else "code"
             params["landlord"] = data.landlord
         else:

@@ -348,7 +348,7 @@ class _Run:
         years = {r.available_on.year for r in rows if self._to_decide(r)}
         books = {year: allocation_book.load(self.session, scope, year, rule) for year in years}
         context = _ScopeContext(scope, rule, conventions, closed, books)
-        context.first_year = held_vacancies.first_year(self.session, scope)
+        context.first_year = allocation_book.first_year(self.session, scope)
         for row in rows:
             try:
                 if row.is_vacancy:

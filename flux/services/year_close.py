@@ -89,7 +89,7 @@ def close(
     check_scope_write(actor, scope.landlord_id)
     reconciliation.check_closable(year, today or clock.today())
     allocation_book.lock(session, scope)
-    first = held_vacancies.first_year(session, scope)
+    first = allocation_book.first_year(session, scope)
     years = range(min(first, year) if first is not None else year, year + 1)
     closed = closed_years(session, scope)
     last_closed = max(closed, default=None)
