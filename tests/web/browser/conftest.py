@@ -116,6 +116,7 @@ def check_accessibility():
     seen: list[str] = []
 
     def check(page: Any, name: str) -> None:
+        page.wait_for_load_state()  # after a click, the page it leads to, whole
         results = axe.run(page)
         bad = [
             f"{v['id']} ({v['impact']}): {v['help']} — "

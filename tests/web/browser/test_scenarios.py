@@ -7,6 +7,7 @@ import re
 from datetime import date
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from flux.db import create_engine
 from flux.demo import DEMO_DOMAIN, demo_password
@@ -28,7 +29,7 @@ def sign_in(page, who: str, role: str, check) -> None:
 
 def sign_out(page) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
-    assert page.get_by_text("Vous êtes déconnecté.").is_visible()
+    expect(page.get_by_text("Vous êtes déconnecté.")).to_be_visible()
     page.goto("/")
     assert "/connexion" in page.url
 
@@ -55,7 +56,7 @@ def _free_dwelling(url: str, landlord: str) -> str:
 def test_a_landlord_logs_a_vacancy_and_reads_its_orientation(page, demo_url, check_accessibility):
     check = check_accessibility
     sign_in(page, "oph-demo-garonne", "landlord", check)
-    assert page.get_by_role("heading", level=1).inner_text() == "À traiter"
+    expect(page.get_by_role("heading", level=1)).to_have_text("À traiter")
     check(page, "bailleur-a-traiter")
 
     page.get_by_role("link", name="Déclarer un logement libéré").click()
@@ -66,31 +67,32 @@ def test_a_landlord_logs_a_vacancy_and_reads_its_orientation(page, demo_url, che
     page.get_by_label("Date de disponibilité").fill(date.today().isoformat())
     page.get_by_role("button", name="Enregistrer et orienter").click()
 
-    answer = page.locator("p.answer").inner_text()
-    assert re.match(
-        r"Ce logement est orienté vers .+ : c'est la part éligible la plus en retard", answer
+    expect(page.locator("p.answer")).to_have_text(
+        re.compile(r"^Ce logement est orienté vers .+ : c'est la part éligible la plus en retard")
     )
-    assert page.get_by_role("table", name=re.compile("Parts éligibles")).is_visible()
-    assert page.get_by_text("orienté ici").is_visible()
+    expect(page.get_by_role("table", name=re.compile("Parts éligibles"))).to_be_visible()
+    expect(page.get_by_text("orienté ici")).to_be_visible()
     check(page, "bailleur-logement")
 
     page.get_by_role("link", name="Patrimoine").click()
     check(page, "bailleur-patrimoine")
     page.get_by_label("Numéro RPLS, adresse ou commune").fill("Muret")
     page.get_by_role("button", name="Chercher").click()
-    assert (
-        page.get_by_role("status").get_by_text(re.compile(r"logements? pour «\sMuret\s»")).count()
-    )
-    assert page.get_by_role("table", name=re.compile("Logements, page 1")).is_visible()
+    # Every check after a click waits for the new page (expect retries); a bare count() or
+    # is_visible() could read the page the click is leaving.
+    expect(
+        page.get_by_role("status").get_by_text(re.compile(r"logements? pour «\sMuret\s»"))
+    ).to_have_count(1)
+    expect(page.get_by_role("table", name=re.compile("Logements, page 1"))).to_be_visible()
     check(page, "bailleur-patrimoine-recherche")
     page.get_by_role("link", name=re.compile("^Déclarer libéré")).first.click()
-    assert page.get_by_label("Numéro RPLS ou adresse du logement").input_value() != ""
+    expect(page.get_by_label("Numéro RPLS ou adresse du logement")).not_to_have_value("")
     page.get_by_role("link", name="Patrimoine").click()
     page.get_by_role("link", name="Conventions").click()
-    assert page.get_by_role("table", name=re.compile("Droits par part")).is_visible()
+    expect(page.get_by_role("table", name=re.compile("Droits par part"))).to_be_visible()
     check(page, "bailleur-conventions")
     page.get_by_role("link", name="À traiter").click()
-    assert page.locator("table").first.is_visible()
+    expect(page.locator("table").first).to_be_visible()
     sign_out(page)
 
 
@@ -98,8 +100,8 @@ def test_a_reserver_finds_its_shortfall_and_designates(page, check_accessibility
     check = check_accessibility
     # The État as a reserver (its officers designate for its two shares): behind on some shares.
     sign_in(page, "etat-31", "reserver", check)
-    assert page.get_by_role("heading", level=1).inner_text() == "Mes droits"
-    assert page.get_by_text("taux de réalisation global").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes droits")
+    expect(page.get_by_text("taux de réalisation global")).to_be_visible()
     rights = page.get_by_role("table", name=re.compile("Droits par bailleur"))
     gaps = rights.locator("tbody tr td:nth-child(11)").all_inner_texts()
     assert any(g.startswith("−") for g in gaps), gaps  # a share behind its due: a shortfall
@@ -119,8 +121,8 @@ def test_a_reserver_finds_its_shortfall_and_designates(page, check_accessibility
     form.get_by_label("Date de l'événement").fill(date.today().isoformat())
     form.get_by_label("Nombre de candidats proposés").fill("3")
     form.get_by_role("button", name="Enregistrer").click()
-    assert page.get_by_text("Enregistré : désignation de candidats.").is_visible()
-    assert page.get_by_text("candidats désignés").first.is_visible()
+    expect(page.get_by_text("Enregistré : désignation de candidats.")).to_be_visible()
+    expect(page.get_by_text("candidats désignés").first).to_be_visible()
     check(page, "reservataire-logement-designe")
 
     page.get_by_role("link", name="Mes bilans").click()
@@ -131,11 +133,15 @@ def test_a_reserver_finds_its_shortfall_and_designates(page, check_accessibility
 def test_the_prefecture_sees_breaches_and_downloads_the_bilan(page, check_accessibility):
     check = check_accessibility
     sign_in(page, "etat-31", "prefecture", check)
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Console du département")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile("^Console du département")
+    )
     page.get_by_label("Année", exact=True).select_option("2025")
     page.get_by_role("button", name="Afficher").click()
-    assert page.locator("p.answer").get_by_text(re.compile(r"obligations? non respectées?")).count()
-    assert page.locator("td.status-breached").count() > 0
+    expect(
+        page.locator("p.answer").get_by_text(re.compile(r"obligations? non respectées?"))
+    ).to_have_count(1)
+    expect(page.locator("td.status-breached").first).to_be_visible()
     check(page, "prefecture-console")
 
     page.get_by_label("Format", exact=True).select_option("xlsx")
@@ -154,7 +160,7 @@ def test_an_admin_reaches_users_and_organisations(page, check_accessibility):
     page.get_by_label("Adresse électronique").fill(f"admin@{DEMO_DOMAIN}")
     page.get_by_label("Mot de passe").fill(demo_password("admin"))
     page.get_by_role("button", name="Se connecter").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Utilisateurs"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Utilisateurs")
     check(page, "admin-utilisateurs")
     page.get_by_role("link", name="Organisations").click()
     check(page, "admin-organisations")
@@ -163,15 +169,17 @@ def test_an_admin_reaches_users_and_organisations(page, check_accessibility):
     page.get_by_label("Code", exact=True).fill("SA HLM")
     page.get_by_label("Type", exact=True).select_option("landlord")
     page.get_by_role("button", name="Créer l'organisation").click()
-    assert page.locator(".error-summary").get_by_text("minuscules, chiffres et tirets").is_visible()
+    expect(
+        page.locator(".error-summary").get_by_text("minuscules, chiffres et tirets")
+    ).to_be_visible()
     check(page, "admin-organisations-erreur")
     page.get_by_label("Code", exact=True).fill("sa-hlm-essai")
     page.get_by_role("button", name="Créer l'organisation").click()
-    assert page.get_by_text("Organisation « SA HLM d'essai » (sa-hlm-essai) créée.").is_visible()
+    expect(page.get_by_text("Organisation « SA HLM d'essai » (sa-hlm-essai) créée.")).to_be_visible()
     page.get_by_role("link", name="SA HLM d'essai").click()
     check(page, "admin-organisation")
     page.get_by_role("link", name="Créer un utilisateur de cette organisation").click()
-    assert page.get_by_label("Organisation", exact=True).input_value() == "sa-hlm-essai"
+    expect(page.get_by_label("Organisation", exact=True)).to_have_value("sa-hlm-essai")
     page.get_by_role("link", name="Mon compte").click()
     check(page, "compte")
     sign_out(page)
