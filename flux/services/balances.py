@@ -101,7 +101,8 @@ _NO_TERMS: dict[str, Any] = {
     "percent": None,
     "percent_history": [],
 }
-_figure_cache: dict[tuple[Any, ...], dict[Any, dict[str, Any]]] = {}
+# key -> (the conventions the figures were computed with, the figures)
+_figure_cache: dict[tuple[Any, ...], tuple[Any, dict[Any, dict[str, Any]]]] = {}
 _figure_lock = threading.Lock()
 _FIGURE_CACHE_SIZE = 512
 
@@ -154,13 +155,15 @@ def _scope_figures(
     )
     with _figure_lock:
         found = _figure_cache.get(key)
-    if found is not None:
-        return found
+    # The entry holds its conventions: their id cannot be reused by a newer object while it
+    # is cached, and the identity check refuses figures computed with other conventions.
+    if found is not None and found[0] is conventions:
+        return found[1]
     computed = figures_at(session, scope, year, [as_of], conventions)[as_of]
     with _figure_lock:
         if len(_figure_cache) >= _FIGURE_CACHE_SIZE:
             _figure_cache.clear()
-        _figure_cache[key] = computed
+        _figure_cache[key] = (conventions, computed)
     return computed
 
 
