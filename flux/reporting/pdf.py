@@ -39,6 +39,7 @@ import dataclasses
 import io
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -429,9 +430,18 @@ def _obligation(record: dict[str, Value], part: Part, styles: _Styles) -> Flowab
     return KeepTogether(lines)
 
 
+_fonts_lock = threading.Lock()
+
+
 def _register_fonts() -> None:
-    if _FONT in pdfmetrics.getRegisteredFontNames():
-        return
+    # Once per process, whole, under a lock: with threaded workers, a second request must not
+    # see the regular face registered while the bold one and the family are still missing.
+    with _fonts_lock:
+        if _FONT not in pdfmetrics.getRegisteredFontNames():
+            _register_font_files()
+
+
+def _register_font_files() -> None:
     for name, file in (
         (_FONT, "Vera.ttf"),
         (_BOLD, "VeraBd.ttf"),
