@@ -133,9 +133,7 @@ def test_a_reserver_finds_its_shortfall_and_designates(page, check_accessibility
 def test_the_prefecture_sees_breaches_and_downloads_the_bilan(page, check_accessibility):
     check = check_accessibility
     sign_in(page, "etat-31", "prefecture", check)
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        re.compile("^Console du département")
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Console du département"))
     page.get_by_label("Année", exact=True).select_option("2025")
     page.get_by_role("button", name="Afficher").click()
     expect(
@@ -175,7 +173,8 @@ def test_an_admin_reaches_users_and_organisations(page, check_accessibility):
     check(page, "admin-organisations-erreur")
     page.get_by_label("Code", exact=True).fill("sa-hlm-essai")
     page.get_by_role("button", name="Créer l'organisation").click()
-    expect(page.get_by_text("Organisation « SA HLM d'essai » (sa-hlm-essai) créée.")).to_be_visible()
+    created = "Organisation « SA HLM d'essai » (sa-hlm-essai) créée."
+    expect(page.get_by_text(created)).to_be_visible()
     page.get_by_role("link", name="SA HLM d'essai").click()
     check(page, "admin-organisation")
     page.get_by_role("link", name="Créer un utilisateur de cette organisation").click()
