@@ -9,6 +9,11 @@ The floor, in the same run: the same gunicorn serving bench/floor_app.py (pgbenc
 transaction through Flask and SQLAlchemy Core, nothing else), driven by the same clients: the
 part of the gap that is the stack's, not Flux's.
 
+Both servers run with the production settings (config/gunicorn.conf.py: sync workers, one
+request at a time per process, a connection per request). ``BENCH_GUNICORN_ARGS`` adds
+gunicorn options to both, to compare other settings in the same run conditions, e.g.
+``BENCH_GUNICORN_ARGS="--threads 4"`` (threaded workers, keep-alive; bench/README.md).
+
 ``--profile N``: instead of the load, N POSTs through the Flask test client in this process
 under cProfile (after 20 not profiled), with the SQL statements of one request.
 
@@ -70,10 +75,21 @@ def run_pgbench(url: sa.URL, landlord: int, clients: int, seconds: int) -> float
 def start_gunicorn(
     url: str, workers: int, port: int, app: str = "flux:create_app()", **env_more: str
 ) -> subprocess.Popen:
+    """gunicorn with the production settings (config/gunicorn.conf.py: its worker class,
+    threads and keep-alive), on ``port`` with ``workers`` processes."""
     env = {**os.environ, "FLUX_DATABASE_URL": url, "FLUX_ENV": "production", **env_more}
     env.setdefault("FLUX_SECRET_KEY", "bench-only-secret-key-0123456789abcdef")
-    command = ["nice", str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers)]
-    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    env.update(FLUX_WEB_WORKERS=str(workers), FLUX_WEB_BIND=f"127.0.0.1:{port}")
+    # Each server its own metrics directory: the config empties it when gunicorn starts.
+    env["PROMETHEUS_MULTIPROC_DIR"] = f"/tmp/flux-load-prometheus-{port}"
+    command = [
+        "nice",
+        str(ROOT / ".venv/bin/gunicorn"),
+        "-c",
+        str(ROOT / "config/gunicorn.conf.py"),
+    ]
+    command += ["--log-level", "warning", *os.environ.get("BENCH_GUNICORN_ARGS", "").split()]
+    command.append(app)
     # The access log (one JSON line per request) goes to a file, not to this terminal.
     log = open("/tmp/flux-load-gunicorn.log", "ab")  # noqa: SIM115 - lives with the server
     process = subprocess.Popen(
