@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,49 @@ def _flushed(session: sa.orm.Session, _context: Any) -> None:
 def _ended(session: sa.orm.Session, transaction: sa.orm.SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WRITE_LOCKED, None)
+
+
+def read_together(
+    connection: sa.Connection, statements: Sequence[tuple[sa.Executable, dict[str, Any]]]
+) -> list[list[Any]]:
+    """The rows of several statements run one after the other, in one round trip to
+    PostgreSQL (psycopg's pipeline mode); elsewhere one at a time.
+
+    Each statement starts when the one before it has finished, with its own snapshot (READ
+    COMMITTED): a read after ``SELECT … FOR UPDATE`` sees what the lock's previous holder
+    committed. Rows are named tuples of the driver's values, for columns whose driver value is
+    the model's (integers, strings, dates, timestamps, JSON). SQLAlchemy's statement events
+    fire for each, as for any statement.
+    """
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        return [connection.execute(statement, params).all() for statement, params in statements]
+    import psycopg
+    from psycopg.rows import namedtuple_row
+
+    raw = connection.connection.driver_connection
+    compiled = [(_sql(connection.dialect, statement), params) for statement, params in statements]
+    cursors = []
+    try:
+        with raw.pipeline():
+            for sql, params in compiled:
+                cursor = raw.cursor(row_factory=namedtuple_row)
+                if connection._has_events or connection.engine._has_events:
+                    connection.dispatch.before_cursor_execute(
+                        connection, cursor, sql, params, None, False
+                    )
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        return [cursor.fetchall() for cursor in cursors]
+    except psycopg.Error as error:
+        sql, params = compiled[len(cursors) - 1] if cursors else compiled[0]
+        invalidated = connection.dialect.is_disconnect(error, raw, None)
+        if invalidated:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            sql, params, error, psycopg.Error, connection_invalidated=invalidated
+        ) from error
+
+
+@functools.lru_cache(maxsize=64)
+def _sql(dialect: sa.Dialect, statement: sa.Executable) -> str:
+    return str(statement.compile(dialect=dialect))

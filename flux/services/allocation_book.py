@@ -30,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction, object_session
 
-from flux.db import begin_immediate
+from flux.db import begin_immediate, read_together
 from flux.domain import allocation
 from flux.domain.allocation import LANDLORD, AllocationState, EligibleShare, Rule, ShareRef
 from flux.domain.allocation_model import lines_payload
@@ -240,6 +240,9 @@ _cache: dict[tuple[str, Scope], ScopeCache] = {}
 _cache_lock = threading.Lock()
 _CHECKED_OUT = "flux_allocation_scopes"  # session.info: the scopes this transaction folded
 _MARKS = "flux_allocation_marks"  # session.info: each locked scope's (rule, version, generation)
+# session.info: per scope, the entries read with its lock (from the cache's last one on), for the
+# catch-up: (that last id, the rows); good while the marks are (no entry appended since).
+_SINCE_LOCK = "flux_allocation_since_lock"
 _JOURNAL = JournalEntry.__table__
 _SCOPES = SCOPES_TABLE = AllocationScope.__table__
 _IN_SCOPE = sa.and_(
@@ -392,7 +395,11 @@ def _marks(session: Session, scope: Scope) -> tuple[int, str]:
 
 def _catch_up(session: Session, scope: Scope, cached: ScopeCache, version: int) -> bool:
     """Fold the entries appended since the cache's last one; False if they do not add up."""
-    rows = session.connection().execute(_SINCE, _params(scope, after=cached.last_id)).all()
+    read = session.info.get(_SINCE_LOCK, {}).pop(scope, None)
+    if read is not None and read[0] == cached.last_id and locked_marks(session, scope):
+        rows = read[1]  # read with the lock, and nothing appended since
+    else:
+        rows = session.connection().execute(_SINCE, _params(scope, after=cached.last_id)).all()
     if cached.last_id:
         if not rows or rows[0].id != cached.last_id or rows[0].recorded_at != cached.anchor:
             return False  # the last entry folded is gone or is another one: a restore
@@ -446,6 +453,7 @@ def record(session: Session, scope: Scope, entries: Iterable[JournalEntry]) -> N
     """Fold entries this transaction has just appended (flushed, under the scope lock), so the
     next decision neither reads them back nor refolds: the trigger counted them in the
     version, the cache counts them the same way."""
+    session.info.get(_SINCE_LOCK, {}).pop(scope, None)  # read before these entries
     key = (_database(session.get_bind()), scope)
     cached = session.info.get(_CHECKED_OUT, {}).get(key)
     if cached is None:
@@ -468,6 +476,7 @@ def _publish(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: the outer transaction may still roll back
     session.info.pop(_MARKS, None)
+    session.info.pop(_SINCE_LOCK, None)
     books = session.info.pop(_CHECKED_OUT, None)
     if books:
         with _cache_lock:
@@ -479,6 +488,7 @@ def _drop_on_rollback(session: Session, _previous: SessionTransaction) -> None:
     # A savepoint's rollback too: the books may hold entries it undid.
     session.info.pop(_CHECKED_OUT, None)
     session.info.pop(_MARKS, None)
+    session.info.pop(_SINCE_LOCK, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -486,6 +496,7 @@ def _drop_unpublished(session: Session, transaction: SessionTransaction) -> None
     if transaction.parent is None:  # ended without a commit (closed): nothing to publish
         session.info.pop(_CHECKED_OUT, None)
         session.info.pop(_MARKS, None)
+        session.info.pop(_SINCE_LOCK, None)
 
 
 def as_of(session: Session, scope: Scope, year: int, day: date) -> Book:
@@ -564,7 +575,17 @@ def lock(session: Session, scope: Scope) -> Rule:
     connection = session.connection()
     dialect = connection.dialect.name
     stmt = _LOCK_FOR_UPDATE if dialect == "postgresql" else _LOCK
-    row = connection.execute(stmt, _params(scope)).one_or_none()
+    since = session.info.setdefault(_SINCE_LOCK, {})
+    since.pop(scope, None)
+    after = _cached_last_id(session, scope) if dialect == "postgresql" else None
+    if after is None:
+        row = connection.execute(stmt, _params(scope)).one_or_none()
+    else:  # the catch-up's read sent with the lock: one round trip for both
+        locked, rows = read_together(
+            connection, [(stmt, _params(scope)), (_SINCE, _params(scope, after=after))]
+        )
+        row = locked[0] if locked else None
+        since[scope] = (after, rows)
     if row is None:  # the scope's first write: create its row, then lock it
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AllocationScope)
         values = {"landlord_id": scope.landlord_id, "departement_code": scope.departement}
@@ -574,6 +595,17 @@ def lock(session: Session, scope: Scope) -> Rule:
         row = connection.execute(stmt, _params(scope)).one()
     session.info.setdefault(_MARKS, {})[scope] = (int(row.version), row.generation)
     return Rule(row.rule)
+
+
+def _cached_last_id(session: Session, scope: Scope) -> int | None:
+    """The last entry the scope's cached state folded, if a state is cached (not checked out
+    by another transaction): where the catch-up after the lock will read from."""
+    key = (_database(session.get_bind()), scope)
+    cached = session.info.get(_CHECKED_OUT, {}).get(key)
+    if cached is None:
+        with _cache_lock:
+            cached = _cache.get(key)
+    return None if cached is None else cached.last_id
 
 
 # A fresh random generation for every scope, in one statement (as migration 0006 does).

@@ -8,6 +8,7 @@ not rebuilt at every decision, and make another request win the race between the
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from datetime import date
 
@@ -192,3 +193,45 @@ def test_the_first_reads_fingerprint_is_the_one_the_conventions_are_kept_under(
     )
     assert tuple(vacancies._fingerprint_of(row)) == tuple(alone.one())
     session.rollback()
+
+
+def test_what_another_process_appended_is_read_with_the_lock_and_folded(
+    app, client, oph, homes, monkeypatch
+):
+    """This process's cached state is two entries behind (another worker logged a vacancy):
+    the decision folds them from the rows read with the lock (in the same round trip on
+    PostgreSQL), without a refold, and decides on the state that includes them."""
+    for n, home in enumerate(homes[:2]):
+        _logged(client, oph, home, f"2025-03-{n + 1:02d}")
+    behind = copy.deepcopy(dict(allocation_book._cache))
+    other_worker = _logged(client, oph, homes[2], "2025-03-03")
+    allocation_book._cache.clear()
+    allocation_book._cache.update(behind)  # as if that vacancy had been logged elsewhere
+
+    refolds, reads = [], []
+    fresh = allocation_book._fresh
+    monkeypatch.setattr(
+        allocation_book, "_fresh", lambda *a, **k: refolds.append(a[1]) or fresh(*a, **k)
+    )
+    with app.app_context():
+        engine = db.engine
+
+    def seen(_conn, _cursor, statement, _params, context, _many) -> None:
+        if "FROM journal_entries" in statement and "id >=" in statement:
+            reads.append(context is None)  # None: sent by read_together, with the lock
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        body = _logged(client, oph, homes[3], "2025-03-04")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert refolds == []  # the two entries were folded, not the scope read again
+    assert reads == [ON_POSTGRES]  # one catch-up read; with the lock on PostgreSQL
+    # The state kept is the database's: every entry folded, the other worker's included.
+    (kept,) = allocation_book._cache.values()
+    with app.app_context():
+        version, last = db.session.execute(
+            sa.text("SELECT version, (SELECT max(id) FROM journal_entries) FROM allocation_scopes")
+        ).one()
+    assert (kept.version, kept.last_id) == (version, last)
+    assert body["id"] > other_worker["id"]
