@@ -119,8 +119,8 @@ def read_together(
     Each statement starts when the one before it has finished, with its own snapshot (READ
     COMMITTED): a read after ``SELECT … FOR UPDATE`` sees what the lock's previous holder
     committed. Rows are named tuples of the driver's values, for columns whose driver value is
-    the model's (integers, strings, dates, timestamps, JSON). SQLAlchemy's statement events
-    fire for each, as for any statement.
+    the model's, each converted by its column type as SQLAlchemy would (enumerations). Its
+    statement events fire for each, as for any statement.
     """
     if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
         return [connection.execute(statement, params).all() for statement, params in statements]
@@ -128,19 +128,24 @@ def read_together(
     from psycopg.rows import namedtuple_row
 
     raw = connection.connection.driver_connection
-    compiled = [(_sql(connection.dialect, statement), params) for statement, params in statements]
+    prepared = [_compiled(connection.dialect, statement) for statement, _params in statements]
+    compiled = [
+        (sql, query.construct_params(params))  # with the values the statement holds itself
+        for (sql, query, _processors), (_statement, params) in zip(
+            prepared, statements, strict=True
+        )
+    ]
     cursors = []
     try:
         with raw.pipeline():
             for sql, params in compiled:
                 cursor = raw.cursor(row_factory=namedtuple_row)
-                if connection._has_events or connection.engine._has_events:
-                    connection.dispatch.before_cursor_execute(
-                        connection, cursor, sql, params, None, False
-                    )
+                connection.dispatch.before_cursor_execute(
+                    connection, cursor, sql, params, None, False
+                )
                 cursor.execute(sql, params)
                 cursors.append(cursor)
-        return [cursor.fetchall() for cursor in cursors]
+        results = [cursor.fetchall() for cursor in cursors]
     except psycopg.Error as error:
         sql, params = compiled[len(cursors) - 1] if cursors else compiled[0]
         invalidated = connection.dialect.is_disconnect(error, raw, None)
@@ -149,8 +154,23 @@ def read_together(
         raise sa.exc.DBAPIError.instance(
             sql, params, error, psycopg.Error, connection_invalidated=invalidated
         ) from error
+    for index, (_sql, _query, processors) in enumerate(prepared):
+        if any(processors):
+            results[index] = [
+                row._make(
+                    value if p is None else p(value)
+                    for p, value in zip(processors, row, strict=True)
+                )
+                for row in results[index]
+            ]
+    return results
 
 
 @functools.lru_cache(maxsize=64)
-def _sql(dialect: sa.Dialect, statement: sa.Executable) -> str:
-    return str(statement.compile(dialect=dialect))
+def _compiled(dialect: sa.Dialect, statement: Any) -> tuple[str, Any, tuple[Any, ...]]:
+    """A statement's SQL for the driver, its compiled form, its columns' result conversions."""
+    query = statement.compile(dialect=dialect)
+    processors = tuple(
+        column.type.result_processor(dialect, None) for column in statement.selected_columns
+    )
+    return str(query), query, processors

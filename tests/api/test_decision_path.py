@@ -15,8 +15,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from flux.db import db
-from flux.domain.reference import Role
+from flux.db import db, read_together
+from flux.domain.reference import Role, Typology
+from flux.models import Dwelling, JournalEntry
 from flux.services import allocation_book, scope_conventions, vacancies
 from flux.services.access import Actor
 
@@ -235,3 +236,31 @@ def test_what_another_process_appended_is_read_with_the_lock_and_folded(
         ).one()
     assert (kept.version, kept.last_id) == (version, last)
     assert body["id"] > other_worker["id"]
+
+
+def test_reads_sent_together_give_the_rows_a_statement_gives(app, client, oph, homes):
+    """db.read_together (the lock and the catch-up in one round trip) returns what SQLAlchemy
+    would: the values the statement holds itself bound, enumerations converted, JSON parsed,
+    dates and instants as dates and aware instants."""
+    _logged(client, oph, homes[0], "2025-03-01")
+    dwellings, journal = Dwelling.__table__, JournalEntry.__table__
+    statements = [
+        (sa.select(dwellings).where(dwellings.c.rpls_id == "P0000001"), {}),
+        (
+            sa.select(journal)
+            .where(journal.c.dwelling_id == sa.bindparam("home"), journal.c.period == 2025)
+            .order_by(journal.c.id),
+            {"home": homes[0]},
+        ),
+    ]
+    with app.app_context():
+        connection = db.session.connection()
+        together = read_together(connection, statements)
+        one_by_one = [connection.execute(s, p).all() for s, p in statements]
+        db.session.rollback()
+    assert [[tuple(row) for row in rows] for rows in together] == [
+        [tuple(row) for row in rows] for rows in one_by_one
+    ]
+    assert len(together[0]) == 1 and len(together[1]) == 2  # the vacancy, its orientation
+    assert isinstance(together[0][0].typology, Typology)
+    assert isinstance(together[1][1].payload, dict)
