@@ -587,6 +587,7 @@ def lock(session: Session, scope: Scope) -> Rule:
         row = locked[0] if locked else None
         since[scope] = (after, rows)
     if row is None:  # the scope's first write: create its row, then lock it
+        since.pop(scope, None)
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AllocationScope)
         values = {"landlord_id": scope.landlord_id, "departement_code": scope.departement}
         session.execute(
