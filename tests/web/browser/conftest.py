@@ -20,8 +20,8 @@ from flux.migrate import upgrade
 from flux.services import allocation_book, scope_conventions
 
 from ...conftest import ON_POSTGRES, PG_URL
+from .chromium import CHROMIUM, launch
 
-CHROMIUM = Path("/usr/bin/chromium")
 SERIOUS = {"serious", "critical"}
 
 
@@ -88,9 +88,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
-        )
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from flux import create_app  # noqa: E402
 from flux.demo import DEMO_DOMAIN, demo_password  # noqa: E402
+from tests.web.browser.chromium import FRENCH, launch  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 960, "height": 600}
 PHONE = {"width": 320, "height": 640}
 # (file, email, role, path, viewport)
@@ -50,6 +50,11 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--out", default=str(ROOT / "docs" / "pages"))
     args = parser.parse_args()
+    if not FRENCH.exists():
+        sys.exit(
+            f"{FRENCH} absent : installez le paquet Debian chromium-l10n (les champs de date "
+            "s'afficheraient au format américain)."
+        )
     import pages as bench_pages  # bench/pages.py: the demo database, loaded once
 
     app = create_app({"DATABASE_URL": bench_pages.database(args.database_url)})
@@ -61,7 +66,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = launch(playwright)
         for name, who, role, path, viewport in SHOTS:
             context = browser.new_context(base_url=base, viewport=viewport, locale="fr-FR")
             context.set_default_timeout(120_000)
