@@ -146,8 +146,9 @@ def read_together(
                 cursor.execute(sql, params)
                 cursors.append(cursor)
         results = [cursor.fetchall() for cursor in cursors]
-    except psycopg.Error as error:
-        sql, params = compiled[len(cursors) - 1] if cursors else compiled[0]
+    except psycopg.Error as error:  # which one failed is not told: all of them are named
+        sql = ";\n".join(sql for sql, _params in compiled)
+        params = [params for _sql, params in compiled]
         invalidated = connection.dialect.is_disconnect(error, raw, None)
         if invalidated:
             connection.invalidate(error)

@@ -264,3 +264,18 @@ def test_reads_sent_together_give_the_rows_a_statement_gives(app, client, oph, h
     assert len(together[0]) == 1 and len(together[1]) == 2  # the vacancy, its orientation
     assert isinstance(together[0][0].typology, Typology)
     assert isinstance(together[1][1].payload, dict)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the pipeline is PostgreSQL's (psycopg)")
+def test_an_error_in_reads_sent_together_is_sqlalchemys(app):
+    """A failing statement sent with others surfaces as SQLAlchemy's DBAPIError (what the
+    error handlers map to problems), naming the statements sent; the session rolls back and
+    goes on."""
+    fails = sa.select(sa.cast(sa.literal("not a number"), sa.Integer))
+    with app.app_context():
+        connection = db.session.connection()
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            read_together(connection, [(sa.select(sa.literal(1)), {}), (fails, {})])
+        assert "CAST" in str(raised.value.statement)
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.literal(2))) == 2
