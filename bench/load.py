@@ -14,6 +14,10 @@ request at a time per process, a connection per request). ``BENCH_GUNICORN_ARGS`
 gunicorn options to both, to compare other settings in the same run conditions, e.g.
 ``BENCH_GUNICORN_ARGS="--threads 4"`` (threaded workers, keep-alive; bench/README.md).
 
+``--cpu``: also the processor time each request costs, per process kind (the gunicorn
+processes, PostgreSQL's, this client), read from /proc before and after each phase; the
+workers are then never replaced (``--max-requests 0``), whose time would leave with them.
+
 ``--profile N``: instead of the load, N POSTs through the Flask test client in this process
 under cProfile (after 20 not profiled), with the SQL statements of one request.
 
@@ -27,6 +31,7 @@ HTTP connections from threads of this process. Both run niced; the machine is sh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -144,6 +149,33 @@ def run_api(
     return done[0] / (time.perf_counter() - started), taken[0]
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_now(server: subprocess.Popen) -> dict[str, float]:
+    """Processor seconds so far: the server's gunicorn processes (master and workers),
+    PostgreSQL's processes (every backend: run nothing else meanwhile), and this client."""
+    workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "client": time.process_time()}
+    for pid in [server.pid, *map(int, workers.stdout.split())]:
+        with contextlib.suppress(OSError):
+            totals["gunicorn"] += _cpu_seconds(pid)
+    postgres = subprocess.run(["pgrep", "-f", "^postgres"], capture_output=True, text=True)
+    for pid in map(int, postgres.stdout.split()):
+        with contextlib.suppress(OSError):
+            totals["postgres"] += _cpu_seconds(pid)
+    return totals
+
+
+def per_request(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    return ", ".join(
+        f"{kind} {(after[kind] - before[kind]) / max(requests, 1) * 1000:.2f} ms"
+        for kind in ("gunicorn", "postgres", "client")
+    )
+
+
 def profile(app, token: str, dwellings: list[int], count: int) -> None:
     """cProfile of ``count`` POST /vacancies through the test client (no network, no
     gunicorn): where a request's Python time goes. Also the statements of one request."""
@@ -195,7 +227,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5120)
     parser.add_argument("--template-dwellings", type=int, default=100_000)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument("--cpu", action="store_true")
     args = parser.parse_args()
+    if args.cpu:  # a replaced worker takes its processor time with it
+        more = os.environ.get("BENCH_GUNICORN_ARGS", "")
+        os.environ["BENCH_GUNICORN_ARGS"] = f"{more} --max-requests 0"
     built = bench_world.from_template(args.database_url, args.template_dwellings)
     with built.app.app_context():
         other = db.session.scalar(
@@ -225,14 +261,20 @@ def main() -> None:
         used = 0
         for clients in (1, 8):
             tps = run_pgbench(url, other, clients, args.seconds)
+            before = cpu_now(server)
             rate, taken = run_api(args.port, built.token, dwellings[used:], clients, args.seconds)
+            api_cpu = per_request(before, cpu_now(server), taken)
             used += taken
-            bare, _ = run_api(args.port + 1, "", range(10**9), clients, args.seconds)
+            before = cpu_now(floor)
+            bare, requests = run_api(args.port + 1, "", range(10**9), clients, args.seconds)
+            floor_cpu = per_request(before, cpu_now(floor), requests)
             print(
                 f"{clients} client(s): pgbench {tps:,.0f} tps, API {rate:,.1f} decisions/s, "
                 f"ratio {rate / tps:.3f}; floor {bare:,.1f}/s ({bare / tps:.3f} of pgbench), "
                 f"API / floor {rate / bare:.3f}"
             )
+            if args.cpu:
+                print(f"  processor per request: API {api_cpu}; floor {floor_cpu}")
     finally:
         for process in (server, floor):
             os.killpg(process.pid, signal.SIGTERM)
